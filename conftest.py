@@ -1,0 +1,5 @@
+"""Top-level pytest configuration.
+
+The lab's pytest plugin itself is registered through the ``pytest11`` entry point
+(``lab.pytest_plugin``), so suites find it from any directory; nothing else is needed here.
+"""

@@ -1,0 +1,299 @@
+"""Frozen data model of a validated inventory.
+
+Everything here is plain, immutable data produced by the loader after inheritance
+(defaults → groups in order → node) and validation. No I/O, no behaviour beyond small
+lookups, so every layer above can rely on it without surprises.
+
+Typical use::
+
+    from lab.inventory import load_inventory
+
+    inventory = load_inventory("inventory/gwangju.yaml")
+    for node in inventory.nodes:
+        model = inventory.catalog[node.accelerators[0].model]
+        print(node.name, node.address, model.name, model.tool)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Literal
+
+Scalar = str | int | float | bool | None
+"""A YAML scalar as it appears in labels, fault parameters and profile settings."""
+
+
+def frozen_mapping(items: Mapping[str, object] | None = None) -> Mapping[str, object]:
+    """A read-only mapping (``MappingProxyType``) for use in frozen dataclasses."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value was written: file path and 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class Axis(str, Enum):
+    """The five verification axes of the Gwangju test-bed."""
+
+    COMPATIBILITY = "compatibility"  # 호환성
+    STABILITY = "stability"  # 안정성
+    USABILITY = "usability"  # 사용성
+    SCALABILITY = "scalability"  # 확장성
+    PERFORMANCE = "performance"  # 성능
+
+
+# --- device catalog -------------------------------------------------------------------
+
+Confidence = Literal["P", "S", "U"]
+"""P: primary source, S: secondary, U: unverified (never printed as fact)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One spec-sheet number with its provenance. ``value`` is None when unknown."""
+
+    value: float | None
+    unit: str
+    source: str
+    confidence: Confidence
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PcieLink:
+    """A PCIe link: generation (1-6) and lane count (1-32)."""
+
+    generation: int
+    width: int
+
+    def __str__(self) -> str:
+        return f"Gen{self.generation} x{self.width}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceModel:
+    """One catalog entry (``inventory/devices.yaml``), keyed by ``key`` such as ``rngd``."""
+
+    key: str
+    vendor: str  # furiosaai | rebellions | sapeon | nvidia
+    name: str  # marketing name, e.g. "FuriosaAI RNGD"
+    tool: str  # vendor management tool, e.g. "furiosa-smi"
+    product_name: str  # how the tool names the product, e.g. "rngd", "RBLN-CA12", "NVIDIA H100 PCIe"
+    int8_tops: Figure
+    fp16_tflops: Figure
+    memory_gib: Figure
+    memory_bandwidth_gbps: Figure
+    tdp_watts: Figure
+    pcie: PcieLink | None
+    dies_per_card: int = 1  # ATOM-Max shows 4 devices per card in rbln-smi
+    synthetic_tool: bool = False  # True where no public tool exists (Sapeon) and ours is synthetic
+    location: Location | None = None
+
+
+# --- nodes ----------------------------------------------------------------------------
+
+AuthMethod = Literal["key", "agent", "password"]
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """How the controller authenticates to a node.
+
+    Secrets never live here: a password or key passphrase is named by the environment
+    variable that holds it (``password_env``, ``passphrase_env``) and read at connect time.
+    """
+
+    method: AuthMethod
+    key_file: str | None = None
+    password_env: str | None = None
+    passphrase_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostKeyTrust:
+    """Where the node's SSH host key comes from.
+
+    ``pinned`` holds OpenSSH public-key lines (``ssh-ed25519 AAAA...``); ``known_hosts`` a
+    file path. At least one is set for strict checking. ``mode`` is ``strict`` unless the
+    inventory asks for ``bring-up`` (trust on first use, recorded) by name.
+    """
+
+    pinned: tuple[str, ...] = ()
+    known_hosts: str | None = None
+    mode: Literal["strict", "bring-up"] = "strict"
+
+
+@dataclass(frozen=True, slots=True)
+class AcceleratorSpec:
+    """The accelerators a node holds: a catalog model key and how many cards."""
+
+    model: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedVersions:
+    """Versions and link the node is expected to report (pinned for certification)."""
+
+    driver: str | None = None
+    firmware: str | None = None
+    runtime: str | None = None
+    pcie: PcieLink | None = None
+
+
+FaultKind = Literal[
+    "thermal-runaway",
+    "ecc-correctable",
+    "ecc-uncorrectable",
+    "pcie-degraded",
+    "fell-off-bus",
+    "hang",
+    "perf-degradation",
+    "wrong-firmware",
+    "wrong-output",
+]
+FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """A fault injected into an emulated device.
+
+    It starts after ``after_seconds`` of emulated time or ``after_queries`` tool/workload
+    queries (whichever is given; both None means from the start). ``parameters`` are
+    kind-specific numbers/strings (e.g. ``{"link": "Gen4 x8"}`` for pcie-degraded).
+    """
+
+    kind: FaultKind
+    device: int | None = None  # card index on the node; None = every card
+    after_seconds: float | None = None
+    after_queries: int | None = None
+    parameters: Mapping[str, Scalar] = field(default_factory=frozen_mapping)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Emulation:
+    """Settings of an emulated node: deterministic seed, time scale and injected faults."""
+
+    seed: int = 0
+    time_scale: float = 1.0  # emulated seconds per wall-clock second
+    ambient_celsius: float = 25.0
+    faults: tuple[FaultSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One test-bed server after inheritance and validation."""
+
+    name: str
+    address: str
+    port: int
+    user: str
+    auth: Auth
+    host_key: HostKeyTrust
+    operator: str
+    site: str | None
+    rack: str | None
+    groups: tuple[str, ...]
+    accelerators: tuple[AcceleratorSpec, ...]
+    expected: ExpectedVersions
+    tags: frozenset[str]
+    labels: Mapping[str, Scalar]
+    emulated: bool
+    jump: str | None = None  # name of another inventory node to connect through
+    profile: str | None = None  # certification profile name
+    ssh_config: bool = False  # honour ~/.ssh/config Host entries for this node
+    connect_timeout: float = 10.0  # seconds, for TCP connect, banner and auth each
+    command_timeout: float = 300.0  # default wall-clock deadline of one command, seconds
+    emulation: Emulation | None = None
+    location: Location | None = None
+
+    @property
+    def device_count(self) -> int:
+        return sum(spec.count for spec in self.accelerators)
+
+
+# --- certification profiles -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Limits of one criterion for one device model.
+
+    A value passes when ``minimum <= value <= maximum`` (either bound may be absent) or,
+    for equality criteria, when it equals ``expected``. ``marginal`` is a fraction: a
+    passing value within ``marginal × |limit|`` of a bound is MARGINAL, not PASS.
+    """
+
+    minimum: float | None = None
+    maximum: float | None = None
+    expected: Scalar = None
+    marginal: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A certification criterion: what is measured, on which axis, with which limits."""
+
+    name: str
+    axis: Axis
+    unit: str
+    description: str
+    limits: Limits
+    by_device: Mapping[str, Limits] = field(default_factory=frozen_mapping)  # type: ignore[assignment]
+
+    def limits_for(self, device_model: str | None) -> Limits:
+        """The limits for ``device_model`` (a catalog key), falling back to the default."""
+        if device_model is not None and device_model in self.by_device:
+            return self.by_device[device_model]
+        return self.limits
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A versioned certification profile (``inventory/profiles/NAME.yaml``)."""
+
+    name: str
+    version: str
+    description: str
+    criteria: Mapping[str, Criterion]
+    settings: Mapping[str, Scalar]  # durations, sample counts, ...: data, not code
+    sha256: str  # digest of the file's bytes, for provenance
+    location: Location | None = None
+
+
+# --- the whole inventory --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A loaded, validated inventory: nodes, the device catalog and profiles."""
+
+    name: str
+    description: str
+    nodes: tuple[Node, ...]
+    catalog: Mapping[str, DeviceModel]
+    profiles: Mapping[str, Profile]
+    source_files: tuple[str, ...]  # every file read, in order
+    sha256: str  # digest over the source files' bytes, for provenance
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``; ``KeyError`` if there is none."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
