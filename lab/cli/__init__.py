@@ -32,7 +32,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("lab.cli.inventory",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("lab.cli.inventory", "lab.cli.exec", "lab.cli.testbed")
 
 
 def build_parser() -> argparse.ArgumentParser:

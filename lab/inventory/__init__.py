@@ -6,6 +6,7 @@
     inventory = load_inventory("inventory/gwangju.yaml")   # raises InventoryError with every problem
 """
 
+from lab.inventory.loader import load_inventory
 from lab.inventory.model import (
     AcceleratorSpec,
     Auth,
@@ -24,6 +25,7 @@ from lab.inventory.model import (
     PcieLink,
     Profile,
 )
+from lab.inventory.selection import SelectionError, select_nodes
 
 __all__ = [
     "AcceleratorSpec",
@@ -42,4 +44,7 @@ __all__ = [
     "Node",
     "PcieLink",
     "Profile",
+    "SelectionError",
+    "load_inventory",
+    "select_nodes",
 ]

@@ -43,7 +43,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class Axis(str, Enum):
+class Axis(str, Enum):  # noqa: UP042 -- StrEnum would change str(); keep the contract others code against
     """The five verification axes of the Gwangju test-bed."""
 
     COMPATIBILITY = "compatibility"  # 호환성
@@ -182,7 +182,7 @@ class FaultSpec:
     device: int | None = None  # card index on the node; None = every card
     after_seconds: float | None = None
     after_queries: int | None = None
-    parameters: Mapping[str, Scalar] = field(default_factory=frozen_mapping)  # type: ignore[assignment]
+    parameters: Mapping[str, Scalar] = field(default_factory=frozen_mapping)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +254,7 @@ class Criterion:
     unit: str
     description: str
     limits: Limits
-    by_device: Mapping[str, Limits] = field(default_factory=frozen_mapping)  # type: ignore[assignment]
+    by_device: Mapping[str, Limits] = field(default_factory=frozen_mapping)  # type: ignore[arg-type]
 
     def limits_for(self, device_model: str | None) -> Limits:
         """The limits for ``device_model`` (a catalog key), falling back to the default."""
@@ -290,6 +290,7 @@ class Inventory:
     profiles: Mapping[str, Profile]
     source_files: tuple[str, ...]  # every file read, in order
     sha256: str  # digest over the source files' bytes, for provenance
+    scope: str = "other"  # public-half | private-half | full-program | other: the part of K-Cloud described
 
     def node(self, name: str) -> Node:
         """The node called ``name``; ``KeyError`` if there is none."""

@@ -1,26 +1,51 @@
 """The lab's pytest plugin, registered through the ``pytest11`` entry point.
 
-Options are all prefixed ``--lab-``. This first part only provides the inventory; the
-node/device fixtures and the results record arrive with the suites.
+It turns an inventory into parametrized tests and a trustworthy results folder::
+
+    pytest testsuites/functional --lab-inventory testbed/inventory.yaml -n 4
+
+* options (all ``--lab-*``): :mod:`lab.pytest_plugin.options`
+* fixtures ``lab``, ``node``, ``device``, ``criteria``, ``measure``: :mod:`lab.pytest_plugin.fixtures`
+* parametrization over nodes/devices and requirement markers: :mod:`lab.pytest_plugin.parametrize`
+* outcomes, the results record, JUnit and Allure: :mod:`lab.pytest_plugin.recording`
 """
 
 from __future__ import annotations
 
-import pytest
+from lab.pytest_plugin.fixtures import criteria, device, lab, lab_target, measure, node
+from lab.pytest_plugin.options import pytest_addoption
+from lab.pytest_plugin.parametrize import pytest_collection_modifyitems, pytest_generate_tests
+from lab.pytest_plugin.recording import (
+    pytest_addhooks,
+    pytest_cmdline_main,
+    pytest_configure,
+    pytest_configure_node,
+    pytest_report_teststatus,
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_unconfigure,
+)
 
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lab", "kcloud-lab certification")
-    group.addoption(
-        "--lab-inventory",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="inventory YAML file (repeatable); default: the emulated test-bed",
-    )
-    group.addoption(
-        "--lab-select",
-        default=None,
-        metavar="EXPR",
-        help="node selection expression, e.g. 'vendor=rebellions and operator=kt-cloud'",
-    )
+__all__ = [
+    "criteria",
+    "device",
+    "lab",
+    "lab_target",
+    "measure",
+    "node",
+    "pytest_addhooks",
+    "pytest_addoption",
+    "pytest_cmdline_main",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_generate_tests",
+    "pytest_report_teststatus",
+    "pytest_runtest_makereport",
+    "pytest_runtest_setup",
+    "pytest_sessionfinish",
+    "pytest_terminal_summary",
+    "pytest_unconfigure",
+]

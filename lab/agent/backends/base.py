@@ -1,0 +1,77 @@
+"""The backend interface: one card, one call per batch of samples.
+
+A backend runs inference for real (or, on emulated nodes, waits out the emulated service
+time), so LoadGen measures the latency it would measure on hardware::
+
+    backend = create("onnxruntime-cpu", device=0, options={"model_path": "mlp.onnx", "batch": 8})
+    backend.open(sample_count=1024)
+    backend.infer([3, 17, 42])        # blocks until the batch is done
+    backend.close()
+
+``batch`` is the most samples one ``infer`` call takes; workers never pass more.
+``ops_per_sample`` (INT8/FP operations per sample, when the backend knows it) lets the
+controller compute the fraction of the catalog's peak; ``info()`` is recorded in the result.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class BackendError(RuntimeError):
+    """The backend cannot run (missing runtime, unknown option, device unavailable)."""
+
+
+class Backend:
+    """Base class of the agent's backends (see the module docstring)."""
+
+    name = "base"
+    exercised = True  # False: written against a public API, never run without the hardware
+
+    def __init__(self, device: int, options: dict[str, object]) -> None:
+        self.device = device
+        self.options = options
+        self.batch = option_int(options, "batch", 1)
+        self.ops_per_sample: float | None = None
+
+    def open(self, sample_count: int) -> None:
+        """Load the model and any per-sample inputs; claim the device."""
+
+    def infer(self, samples: list[int]) -> None:
+        """Run one batch (at most ``self.batch`` sample indexes) to completion."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device (safe to call twice)."""
+
+    def info(self) -> dict[str, object]:
+        """What the result should record about this backend."""
+        return {"name": self.name, "device": self.device, "batch": self.batch, "exercised": self.exercised}
+
+
+def option_int(options: dict[str, object], key: str, default: int) -> int:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BackendError(f"backend option {key} must be a positive integer, got {value!r}")
+    return value
+
+
+def option_str(options: dict[str, object], key: str, default: str | None = None) -> str:
+    value = options.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise BackendError(f"backend option {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+# time.sleep() overshoots by 50-100 µs on a loaded Linux host; that would bias a 2 ms
+# latency by several per cent. Sleep to just before the deadline, then spin the rest.
+_SPIN_SECONDS = 0.0004
+
+
+def sleep_until(deadline: float) -> None:
+    """Return at ``deadline`` (a ``time.perf_counter()`` value), as precisely as the host allows."""
+    remaining = deadline - time.perf_counter()
+    if remaining > _SPIN_SECONDS:
+        time.sleep(remaining - _SPIN_SECONDS)
+    while time.perf_counter() < deadline:
+        pass

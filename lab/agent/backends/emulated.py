@@ -1,0 +1,69 @@
+"""The emulated card: the emulator's workload model, waited out in real time.
+
+On an emulated node the agent runs with the node's environment (``KCLOUD_EMU_NODE_DIR``)
+and the ``lab`` package importable, and drives ``lab.emulator.runner.WorkloadSession``:
+each batch takes the model's service time at the card's current performance factor
+(throttling, degradation), and the worker really waits that long, so LoadGen's clock
+measures it like a hardware latency. Partial batches take a full batch's time, as on a
+card compiled for a fixed batch size.
+
+The card models one batch in flight: a batch issued while the card is busy starts when
+the card frees, a batch issued later starts when issued (the host's own overhead counts).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .base import Backend, BackendError, option_str, sleep_until
+
+
+class EmulatedBackend(Backend):
+    name = "emulated"
+
+    def __init__(self, device: int, options: dict[str, object]) -> None:
+        super().__init__(device, options)
+        self.model_name = option_str(options, "model", "resnet50")
+        self._session: Any = None
+        self._busy_until = 0.0
+        self._factor_sum = 0.0
+        self._batches = 0
+
+    def open(self, sample_count: int) -> None:
+        try:
+            from lab.emulator.runner import WorkloadSession
+            from lab.emulator.state import NodeDir
+            from lab.emulator.workload import MODEL_PROFILES
+        except ImportError as error:
+            raise BackendError(f"the emulated backend needs the lab package on PYTHONPATH: {error}") from error
+        try:
+            session = WorkloadSession(
+                NodeDir.from_environment(), self.device, self.model_name, self.batch, "kcloud-agent"
+            )
+            session.open()
+        except Exception as error:  # the emulator's own errors: busy, missing device, no node dir
+            raise BackendError(f"cannot open emulated npu{self.device}: {error}") from error
+        self._session = session
+        profile = MODEL_PROFILES[self.model_name]
+        self.ops_per_sample = profile.gops_per_sample * 1e9
+
+    def infer(self, samples: list[int]) -> None:
+        timing = self._session.next_query()
+        start = max(time.perf_counter(), self._busy_until)
+        self._busy_until = start + timing.wall_seconds
+        self._factor_sum += timing.factor
+        self._batches += 1
+        sleep_until(self._busy_until)
+
+    def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.close()
+
+    def info(self) -> dict[str, object]:
+        data = super().info()
+        data["model"] = self.model_name
+        data["batches"] = self._batches
+        data["perf_factor_mean"] = self._factor_sum / self._batches if self._batches else None
+        return data

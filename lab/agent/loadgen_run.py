@@ -1,0 +1,146 @@
+"""One LoadGen test: settings from the request, the worker pool as SUT, telemetry around it.
+
+::
+
+    result = run_test(request, backends)     # the "ok" result object (see protocol)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .backends import Backend
+from .protocol import Request
+from .summary import parse_detail, parse_summary
+from .telemetry import TelemetrySampler
+from .workers import WorkerPool
+
+PROBE_SECONDS = 0.25  # Offline: how long the backends are timed to size LoadGen's query
+PROBE_HEADROOM = 1.2  # over-estimate on purpose: a too-small query ends before min duration
+
+
+def _loadgen() -> Any:
+    try:
+        import mlperf_loadgen
+    except ImportError as error:
+        raise RuntimeError(f"mlperf_loadgen is not installed on this node (lab node prepare): {error}") from error
+    return mlperf_loadgen
+
+
+def probe_throughput(backends: Sequence[Backend], seconds: float = PROBE_SECONDS) -> float:
+    """Samples/s of all backends together, each running full batches for ``seconds`` (also a warm-up)."""
+    counts = [0 for _ in backends]
+    end = time.perf_counter() + seconds
+
+    def run(slot: int, backend: Backend) -> None:
+        samples = list(range(backend.batch))
+        while time.perf_counter() < end or counts[slot] == 0:
+            backend.infer(samples)
+            counts[slot] += backend.batch
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(backends)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - began)
+
+
+def settings_for(request: Request, lg: Any, expected_qps: float | None) -> Any:
+    settings = lg.TestSettings()
+    settings.scenario = getattr(lg.TestScenario, request.scenario)
+    settings.mode = lg.TestMode.PerformanceOnly
+    settings.min_duration_ms = int(request.min_duration_s * 1000)
+    settings.min_query_count = request.min_query_count
+    if request.scenario == "Offline":
+        settings.offline_expected_qps = expected_qps or 1.0
+    elif request.scenario == "Server":
+        settings.server_target_qps = request.target_qps
+        settings.server_target_latency_ns = int((request.latency_bound_ms or 0) * 1e6)
+    elif request.scenario == "MultiStream":
+        settings.multi_stream_samples_per_query = request.samples_per_query
+        if request.expected_latency_ms:
+            settings.multi_stream_expected_latency_ns = int(request.expected_latency_ms * 1e6)
+    elif request.expected_latency_ms:
+        settings.single_stream_expected_latency_ns = int(request.expected_latency_ms * 1e6)
+    return settings
+
+
+def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]:
+    lg = _loadgen()
+    os.makedirs(request.output_dir, exist_ok=True)
+    origin = time.monotonic()
+
+    def clock() -> float:
+        return time.monotonic() - origin
+
+    expected_qps = request.expected_qps
+    probed = None
+    if request.scenario == "Offline" and expected_qps is None:
+        probed = probe_throughput(backends)
+        expected_qps = probed * PROBE_HEADROOM
+    pool = WorkerPool(backends, lg.QuerySamplesComplete, lg.QuerySampleResponse)
+
+    def issue(queries: Any) -> None:
+        pool.submit([(query.id, query.index) for query in queries])
+
+    def flush() -> None:
+        return None
+
+    sut = lg.ConstructSUT(issue, flush)
+    qsl = lg.ConstructQSL(request.sample_count, request.sample_count, lambda _: None, lambda _: None)
+    log_settings = lg.LogSettings()
+    log_settings.log_output.outdir = request.output_dir
+    log_settings.log_output.copy_summary_to_stdout = False
+    settings = settings_for(request, lg, expected_qps)
+    sampler = TelemetrySampler(request.telemetry_commands, request.telemetry_interval_s, clock)
+    pool.start()
+    sampler.start()
+    try:
+        window_start = clock()
+        lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
+        window_end = clock()
+    finally:
+        pool.stop()
+        telemetry = sampler.stop()
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(sut)
+    if pool.failure is not None:
+        raise RuntimeError(f"the backend failed during the run: {pool.failure}")
+    summary_path = os.path.join(request.output_dir, "mlperf_log_summary.txt")
+    detail_path = os.path.join(request.output_dir, "mlperf_log_detail.txt")
+    with open(summary_path, encoding="utf-8", errors="replace") as handle:
+        summary_text = handle.read()
+    with open(detail_path, encoding="utf-8", errors="replace") as handle:
+        detail = parse_detail(handle.read())
+    return {
+        "status": "ok",
+        "scenario": request.scenario,
+        "summary": parse_summary(summary_text),
+        "summary_text": summary_text,
+        "detail": detail,
+        "logs": {"summary": summary_path, "detail": detail_path},
+        "window": {"start": round(window_start, 6), "end": round(window_end, 6)},
+        "telemetry": {"interval_s": request.telemetry_interval_s, "samples": telemetry},
+        "settings": {
+            "min_duration_s": request.min_duration_s,
+            "min_query_count": request.min_query_count,
+            "sample_count": request.sample_count,
+            "expected_qps": expected_qps,
+            "probed_qps": probed,
+            "target_qps": request.target_qps,
+            "latency_bound_ms": request.latency_bound_ms,
+            "samples_per_query": request.samples_per_query if request.scenario == "MultiStream" else 1,
+            "devices": request.devices,
+            "telemetry_interval_s": request.telemetry_interval_s,
+        },
+        "short_run": request.short_run,
+        "backends": [backend.info() for backend in backends],
+        "ops_per_sample": backends[0].ops_per_sample,
+        "samples_per_device": pool.samples_done,
+    }

@@ -1,0 +1,71 @@
+"""The agent's entry point: read the request, run, print ONE JSON object, exit within the deadline.
+
+Standard output carries only the result: file descriptor 1 is pointed at stderr while the
+test runs (LoadGen, runtimes and tools may print), and the result goes to the saved
+original. A watchdog ends the process with an error result when ``deadline_s`` passes, so a
+hung backend never holds the controller longer than the deadline it asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import traceback
+
+from .backends import Backend, BackendError, create
+from .protocol import EXIT_BAD_REQUEST, EXIT_ERROR, EXIT_OK, Request, RequestError
+
+
+def _emit(stream: int, result: dict[str, object]) -> None:
+    os.write(stream, (json.dumps(result, sort_keys=True) + "\n").encode())
+
+
+def _watchdog(stream: int, deadline: float) -> None:
+    def expire() -> None:
+        _emit(stream, {"status": "error", "error": f"the agent's deadline of {deadline:g} s expired"})
+        os._exit(EXIT_ERROR)
+
+    timer = threading.Timer(deadline, expire)
+    timer.daemon = True
+    timer.start()
+
+
+def run(argv: list[str]) -> int:
+    result_stream = os.dup(1)
+    os.dup2(2, 1)
+    if len(argv) != 1:
+        _emit(result_stream, {"status": "error", "error": "usage: kcloud-agent REQUEST.json"})
+        return EXIT_BAD_REQUEST
+    try:
+        request = Request.from_file(argv[0])
+    except RequestError as error:
+        _emit(result_stream, {"status": "error", "error": f"bad request: {error}"})
+        return EXIT_BAD_REQUEST
+    _watchdog(result_stream, request.deadline_s)
+    backends: list[Backend] = []
+    try:
+        for device in request.devices:
+            backend = create(request.backend_name, device, request.backend_options)
+            backends.append(backend)
+            backend.open(request.sample_count)
+        from .loadgen_run import run_test
+
+        result = run_test(request, backends)
+    except (BackendError, RuntimeError, OSError) as error:
+        _emit(result_stream, {"status": "error", "error": str(error)})
+        return EXIT_ERROR
+    except Exception as error:  # a bug or an unexpected runtime error: keep the traceback for the record
+        trace = traceback.format_exc()
+        print(trace, file=sys.stderr)
+        _emit(result_stream, {"status": "error", "error": f"{type(error).__name__}: {error}", "traceback": trace})
+        return EXIT_ERROR
+    finally:
+        for backend in backends:
+            try:
+                backend.close()
+            except Exception as error:  # closing must not hide the run's own result
+                print(f"closing npu{backend.device}: {error}", file=sys.stderr)
+    _emit(result_stream, result)
+    return EXIT_OK

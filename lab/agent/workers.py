@@ -1,0 +1,81 @@
+"""The system under test: one worker thread per card, pulling samples from one queue.
+
+LoadGen's issue callback only enqueues (it must return quickly: in the Server scenario it
+is called at Poisson arrival times). Each worker takes the oldest sample, adds whatever
+else is already waiting up to its backend's batch size (dynamic batching, as inference
+servers do), runs the batch and reports the samples complete::
+
+    pool = WorkerPool(backends, complete=lg.QuerySamplesComplete, response=lg.QuerySampleResponse)
+    pool.start(); pool.submit([(query_id, sample_index), ...]); ...; pool.stop()
+
+A backend that raises stops its worker and is reported by ``pool.failure``; the queries it
+held are completed anyway so LoadGen does not wait forever, and the run is then an error.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+
+from .backends import Backend
+
+Sample = tuple[int, int]  # (LoadGen query id, QSL sample index)
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        complete: Callable[[list[object]], None],
+        response: Callable[[int, int, int], object],
+    ) -> None:
+        self.backends = list(backends)
+        self._complete = complete
+        self._response = response
+        self._queue: queue.SimpleQueue[Sample | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self.failure: str | None = None
+        self.samples_done = [0 for _ in self.backends]
+
+    def start(self) -> None:
+        for slot, backend in enumerate(self.backends):
+            thread = threading.Thread(target=self._work, args=(slot, backend), name=f"npu{backend.device}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, samples: Sequence[Sample]) -> None:
+        for sample in samples:
+            self._queue.put(sample)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _work(self, slot: int, backend: Backend) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < backend.batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            if self.failure is None:
+                try:
+                    backend.infer([sample for _, sample in batch])
+                except Exception as error:  # any backend failure ends the run as an error
+                    self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
+            self.samples_done[slot] += len(batch)
+            self._complete([self._response(query_id, 0, 0) for query_id, _ in batch])
+            if stop:
+                return

@@ -1,0 +1,254 @@
+"""``lab testbed up | status | down``: emulated nodes behind real OpenSSH servers.
+
+::
+
+    result = up(Path("inventory/emulated.yaml"), Path("testbed"))
+    print(result.resolved_inventory)        # pytest ... --lab-inventory <this>
+    for line in status(Path("testbed")).lines(): print(line)
+    down(Path("testbed"))                   # stops exactly the pids it started
+
+Layout of the test-bed directory::
+
+    testbed.json              manifest: node → port, sshd pid, config (for status/down)
+    client_ed25519(.pub)      the controller's key, authorized on every node
+    known_hosts               [127.0.0.1]:PORT host keys (strict checking)
+    inventory.yaml            the resolved inventory
+    nodes/NAME/spec.json      emulator spec;  state.json  mutable state
+    nodes/NAME/bin/           furiosa-smi, rbln-smi, nvidia-smi, npu-workload ... wrappers
+    nodes/NAME/sshd/          sshd_config, host key, log, a private HOME with an empty .bashrc
+
+No root needed: sshd runs as the current user, who is also the SSH login user.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.emulator.build import EmulatorConfigError, node_spec
+from lab.emulator.defaults import NODE_DIR_ENV
+from lab.emulator.spec import NodeSpec
+from lab.emulator.testbed.manifest import Manifest, NodeProcess, TestbedError
+from lab.emulator.testbed.nodes import prepare_node_dir
+from lab.emulator.testbed.processes import children_of, emulator_processes, is_testbed_sshd, stop_pids
+from lab.emulator.testbed.resolved import write_resolved_inventory
+from lab.inventory import load_inventory
+from lab.inventory.model import Inventory, Node
+from lab.transport.sshd import SshdServer, write_ed25519_keypair
+
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+START_WORKERS = 8  # sshd start-up is mostly waiting: a few threads overlap it
+
+
+@dataclass
+class UpResult:
+    manifest: Manifest
+    resolved_inventory: Path
+    seconds: float
+    stale_cleared: bool
+
+
+def _host_key_line(public_line: str) -> str:
+    return " ".join(public_line.split()[:2])  # drop the comment: "ssh-ed25519 AAAA..."
+
+
+def _check_not_running(directory: Path) -> bool:
+    """Refuse a second ``up`` over a live test-bed; True when a stale record was cleared."""
+    manifest = Manifest.read(directory)
+    if manifest is None:
+        return False
+    live = [node for node in manifest.nodes if is_testbed_sshd(node.pid, node.config)]
+    if live:
+        raise TestbedError(
+            f"a test-bed is already running in {directory} ({len(live)} sshd, e.g. {live[0].name} "
+            f"pid {live[0].pid} port {live[0].port}); run `lab testbed down --dir {directory}` first"
+        )
+    manifest.remove()
+    return True
+
+
+def _emulated_nodes(inventory: Inventory, source: Path) -> list[Node]:
+    nodes = [node for node in inventory.nodes if node.emulated]
+    if not nodes:
+        raise EmulatorConfigError(f"{source} has no node with `emulated: true`: nothing to start")
+    return nodes
+
+
+def _start_one(directory: Path, node: Node, spec: NodeSpec, client_key: Path) -> SshdServer:
+    node_dir = (directory / "nodes" / node.name).resolve()
+    bin_dir = prepare_node_dir(node_dir, spec)
+    server = SshdServer(
+        node_dir / "sshd",
+        set_env={"PATH": f"{bin_dir}:{SYSTEM_PATH}", NODE_DIR_ENV: str(node_dir)},
+        client_key_path=client_key,
+    )
+    try:
+        return server.start()
+    except RuntimeError as error:
+        raise TestbedError(str(error)) from error
+
+
+def up(inventory_path: Path, directory: Path) -> UpResult:
+    """Start every emulated node of ``inventory_path`` under ``directory``; see the module docstring."""
+    began = time.monotonic()
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = _check_not_running(directory)
+    inventory_path = inventory_path.resolve()
+    inventory = load_inventory(inventory_path)
+    nodes = _emulated_nodes(inventory, inventory_path)
+    client_key = directory / "client_ed25519"
+    if not client_key.exists():
+        write_ed25519_keypair(client_key, "lab-testbed-controller")
+    started = time.time()
+    # Every spec is built (and every fault parameter checked) before any sshd starts.
+    specs = {node.name: node_spec(node, inventory.catalog, started) for node in nodes}
+    servers: dict[str, SshdServer] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
+            futures = {
+                node.name: pool.submit(_start_one, directory, node, specs[node.name], client_key)
+                for node in nodes
+            }
+            errors: list[str] = []
+            for name, future in futures.items():
+                try:
+                    servers[name] = future.result()
+                except Exception as error:  # collect every failure; the started servers are stopped below
+                    errors.append(f"{name}: {error}")
+        if errors:
+            raise TestbedError("could not start the test-bed:\n" + "\n".join(errors))
+        manifest = _write_outputs(inventory, inventory_path, directory, nodes, servers, client_key, started)
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        raise
+    return UpResult(manifest, Path(manifest.resolved_inventory), time.monotonic() - began, stale)
+
+
+def _write_outputs(
+    inventory: Inventory,
+    source: Path,
+    directory: Path,
+    nodes: list[Node],
+    servers: dict[str, SshdServer],
+    client_key: Path,
+    started: float,
+) -> Manifest:
+    host_keys = {name: _host_key_line(server.host_public_key) for name, server in servers.items()}
+    ports = {name: server.port for name, server in servers.items()}
+    known_hosts = directory / "known_hosts"
+    known_hosts.write_text(
+        "".join(f"[127.0.0.1]:{ports[node.name]} {host_keys[node.name]}\n" for node in nodes),
+        encoding="utf-8",
+    )
+    resolved = write_resolved_inventory(
+        inventory, source, nodes, ports, host_keys, client_key, directory / "inventory.yaml"
+    )
+    manifest = Manifest(
+        directory=str(directory),
+        inventory=str(source),
+        resolved_inventory=str(resolved),
+        client_key=str(client_key),
+        known_hosts=str(known_hosts),
+        started_at=started,
+        nodes=[
+            NodeProcess(
+                name=node.name,
+                port=ports[node.name],
+                pid=servers[node.name].pid or 0,
+                config=str(servers[node.name].config_path),
+                node_dir=str((directory / "nodes" / node.name).resolve()),
+                host_key=host_keys[node.name],
+            )
+            for node in nodes
+        ],
+    )
+    manifest.write()
+    load_inventory(resolved)  # proves the written file is a valid inventory
+    return manifest
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    port: int
+    pid: int
+    running: bool
+    answers: bool
+
+
+@dataclass
+class StatusResult:
+    directory: Path
+    nodes: list[NodeStatus]
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.nodes) and all(node.running and node.answers for node in self.nodes)
+
+    def lines(self) -> list[str]:
+        width = max([len(node.name) for node in self.nodes] + [4])
+        out = [f"{'NODE'.ljust(width)}  PORT   PID      STATE"]
+        for node in self.nodes:
+            state = "up" if node.running and node.answers else ("not answering" if node.running else "down")
+            out.append(f"{node.name.ljust(width)}  {node.port:<5}  {node.pid:<7}  {state}")
+        return out
+
+
+def ssh_banner(port: int, timeout: float = 2.0) -> bool:
+    """Whether 127.0.0.1:``port`` answers with an SSH identification string."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            return connection.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def status(directory: Path) -> StatusResult:
+    """Which nodes of the test-bed in ``directory`` run and answer SSH."""
+    manifest = Manifest.read(directory.resolve())
+    if manifest is None:
+        raise TestbedError(f"no test-bed in {directory} (start one with `lab testbed up --dir {directory}`)")
+    nodes = []
+    for node in manifest.nodes:
+        running = is_testbed_sshd(node.pid, node.config)
+        nodes.append(NodeStatus(node.name, node.port, node.pid, running, running and ssh_banner(node.port)))
+    return StatusResult(directory, nodes)
+
+
+# --- down ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DownResult:
+    stopped: list[int]
+    stragglers: list[int]  # emulator processes outside any sshd (background workloads)
+    survivors: list[int]
+
+
+def down(directory: Path) -> DownResult:
+    """Stop the sshd processes, their sessions and emulator processes of this test-bed, by pid."""
+    directory = directory.resolve()
+    manifest = Manifest.read(directory)
+    if manifest is None:
+        raise TestbedError(f"no test-bed in {directory}: nothing to stop")
+    sshd_pids = [node.pid for node in manifest.nodes if is_testbed_sshd(node.pid, node.config)]
+    sessions = [child for pid in sshd_pids for child in children_of(pid)]
+    stragglers = [
+        pid
+        for pid in emulator_processes(str(directory / "nodes"))
+        if pid not in sessions and pid not in sshd_pids
+    ]
+    survivors = stop_pids([*sessions, *stragglers, *sshd_pids])
+    if survivors:
+        raise TestbedError(f"could not stop pids {survivors}; the test-bed record in {directory} is kept")
+    manifest.remove()
+    return DownResult(sshd_pids, stragglers, survivors)

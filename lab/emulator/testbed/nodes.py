@@ -1,0 +1,66 @@
+"""Prepare one emulated node's directory: ``spec.json``, a fresh state and ``bin/`` wrappers.
+
+::
+
+    bin_dir = prepare_node_dir(Path("testbed/nodes/rngd-01"), spec)
+    # bin_dir/furiosa-smi, bin_dir/npu-workload, ... (small sh scripts)
+
+Each wrapper is ``exec python -S -m lab.emulator.tools.X "$@"`` with the node directory
+and the path of the ``lab`` package fixed in it. ``-S`` skips ``site`` (and the editable
+install's import hook), which halves a tool's start-up; PYTHONPATH points at the source
+tree instead. Wrappers live only in the node's own ``bin/``, never on the controller's PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import lab
+from lab.emulator.defaults import NODE_DIR_ENV
+from lab.emulator.spec import NodeSpec
+
+# command name → module under lab.emulator.tools
+TOOLS: dict[str, str] = {
+    "furiosa-smi": "furiosa_smi",
+    "furiosactl": "furiosactl",
+    "rbln-smi": "rbln_smi",
+    "rbln-stat": "rbln_stat",
+    "nvidia-smi": "nvidia_smi",
+    "sapeon-smi": "sapeon_smi",
+    "npu-workload": "npu_workload",
+    "systemctl": "systemctl",
+}
+
+
+def lab_source_root() -> str:
+    """The directory holding the ``lab`` package (what PYTHONPATH needs)."""
+    return str(Path(lab.__file__).resolve().parent.parent)
+
+
+def wrapper_text(module: str, node_dir: Path, python: str | None = None) -> str:
+    """The sh script that runs tool ``module`` for the node in ``node_dir``."""
+    python = python or sys.executable
+    return (
+        "#!/bin/sh\n"
+        f"{NODE_DIR_ENV}={shlex.quote(str(node_dir))} PYTHONPATH={shlex.quote(lab_source_root())} "
+        f'exec {shlex.quote(python)} -S -m lab.emulator.tools.{module} "$@"\n'
+    )
+
+
+def prepare_node_dir(node_dir: Path, spec: NodeSpec, python: str | None = None) -> Path:
+    """Write the spec, reset the state and write the tool wrappers; return the ``bin/`` path."""
+    node_dir = node_dir.resolve()
+    bin_dir = node_dir / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (node_dir / "spec.json").write_text(spec.to_json(), encoding="utf-8")
+    state = node_dir / "state.json"
+    if state.exists():
+        state.unlink()  # a new test-bed run starts from a cold, fault-free history
+    for command, module in TOOLS.items():
+        path = bin_dir / command
+        path.write_text(wrapper_text(module, node_dir, python), encoding="utf-8")
+        os.chmod(path, 0o755)
+    return bin_dir

@@ -1,0 +1,181 @@
+"""Emulated ``rbln-smi`` (Rebellions; ``rbln-stat`` is the deprecated name).
+
+Table (one row per die; ATOM-Max shows 4 dies per card, ``rbln0..3``, each repeating the
+card's power and ``sid``)::
+
+    | NPU | Name      | Device | PCI BUS ID   | Temp | Power | Perf | Memory(used/total) | Util |
+    | 0   | RBLN-CA12 | rbln0  | 0000:51:00.0 | 38C  | 43.9W | P2   | 2.4GB / 15.7GiB    | 98.7 |
+
+``--json`` prints the structure of domain.md §5 with units inside string values
+(``"29C"``, ``"18109794uW"``), memory as strings, ``pstate`` and a ``contexts`` list. The
+node option ``rbln_npu_as_string`` reproduces older SDKs' ``"npu": "0"``. Perf states:
+P2 busy, P14 idle, P10 thermal throttling, P12 hang (system abort).
+
+Emulator additions: an ``ecc`` object per device (``{"correctable": "N", "uncorrectable": "N"}``)
+and ``rbln-smi reset -d N`` (reset flags of the real tool are unverified).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from lab.emulator.device import EmulatedDevice, Reading, link_speed_gts
+from lab.emulator.tools.common import ToolUsageError, View, observe, reset_device, run_tool
+
+VENDOR = "rebellions"
+KMD_DEFAULT = "1.2.92"
+# PCI device ids by product (unverified beyond CA22's 0x1220 seen in a capture).
+PCI_DEVICE_IDS = {"RBLN-CA02": "0x1020", "RBLN-CA12": "0x1120", "RBLN-CA22": "0x1220", "RBLN-CA25": "0x1250"}
+# rbln-smi shows 16877879296 bytes (15.7 GiB) of a 16 GiB card: the rest is reserved.
+USABLE_MEMORY_FRACTION = 16877879296 / 17179869184
+USAGE = "usage: rbln-smi [--json] | rbln-smi reset -d N"
+
+
+class Die:
+    """One row of rbln-smi: a card, or one die of a multi-die card."""
+
+    def __init__(self, device: EmulatedDevice, reading: Reading, die: int, npu: int) -> None:
+        self.device = device
+        self.reading = reading
+        self.die = die
+        self.npu = npu
+
+    @property
+    def dies(self) -> int:
+        return max(1, self.device.spec.dies_per_card)
+
+    @property
+    def pstate(self) -> str:
+        if self.reading.hung:
+            return "P12"
+        if self.reading.throttled:
+            return "P10"
+        return "P2" if self.reading.utilization > 0 else "P14"
+
+    @property
+    def temperature(self) -> int:
+        return round(self.reading.temperature + 0.5 * self.die)
+
+    @property
+    def memory_used(self) -> int:
+        return self.reading.memory_used // self.dies
+
+    @property
+    def memory_total(self) -> int:
+        return round(self.reading.memory_total * USABLE_MEMORY_FRACTION) // self.dies
+
+
+def dies(view: View) -> list[Die]:
+    rows: list[Die] = []
+    for device, reading in view.present():
+        for die in range(max(1, device.spec.dies_per_card)):
+            rows.append(Die(device, reading, die, len(rows)))
+    return rows
+
+
+def _sid(device: EmulatedDevice) -> str:
+    return device.serial.zfill(16)
+
+
+def as_json(view: View, driver: str) -> str:
+    npu_as_string = view.spec.option("rbln_npu_as_string")
+    devices = []
+    for row in dies(view):
+        device, reading = row.device, row.reading
+        devices.append(
+            {
+                "npu": str(row.npu) if npu_as_string else row.npu,
+                "name": device.spec.product_name,
+                "sid": _sid(device),
+                "uuid": device.uuid,
+                "device": f"rbln{row.npu}",
+                "status": "abnormal" if reading.hung else "normal",
+                "fw_ver": reading.firmware,
+                "pci": {
+                    "dev": PCI_DEVICE_IDS.get(device.spec.product_name, "0x1000"),
+                    "bus_id": device.pci_bdf(row.die),
+                    "numa_node": "0" if device.index < 4 else "1",
+                    "link_speed": f"{link_speed_gts(reading.pcie_generation):.1f}GT/s",
+                    "link_width": str(reading.pcie_width),
+                },
+                "temperature": f"{row.temperature}C",
+                "card_power": f"{round(reading.power * 1e6)}uW",
+                "pstate": row.pstate,
+                "memory": {"used": str(row.memory_used), "total": str(row.memory_total)},
+                "util": f"{reading.utilization * 100:.1f}",
+                "board_info": f"{0x0005000C + device.index:08x}",
+                "location": device.index + 5,
+                "ecc": {
+                    "correctable": str(reading.ecc_correctable),
+                    "uncorrectable": str(reading.ecc_uncorrectable),
+                },
+            }
+        )
+    contexts = []
+    for device, owner in view.owners():
+        npu = next(row.npu for row in dies(view) if row.device is device)
+        contexts.append(
+            {
+                "ctx_id": str(10001 + device.index),
+                "npu": str(npu) if npu_as_string else npu,
+                "process": str(owner.get("command", "?")).split(" ")[0],
+                "pid": str(owner.get("pid")),
+                "priority": "normal",
+                "ptid": "0",
+                "memalloc": f"{device.spec.memory_gib * 0.2:.1f}GiB",
+                "status": "running",
+                "util_info": "97.0",
+            }
+        )
+    return json.dumps({"KMD_version": driver, "devices": devices, "contexts": contexts}, indent=2)
+
+
+def as_table(view: View, driver: str) -> str:
+    headers = ["NPU", "Name", "Device", "PCI BUS ID", "Temp", "Power", "Perf", "Memory(used/total)", "Util"]
+    rows = [
+        [
+            str(row.npu),
+            row.device.spec.product_name,
+            f"rbln{row.npu}",
+            row.device.pci_bdf(row.die),
+            f"{row.temperature}C",
+            f"{row.reading.power:.1f}W",
+            row.pstate,
+            f"{row.memory_used / 1e9:.1f}GB / {row.memory_total / 2**30:.1f}GiB",
+            f"{row.reading.utilization * 100:.1f}",
+        ]
+        for row in dies(view)
+    ]
+    widths = [max(len(header), *(len(row[n]) for row in rows)) for n, header in enumerate(headers)]
+    rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
+
+    def line(cells: list[str]) -> str:
+        return (
+            "|" + "|".join(f" {cell.ljust(width)} " for cell, width in zip(cells, widths, strict=True)) + "|"
+        )
+
+    title = f"KMD ver: {driver}"
+    out = [rule, "|" + title.center(len(rule) - 2) + "|", rule, line(headers), rule]
+    out.extend(line(row) for row in rows)
+    out.append(rule)
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "reset":
+        if len(argv) != 3 or argv[1] != "-d" or not argv[2].isdigit():
+            raise ToolUsageError(USAGE)
+        bdf = reset_device(VENDOR, int(argv[2]))
+        print(f"Reset rbln{argv[2]} ({bdf}): done")
+        return 0
+    if argv not in ([], ["--json"], ["-j"]):
+        raise ToolUsageError(USAGE)
+    view = observe(VENDOR)
+    driver = view.spec.driver_version or KMD_DEFAULT
+    print(as_json(view, driver) if argv else as_table(view, driver))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool("rbln-smi", main))

@@ -1,0 +1,114 @@
+"""Command-line options of the plugin, all prefixed ``--lab-``, and their parsed form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DEFAULT_INVENTORY = "testbed/inventory.yaml"
+"""What ``lab testbed up`` writes; used when no ``--lab-inventory`` is given."""
+
+DEFAULT_PROFILE = "kcloud-npu-v1"
+TRUST_MODES = ("inventory", "strict", "bring-up")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text`` such as ``30s``, ``1.5h``, ``72h`` or ``45`` (seconds).
+
+    >>> parse_duration("2m")
+    120.0
+    """
+    match = _DURATION.match(text)
+    if match is None:
+        raise pytest.UsageError(f"not a duration: {text!r} (examples: 30s, 10m, 24h)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lab", "kcloud-lab certification")
+    group.addoption(
+        "--lab-inventory",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"inventory YAML file (repeatable); default: the running emulated test-bed ({DEFAULT_INVENTORY})",
+    )
+    group.addoption(
+        "--lab-select",
+        default=None,
+        metavar="EXPR",
+        help="node selection, e.g. 'vendor=rebellions and operator=kt-cloud' (see docs/inventory.md)",
+    )
+    group.addoption(
+        "--lab-profile",
+        default=None,
+        metavar="NAME",
+        help=f"certification profile; default: each node's own, else {DEFAULT_PROFILE}",
+    )
+    group.addoption(
+        "--lab-run-dir",
+        default=None,
+        metavar="DIR",
+        help="results folder of this run; default: runs/<run id>",
+    )
+    group.addoption(
+        "--lab-command-timeout",
+        default=None,
+        metavar="DURATION",
+        help="wall-clock deadline of every remote command, overriding the inventory (e.g. 60s)",
+    )
+    group.addoption(
+        "--lab-trust",
+        default="inventory",
+        choices=TRUST_MODES,
+        help="SSH host-key trust: as the inventory says (default), strict, or bring-up (records first-seen keys)",
+    )
+    group.addoption(
+        "--lab-soak-duration",
+        default=None,
+        metavar="DURATION",
+        help="soak length for the stability suite (e.g. 30s in CI, 24h in the lab); default: the profile's",
+    )
+    group.addoption(
+        "--lab-no-lease",
+        action="store_true",
+        default=False,
+        help="do not take node leases (only for nodes nobody else can reach, e.g. a private emulated test-bed)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LabOptions:
+    """The ``--lab-*`` options after parsing."""
+
+    inventories: tuple[Path, ...]
+    select: str | None
+    profile: str | None
+    run_dir: Path | None
+    command_timeout: float | None
+    trust: str
+    soak_duration: float | None
+    lease: bool
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> LabOptions:
+        inventories = config.getoption("lab_inventory") or [DEFAULT_INVENTORY]
+        run_dir = config.getoption("lab_run_dir")
+        timeout = config.getoption("lab_command_timeout")
+        soak = config.getoption("lab_soak_duration")
+        return cls(
+            inventories=tuple(Path(path) for path in inventories),
+            select=config.getoption("lab_select"),
+            profile=config.getoption("lab_profile"),
+            run_dir=Path(run_dir) if run_dir else None,
+            command_timeout=parse_duration(timeout) if timeout else None,
+            trust=config.getoption("lab_trust"),
+            soak_duration=parse_duration(soak) if soak else None,
+            lease=not config.getoption("lab_no_lease"),
+        )

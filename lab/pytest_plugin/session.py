@@ -1,0 +1,273 @@
+"""Per-process state of a lab test session: inventory, selection, transports, leases, the record.
+
+One ``LabSession`` lives in each pytest process (the controller and every xdist worker).
+Everything is opened lazily and reused: one connection per node per process, one lease
+per node per process (xdist's ``loadgroup`` keeps a node's tests in one worker).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+
+from lab.devices import adapter_for
+from lab.devices.base import DeviceAdapter
+from lab.errors import InventoryError, LabError
+from lab.inventory import Inventory, Node, Profile, load_inventory
+from lab.inventory.selection import select_nodes
+from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
+from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
+from lab.transport.connect import ConnectOptions
+from lab.transport.lease import NodeLease
+from lab.transport.base import Transport
+from lab.transport.ssh import SSHTransport
+
+log = logging.getLogger(__name__)
+
+_SESSION_KEY = pytest.StashKey["LabSession"]()
+RUN_DIR_KEY = "lab_run_dir"  # in xdist's workerinput
+
+_DEVICE_PREFIX = {"furiosaai": "npu", "rebellions": "rbln", "nvidia": "gpu", "sapeon": "snpu"}
+
+
+def device_label(vendor: str, dies_per_card: int, card_index: int) -> str:
+    """The device name the vendor tool gives card ``card_index`` (its first die for multi-die cards).
+
+    >>> device_label("rebellions", 4, 2)
+    'rbln8'
+    """
+    return f"{_DEVICE_PREFIX.get(vendor, 'dev')}{card_index * dies_per_card}"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one parametrized test runs on: a node, and optionally one accelerator card of it."""
+
+    node_name: str
+    device_index: int | None = None  # card index on the node, in inventory order
+    device_label: str | None = None  # e.g. "rbln2": how the vendor tool names it
+    model: str | None = None  # catalog key of the card (or of the node's first card)
+    tool_index: int | None = None  # the vendor tool's index of the card (of its first die)
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.node_name}:{self.device_label}" if self.device_label else self.node_name
+
+
+class LabSession:
+    """Lazily opened lab state for one pytest process; ``LabSession.of(config)`` gets it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.options = LabOptions.from_config(config)
+        self.worker = getattr(config, "workerinput", {}).get("workerid", "main")
+        self._transports: dict[str, Transport] = {}
+        self._leases: dict[str, NodeLease] = {}
+        self._writer: RunWriter | None = None
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> LabSession:
+        session = config.stash.get(_SESSION_KEY, None)
+        if session is None:
+            session = cls(config)
+            config.stash[_SESSION_KEY] = session
+        return session
+
+    # --- inventory and selection ---------------------------------------------------------
+
+    @cached_property
+    def inventory(self) -> Inventory:
+        paths = self.options.inventories
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            hint = (
+                "start the emulated test-bed with `lab testbed up` or pass --lab-inventory"
+                if missing == [DEFAULT_INVENTORY]
+                else "check the --lab-inventory path"
+            )
+            raise pytest.UsageError(f"no inventory file at {', '.join(missing)}: {hint}")
+        try:
+            return load_inventory(*paths)
+        except InventoryError as error:
+            raise pytest.UsageError(str(error)) from None
+
+    @cached_property
+    def nodes(self) -> tuple[Node, ...]:
+        try:
+            selected = (
+                select_nodes(self.inventory, self.options.select) if self.options.select else self.inventory.nodes
+            )
+        except LabError as error:
+            raise pytest.UsageError(f"--lab-select: {error}") from None
+        if self.options.command_timeout is not None:
+            selected = tuple(
+                dataclasses.replace(node, command_timeout=self.options.command_timeout) for node in selected
+            )
+        return selected
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        return self.inventory.node(name)  # jump hosts need not be selected
+
+    def node_targets(self) -> Iterable[Target]:
+        for node in self.nodes:
+            first_model = node.accelerators[0].model if node.accelerators else None
+            yield Target(node.name, model=first_model)
+
+    def device_targets(self) -> Iterable[Target]:
+        for node in self.nodes:
+            cards_per_tool: dict[str, int] = {}
+            card = 0
+            for spec in node.accelerators:
+                model = self.inventory.catalog[spec.model]
+                for _ in range(spec.count):
+                    # the tool numbers dies, and only its own vendor's cards
+                    tool_index = cards_per_tool.get(model.tool, 0) * model.dies_per_card
+                    cards_per_tool[model.tool] = cards_per_tool.get(model.tool, 0) + 1
+                    label = device_label(model.vendor, model.dies_per_card, card)
+                    yield Target(node.name, card, label, spec.model, tool_index)
+                    card += 1
+
+    def profile_for(self, node: Node) -> Profile:
+        name = self.options.profile or node.profile or DEFAULT_PROFILE
+        try:
+            return self.inventory.profiles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.inventory.profiles)) or "none"
+            raise pytest.UsageError(f"unknown certification profile {name!r} (known: {known})") from None
+
+    def unmet_requirement(self, target: Target, marks: Iterable[pytest.Mark]) -> str | None:
+        """Why ``target`` cannot run a test with these requirement marks, or None if it can."""
+        node = self.node(target.node_name)
+        vendors = {self.inventory.catalog[spec.model].vendor for spec in node.accelerators}
+        for mark in marks:
+            if mark.name == "lab_vendor" and not vendors & set(mark.args):
+                return f"{node.name}: needs a {' or '.join(mark.args)} accelerator (has {', '.join(sorted(vendors))})"
+            if mark.name == "lab_devices":
+                minimum = int(mark.kwargs.get("minimum", mark.args[0] if mark.args else 1))
+                if node.device_count < minimum:
+                    return f"{node.name}: needs at least {minimum} accelerator cards (has {node.device_count})"
+            if mark.name == "lab_feature" and target.model is not None:
+                model = self.inventory.catalog[target.model]
+                missing = [feature for feature in mark.args if feature not in _features(model.vendor)]
+                if missing:
+                    return f"{node.name}: {model.name} has no {', '.join(missing)}"
+        return None
+
+    # --- connections, leases, adapters ---------------------------------------------------
+
+    def connect_options(self) -> ConnectOptions:
+        trust = None if self.options.trust == "inventory" else self.options.trust
+        return ConnectOptions(trust_mode=trust)
+
+    def transport(self, node_name: str) -> Transport:
+        """The node's transport (connection reused for the whole session), leased on first use."""
+        transport = self._transports.get(node_name)
+        if transport is None:
+            node = self.node(node_name)
+            made = self.config.hook.pytest_lab_make_transport(node=node)
+            transport = made if made is not None else SSHTransport(
+                node, resolve=self.node, options=self.connect_options()
+            )
+            self._transports[node_name] = transport
+        if self.options.lease and node_name not in self._leases:
+            lease = NodeLease(transport, owner=f"kcloud-lab {self.worker}", run_id=self.run_id)
+            lease.acquire()
+            self._leases[node_name] = lease
+        return transport
+
+    def adapter(self, node_name: str, model_key: str) -> DeviceAdapter:
+        return adapter_for(self.inventory.catalog[model_key], self.transport(node_name))
+
+    # --- the record ---------------------------------------------------------------------
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's results folder: chosen by the controller, handed to xdist workers."""
+        workerinput = getattr(self.config, "workerinput", None)
+        if workerinput is not None and RUN_DIR_KEY in workerinput:
+            return Path(workerinput[RUN_DIR_KEY])
+        chosen: Path | None = self.config.stash.get(_RUN_DIR_STASH, None)
+        if chosen is None:
+            chosen = self.options.run_dir or Path("runs") / new_run_id()
+            self.config.stash[_RUN_DIR_STASH] = chosen
+        return chosen
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def writer(self) -> RunWriter:
+        if self._writer is None:
+            self._writer = RunWriter(self.run_dir, worker=self.worker)
+        return self._writer
+
+    def note_collected(self, test_ids: Iterable[str]) -> None:
+        """Record the collected lab tests (never-run ones become INCOMPLETE) and the manifest."""
+        tests = [CollectedTest(_plain_id(test_id)) for test_id in test_ids]
+        if not tests or self.config.option.collectonly:
+            return
+        self.writer.collected(tests)
+        if not (self.run_dir / "manifest.json").exists():
+            write_manifest(self.run_dir, self.start_manifest())
+
+    def start_manifest(self) -> Manifest:
+        profiles = {self.profile_for(node).name: self.profile_for(node) for node in self.nodes}
+        first = next(iter(profiles.values()), None)
+        return Manifest.start(
+            run_id=self.run_id,
+            command_line=sys.argv,
+            inventory_files=[str(path) for path in self.options.inventories],
+            inventory_sha256=self.inventory.sha256,
+            profile=ProfileRef.of(first) if first is not None else None,
+            selected_nodes=[node.name for node in self.nodes],
+            trust_mode=self.options.trust,
+            properties={"pid": os.getpid()},
+        )
+
+    def close(self) -> None:
+        """Release leases, close connections and the record (at the end of the session)."""
+        for lease in self._leases.values():
+            try:
+                lease.release()
+            except LabError as error:
+                log.warning("could not release the lease on %s: %s", lease.node, error)
+        self._leases.clear()
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+_RUN_DIR_STASH = pytest.StashKey[Path]()
+
+
+def _plain_id(test_id: str) -> str:
+    """The pytest node id without xdist's ``@group`` suffix."""
+    return test_id.split("@", 1)[0]
+
+
+def _features(vendor: str) -> frozenset[str]:
+    return _VENDOR_FEATURES.get(vendor, frozenset())
+
+
+_VENDOR_FEATURES: dict[str, frozenset[str]] = {
+    # a management daemon whose state certification checks: rbln-smd, nvidia persistence daemon
+    "rebellions": frozenset({"management-daemon", "ecc"}),
+    "nvidia": frozenset({"management-daemon", "ecc"}),
+    "furiosaai": frozenset(),
+    "sapeon": frozenset(),
+}

@@ -1,0 +1,89 @@
+"""Rendering a run directory into one self-contained, sealed HTML certification report.
+
+::
+
+    html = render_report(Path("runs/20261125T124800Z-3f9a1c"), lang="en", key=load_private_key(key_path))
+    Path("report.html").write_text(html, encoding="utf-8")
+
+Templates come from ``reports/templates`` (``DEFAULT_TEMPLATES``); a lab restyles by putting a
+file of the same name (``style.css.j2``, ``partials/node.html.j2``, ``messages.yaml`` ...) in
+a folder passed as ``templates``, which is searched first. Autoescaping is always on: every
+value from a run (device names, firmware strings, transcripts) is shown as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import lab
+from lab.criteria import DataFormatError, Outcome
+from lab.report.canonical import canonical_run
+from lab.report.charts import sparkline
+from lab.report.keys import fingerprint
+from lab.report.messages import LANGUAGES, load_catalog
+from lab.report.seal import seal
+from lab.report.view import AXES, OUTCOMES, build_view
+from lab.results import Run, load_run
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+PAGE_TEMPLATE = "report.html.j2"
+
+
+def render_report(
+    run_dir: Path,
+    *,
+    lang: str = "ko",
+    templates: Path | None = None,
+    key: Ed25519PrivateKey | None = None,
+    changes: object | None = None,
+    run: Run | None = None,
+) -> str:
+    """The sealed HTML report of ``run_dir`` (signed when ``key`` is given).
+
+    ``changes`` is a ``lab.history.NightlyChanges`` for the "changes since last nightly"
+    section (None leaves the section out); ``run`` skips loading when the caller has it.
+    """
+    if lang not in LANGUAGES:
+        raise DataFormatError(f"unknown report language {lang!r} (expected one of {', '.join(LANGUAGES)})")
+    loaded = run if run is not None else load_run(run_dir)
+    directories = _template_dirs(templates)
+    catalog = load_catalog(directories)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in directories]),
+        autoescape=True,  # always: run data is hostile until proven otherwise
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    try:
+        template = environment.get_template(PAGE_TEMPLATE)
+        body = template.render(
+            view=build_view(loaded),
+            t=lambda key_name: catalog.text(key_name, lang),
+            lang=lang,
+            axes=AXES,
+            outcomes=OUTCOMES,
+            skip=Outcome.SKIP,
+            signer=fingerprint(key.public_key()) if key is not None else "",
+            generated=datetime.now(UTC).isoformat(timespec="seconds"),
+            framework_version=lab.__version__,
+            changes=changes,
+            sparkline=sparkline,
+        )
+    except jinja2.TemplateError as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+        raise DataFormatError(f"report template error{where}: {exc}") from exc
+    return seal(body, canonical_run(loaded), key)
+
+
+def _template_dirs(override: Path | None) -> Sequence[Path]:
+    if override is not None and not override.is_dir():
+        raise DataFormatError(f"{override}: no such template directory")
+    if not (DEFAULT_TEMPLATES / PAGE_TEMPLATE).is_file():
+        raise DataFormatError(f"{DEFAULT_TEMPLATES}: the default report templates are missing")
+    return [override, DEFAULT_TEMPLATES] if override is not None else [DEFAULT_TEMPLATES]

@@ -1,0 +1,123 @@
+"""Sealing a rendered report: digests of the run data and the HTML, signed, embedded as comments.
+
+A sealed report ends with two HTML comments after ``</html>`` (comments, not scripts: the
+page runs no code, and a browser shows neither)::
+
+    <!--lab-signature
+    {"payload": {"format": ..., "run_digest": ..., "body_digest": ..., "sections": {...}, "records": {...}},
+     "signed": true, "algorithm": "ed25519", "public_key": ..., "key_fingerprint": ..., "signature": ...}
+    -->
+    <!--lab-run-data
+    {the canonical run data: manifest + records}
+    -->
+
+The *body* is every byte before the ``<!--lab-signature`` line. ``sections`` holds a short
+digest of each ``<!--lab-section:ID-->`` part of the body and ``records`` one per record and
+measurement, so ``lab verify`` can say where a change is, not only that there is one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lab.criteria import DataFormatError, JsonValue
+from lab.report.canonical import canonical_bytes, digest_tree, sha256_hex
+from lab.report.keys import fingerprint, raw_public
+
+SEAL_FORMAT = "kcloud-lab-report-seal/1"
+SIGNATURE_MARKER = "\n<!--lab-signature\n"
+DATA_MARKER = "\n<!--lab-run-data\n"
+_END = "\n-->\n"
+_SECTION = re.compile(r"<!--lab-section:([A-Za-z0-9_-]+)-->(.*?)<!--/lab-section-->", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedParts:
+    """A report split back into what was sealed."""
+
+    body: str
+    block: dict[str, object]
+    run_data: dict[str, JsonValue]
+
+
+def seal(body: str, run_data: dict[str, JsonValue], key: Ed25519PrivateKey | None) -> str:
+    """``body`` followed by the signature block and the run data (unsigned when ``key`` is None)."""
+    tree = digest_tree(run_data)
+    payload: dict[str, JsonValue] = {
+        "format": SEAL_FORMAT,
+        "run_digest": tree["run"],
+        "manifest": tree["manifest"],
+        "records": tree["records"],
+        "body_digest": body_digest(body),
+        "sections": section_digests(body),
+    }
+    block: dict[str, JsonValue] = {"payload": payload, "signed": key is not None}
+    if key is not None:
+        public = key.public_key()
+        block.update(
+            algorithm="ed25519",
+            public_key=base64.b64encode(raw_public(public)).decode("ascii"),
+            key_fingerprint=fingerprint(public),
+            signature=base64.b64encode(key.sign(canonical_bytes(payload))).decode("ascii"),
+        )
+    return (
+        body.rstrip("\n")
+        + SIGNATURE_MARKER
+        + _comment_safe(json.dumps(block, sort_keys=True, ensure_ascii=True))
+        + _END.rstrip("\n")
+        + DATA_MARKER
+        + _comment_safe(canonical_bytes(run_data).decode("ascii"))
+        + _END
+    )
+
+
+def split(html: str) -> SealedParts:
+    """The body, the signature block and the run data of a sealed report; ``DataFormatError`` when
+    the file is not one (no block, or a block that is not JSON)."""
+    at = html.rfind(SIGNATURE_MARKER)
+    if at < 0:
+        raise DataFormatError("not a sealed lab report: no lab-signature block at its end")
+    body = html[:at] + "\n"
+    rest = html[at + len(SIGNATURE_MARKER) :]
+    block_text, found, rest = rest.partition(_END.rstrip("\n") + DATA_MARKER)
+    if not found:
+        raise DataFormatError("damaged lab report: the lab-run-data block after the signature is missing")
+    data_text = rest.removesuffix(_END).removesuffix(_END.rstrip("\n"))
+    try:
+        block = json.loads(block_text)
+        run_data = json.loads(data_text)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"damaged lab report: the embedded blocks are not JSON ({exc})") from None
+    if not isinstance(block, dict) or not isinstance(block.get("payload"), dict) or not isinstance(run_data, dict):
+        raise DataFormatError("damaged lab report: the embedded blocks do not have the expected shape")
+    return SealedParts(body, block, run_data)
+
+
+def body_digest(body: str) -> str:
+    return sha256_hex(_normalised(body).encode("utf-8"))
+
+
+def section_digests(body: str) -> dict[str, JsonValue]:
+    """Short digest of each marked section (a repeated id keeps its first occurrence)."""
+    digests: dict[str, JsonValue] = {}
+    for match in _SECTION.finditer(body):
+        digests.setdefault(match.group(1), sha256_hex(match.group(2).encode("utf-8"))[:16])
+    return digests
+
+
+def _normalised(body: str) -> str:
+    # the body is hashed exactly as sealed, with one trailing newline however the file ends
+    return body.rstrip("\n") + "\n"
+
+
+def _comment_safe(text: str) -> str:
+    # "--" cannot appear in an HTML comment; in our JSON it can only sit inside a string,
+    # where "\u002d" is the same character to any JSON reader
+    while "--" in text:
+        text = text.replace("--", "-\\u002d")
+    return text

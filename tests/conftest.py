@@ -1,0 +1,116 @@
+"""Shared fixtures: real sshd servers on 127.0.0.1 and Node builders.
+
+::
+
+    def test_uname(sshd, ssh_node):
+        node = ssh_node(sshd)                       # a Node pinned to that server's host key
+        assert SSHTransport(node).run(["uname"]).ok
+
+    def test_two(sshd_factory, ssh_node):
+        server = sshd_factory(password_auth=True)   # a fresh server with its own options
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lab.inventory.model import Auth, ExpectedVersions, HostKeyTrust, Node
+from lab.transport.pool import close_all
+from lab.transport.sshd import SshdServer
+
+SshdFactory = Callable[..., SshdServer]
+NodeBuilder = Callable[..., Node]
+_names = itertools.count(1)
+
+
+def make_node(name: str = "node", address: str = "127.0.0.1", port: int = 22, **changes: Any) -> Node:
+    """A minimal valid ``Node``; ``changes`` override any field (``auth``, ``host_key``, ...)."""
+    node = Node(
+        name=name,
+        address=address,
+        port=port,
+        user="root",
+        auth=Auth(method="agent"),
+        host_key=HostKeyTrust(),
+        operator="test-lab",
+        site=None,
+        rack=None,
+        groups=(),
+        accelerators=(),
+        expected=ExpectedVersions(),
+        tags=frozenset(),
+        labels={},
+        emulated=True,
+        connect_timeout=3.0,
+        command_timeout=15.0,
+    )
+    return dataclasses.replace(node, **changes)
+
+
+@pytest.fixture(scope="session")
+def sshd_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFactory]:
+    """Start extra sshd servers (``SshdServer`` options as keywords); all stopped by pid at the end."""
+    servers: list[SshdServer] = []
+
+    def start(**options: Any) -> SshdServer:
+        server = SshdServer(tmp_path_factory.mktemp("sshd"), **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    close_all()
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd(sshd_factory: SshdFactory) -> SshdServer:
+    """One shared sshd for tests that only need a working server."""
+    return sshd_factory()
+
+
+@pytest.fixture
+def ssh_node() -> NodeBuilder:
+    """Build a Node for a server: key auth with its client key, its host key pinned, a unique name."""
+
+    def build(server: SshdServer, **changes: Any) -> Node:
+        fields: dict[str, Any] = {
+            "name": f"sshd-{next(_names)}",
+            "address": "127.0.0.1",
+            "port": server.port,
+            "auth": Auth(method="key", key_file=str(server.client_key_path)),
+            "host_key": HostKeyTrust(pinned=(server.host_public_key,)),
+        }
+        fields.update(changes)
+        return make_node(**fields)
+
+    return build
+
+
+@pytest.fixture
+def node_builder() -> NodeBuilder:
+    """``make_node`` as a fixture: a minimal valid ``Node`` for tests that need no server."""
+    return make_node
+
+
+@pytest.fixture
+def unique_marker() -> str:
+    """A number nobody else runs, to find (or not find) our processes with ``pgrep -f``."""
+    import random
+
+    return f"{random.randint(100000, 999999)}.{next(_names)}"
+
+
+@pytest.fixture
+def spill_cleanup() -> Iterator[list[str]]:
+    """Collects spill-file paths and deletes them after the test."""
+    paths: list[str] = []
+    yield paths
+    for path in paths:
+        Path(path).unlink(missing_ok=True)

@@ -1,0 +1,97 @@
+"""``lab inventory ...`` through ``lab.cli.main``: exit statuses and what people read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lab.cli import main
+from tests.inventory.conftest import KEY_A, NODE_HEAD, REPO, WriteInventory
+
+GWANGJU = str(REPO / "inventory" / "gwangju.yaml")
+EMULATED = str(REPO / "inventory" / "emulated.yaml")
+
+
+def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "check", GWANGJU, EMULATED]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{GWANGJU}: OK: 26 nodes, 152 accelerators", f"{EMULATED}: OK: 9 nodes, 16 accelerators"]
+
+
+def test_check_bad_file_exits_2_and_still_checks_the_others(
+    write_inventory: WriteInventory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write_inventory(NODE_HEAD + "nodes:\n  - {name: a, address: 192.0.2.1, trust: strct}\n")
+    assert main(["inventory", "check", str(bad), EMULATED]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"{bad}:8:42: nodes[0].trust: 'strct' is not one of strict, bring-up (did you mean 'strict'?)",
+        f"{bad}: 1 problem found.",
+    ]
+    assert captured.out == f"{EMULATED}: OK: 9 nodes, 16 accelerators\n"
+    assert "Traceback" not in captured.err
+
+
+def test_show_table_with_selection(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "show", GWANGJU, "--select", "vendor=rebellions and operator=kt-cloud"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "NAME",
+        "ADDRESS",
+        "OPERATOR",
+        "SITE/RACK",
+        "ACCELERATORS",
+        "AUTH",
+        "VIA",
+        "TAGS",
+    ]
+    assert lines[1].split() == [
+        "kt-rbln-01",
+        "192.0.2.11:22",
+        "kt-cloud",
+        "gwangju-kt/kt-r01",
+        "8×",
+        "atom-plus",
+        "key",
+        "kt-bastion",
+        "npu,rebellions",
+    ]
+    assert lines[-1] == "4 nodes, 32 accelerators"
+
+
+def test_show_json_never_prints_secrets(
+    write_inventory: WriteInventory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAB_CLI_SECRET", "do-not-print-me")
+    path = write_inventory(
+        NODE_HEAD + "nodes:\n  - {name: a, address: 192.0.2.1, auth: {password: !env LAB_CLI_SECRET}}\n"
+    )
+    assert main(["inventory", "show", str(path), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "do-not-print-me" not in out
+    node = json.loads(out)["nodes"][0]
+    assert node["auth"] == {"method": "password", "password_env": "LAB_CLI_SECRET"}
+    assert node["host_key"]["pinned"] == [KEY_A]
+
+
+def test_show_bad_selection_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "show", GWANGJU, "--select", "vendor=(x"]) == 2
+    assert "selection: expected a value after vendor= at position 8" in capsys.readouterr().err
+
+
+def test_capacity(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "capacity", GWANGJU]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Peak capacity of gwangju-public ({GWANGJU})")
+    assert "  sapeon                     64   unknown (64 cards without a figure)" in out
+    assert "This file describes only the public Gwangju half" in out
+    assert "39.98 PF" in out
+
+
+def test_schema_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inventory", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["required"] == ["version", "name"]
+    assert main(["inventory", "schema", "--kind", "catalog"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "kcloud-lab device catalog"

@@ -1,0 +1,63 @@
+"""Compatibility (호환성): the node is what the inventory says, and the runtime works.
+
+Each check reads the vendor tool through the device adapters and judges the value with
+the certification profile's limits; versions and links pinned per node in the inventory
+override the profile's expected value.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.devices.workload import WorkloadRunner
+from lab.emulator.reference import reference_checksum
+from lab.pytest_plugin.fixtures import LabDevice, LabNode, Measure
+
+
+def test_device_enumeration(node: LabNode, measure: Measure) -> None:
+    """Every card of the inventory is listed by its vendor tool, with the catalog's product name."""
+    reports = node.reports()
+    for spec in node.node.accelerators:
+        model = node.catalog[spec.model]
+        cards = {report.identity.card_id for report in reports if report.identity.product == model.product_name}
+        measure("device-enumeration", f"{len(cards)} x {model.product_name}", expected=f"{spec.count} x {model.product_name}")
+
+
+def test_pcie_link(device: LabDevice, measure: Measure) -> None:
+    """The card trains at the expected PCIe link (the node's pin, else the catalog's)."""
+    expected = device.node.expected.pcie or device.model.pcie
+    if expected is None:
+        pytest.skip(f"no expected PCIe link for {device.model.name} (inventory or catalog)")
+    report = device.require_report()
+    measure("pcie-link", str(report.link) if report.link else None, expected=str(expected))
+
+
+@pytest.mark.parametrize("component", ["driver", "firmware", "runtime"])
+def test_version_pinned(device: LabDevice, measure: Measure, component: str) -> None:
+    """Driver, firmware and runtime versions equal the versions pinned for the node."""
+    expected = getattr(device.node.expected, component)
+    if expected is None:
+        pytest.skip(f"{device.node.name}: no {component} version pinned in the inventory")
+    report = device.require_report()
+    measure(f"{component}-version", getattr(report.versions, component), expected=expected)
+
+
+def test_memory_capacity(device: LabDevice, measure: Measure) -> None:
+    """The card reports at least the usable memory the profile expects for its model."""
+    report = device.require_report()
+    total = report.telemetry.memory_total_bytes
+    if total is None:
+        pytest.skip(f"{device.model.tool} does not report device memory")
+    if device.model.dies_per_card > 1:
+        total = sum(
+            die.telemetry.memory_total_bytes or 0
+            for die in device.adapter.list_devices()
+            if die.identity.card_id == report.identity.card_id
+        )
+    measure("memory-capacity", total / 2**30)
+
+
+def test_runtime_smoke(device: LabDevice, measure: Measure) -> None:
+    """A reference computation runs on the card and its output checksum matches the golden one."""
+    output = WorkloadRunner(device.transport).smoke(device.index)
+    measure("runtime-smoke", str(output.get("checksum")), expected=reference_checksum())
