@@ -17,6 +17,11 @@ need_debian_packages() {
   command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+  if [ "$(id -u)" = 0 ]; then
+    # report PDF, browser test and Korean glyphs: installed when we can, never required
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    [ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
+  fi
   echo "${missing[@]:-}"
 }
 

@@ -27,7 +27,9 @@ def _loadgen() -> Any:
     try:
         import mlperf_loadgen
     except ImportError as error:
-        raise RuntimeError(f"mlperf_loadgen is not installed on this node (lab node prepare): {error}") from error
+        raise RuntimeError(
+            f"mlperf_loadgen is not installed on this node (lab node prepare): {error}"
+        ) from error
     return mlperf_loadgen
 
 
@@ -36,14 +38,21 @@ def probe_throughput(backends: Sequence[Backend], seconds: float = PROBE_SECONDS
     counts = [0 for _ in backends]
     end = time.perf_counter() + seconds
 
+    lock = threading.Lock()
+
     def run(slot: int, backend: Backend) -> None:
         samples = list(range(backend.batch))
         while time.perf_counter() < end or counts[slot] == 0:
             backend.infer(samples)
-            counts[slot] += backend.batch
+            with lock:
+                counts[slot] += backend.batch
 
     began = time.perf_counter()
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(backends)]
+    threads = [
+        threading.Thread(target=run, args=(slot, backend))
+        for slot, backend in enumerate(backends)
+        for _ in range(backend.in_flight)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -84,10 +93,18 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
     if request.scenario == "Offline" and expected_qps is None:
         probed = probe_throughput(backends)
         expected_qps = probed * PROBE_HEADROOM
-    pool = WorkerPool(backends, lg.QuerySamplesComplete, lg.QuerySampleResponse)
+    pool = WorkerPool(
+        backends, lg.QuerySamplesComplete, lg.QuerySampleResponse, pipelined=request.scenario == "Offline"
+    )
+
+    inline = request.scenario in ("SingleStream", "MultiStream") and len(backends) == 1
 
     def issue(queries: Any) -> None:
-        pool.submit([(query.id, query.index) for query in queries])
+        samples = [(query.id, query.index) for query in queries]
+        if inline:
+            pool.run_inline(samples)
+        else:
+            pool.submit(samples)
 
     def flush() -> None:
         return None
@@ -99,7 +116,8 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
     log_settings.log_output.copy_summary_to_stdout = False
     settings = settings_for(request, lg, expected_qps)
     sampler = TelemetrySampler(request.telemetry_commands, request.telemetry_interval_s, clock)
-    pool.start()
+    if not inline:
+        pool.start()
     sampler.start()
     try:
         window_start = clock()

@@ -29,8 +29,11 @@ class WorkerPool:
         backends: Sequence[Backend],
         complete: Callable[[list[object]], None],
         response: Callable[[int, int, int], object],
+        *,
+        pipelined: bool = False,
     ) -> None:
         self.backends = list(backends)
+        self.pipelined = pipelined
         self._complete = complete
         self._response = response
         self._queue: queue.SimpleQueue[Sample | None] = queue.SimpleQueue()
@@ -40,9 +43,22 @@ class WorkerPool:
 
     def start(self) -> None:
         for slot, backend in enumerate(self.backends):
-            thread = threading.Thread(target=self._work, args=(slot, backend), name=f"npu{backend.device}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            for stream in range(backend.in_flight if self.pipelined else 1):
+                thread = threading.Thread(
+                    target=self._work, args=(slot, backend), name=f"npu{backend.device}.{stream}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def run_inline(self, samples: Sequence[Sample]) -> None:
+        """Run ``samples`` in the caller's thread on the first card (SingleStream, MultiStream).
+
+        LoadGen issues the next query of these scenarios only when the last one completed,
+        so running it in the issuing thread saves a thread hand-off from every latency.
+        """
+        backend = self.backends[0]
+        for first in range(0, len(samples), backend.batch):
+            self._finish(0, backend, list(samples[first : first + backend.batch]))
 
     def submit(self, samples: Sequence[Sample]) -> None:
         for sample in samples:
@@ -70,12 +86,15 @@ class WorkerPool:
                     stop = True
                     break
                 batch.append(item)
-            if self.failure is None:
-                try:
-                    backend.infer([sample for _, sample in batch])
-                except Exception as error:  # any backend failure ends the run as an error
-                    self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
-            self.samples_done[slot] += len(batch)
-            self._complete([self._response(query_id, 0, 0) for query_id, _ in batch])
+            self._finish(slot, backend, batch)
             if stop:
                 return
+
+    def _finish(self, slot: int, backend: Backend, batch: list[Sample]) -> None:
+        if self.failure is None:
+            try:
+                backend.infer([sample for _, sample in batch])
+            except Exception as error:  # any backend failure ends the run as an error
+                self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
+        self.samples_done[slot] += len(batch)
+        self._complete([self._response(query_id, 0, 0) for query_id, _ in batch])

@@ -14,6 +14,11 @@ Exit statuses (the contract scripts and nightly CI rely on):
 3     infrastructure error (unreachable node, timeout, ...)
 130   interrupted (Ctrl-C)
 ====  ===========================================================
+
+In those terms: ``lab verify`` exits 1 for a tampered, wrongly signed or unsigned report;
+``lab history check`` (the nightly gate) exits 1 for a new FAIL or a metric regression,
+0 when the only FAILs are known ones (they failed in the previous run too), and 3 when
+nothing regressed but new ERRORs or INCOMPLETE tests mean the lab could not measure.
 """
 
 from __future__ import annotations
@@ -32,7 +37,14 @@ EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
 EXIT_INTERRUPTED = 130
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("lab.cli.inventory", "lab.cli.exec", "lab.cli.testbed")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "lab.cli.campaign",
+    "lab.cli.inventory",
+    "lab.cli.exec",
+    "lab.cli.testbed",
+    "lab.cli.report",
+    "lab.cli.history",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

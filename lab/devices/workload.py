@@ -39,7 +39,12 @@ class WorkloadRunner:
         return last_json_object(result, self.program)
 
     def run(
-        self, device: int, *, model: str = "resnet50", batch: int = 1, queries: int = 100,
+        self,
+        device: int,
+        *,
+        model: str = "resnet50",
+        batch: int = 1,
+        queries: int = 100,
         timeout: float | None = None,
     ) -> CommandResult:
         """Run ``queries`` inferences on ``device`` and return the raw result (exit status kept)."""

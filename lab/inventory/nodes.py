@@ -59,11 +59,19 @@ class BuildContext:
     base_dir: Path
     profiles_hint: str = ""  # appended to unknown-profile messages (e.g. the folder searched)
     _key_checks: dict[str, str | None] = field(default_factory=dict)
+    _paths: dict[str, str] = field(default_factory=dict)
 
     def key_problem(self, line: str) -> str | None:
         if line not in self._key_checks:
             self._key_checks[line] = host_key_problem(line)
         return self._key_checks[line]
+
+    def path(self, text: str) -> str:
+        """``~`` expanded; relative paths start at the inventory file's folder (cached per text)."""
+        if text not in self._paths:
+            expanded = Path(os.path.expanduser(text))
+            self._paths[text] = str(expanded if expanded.is_absolute() else self.base_dir / expanded)
+        return self._paths[text]
 
 
 def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
@@ -201,12 +209,6 @@ def _operator(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> str | None:
     return operator
 
 
-def _resolve_path(text: str, base_dir: Path) -> str:
-    """``~`` expanded, relative paths taken from the inventory file's folder."""
-    expanded = Path(os.path.expanduser(text))
-    return str(expanded if expanded.is_absolute() else base_dir / expanded)
-
-
 def _auth(y: Y | None, path: str, ctx: Ctx, env: BuildContext) -> Auth | None:
     if y is None or not isinstance(y.value, dict):
         return Auth(method="agent")  # like ssh: without other instructions, ask the agent
@@ -225,7 +227,7 @@ def _auth(y: Y | None, path: str, ctx: Ctx, env: BuildContext) -> Auth | None:
     if fields[method].refused:
         return None  # a literal secret or an unset variable: already reported
     if method == "key_file":
-        key_file = _resolve_path(str(fields["key_file"].value), env.base_dir)
+        key_file = env.path(str(fields["key_file"].value))
         return Auth(method="key", key_file=key_file, passphrase_env=passphrase_env)
     if method == "agent":
         if fields["agent"].value is not True:
@@ -260,7 +262,7 @@ def _host_key(draft: NodeDraft, ctx: Ctx, env: BuildContext, emulated: bool) -> 
             "no host key: pin one with host_key (or the host_keys section), "
             "name a known_hosts file, or set trust: bring-up",
         )
-    resolved = _resolve_path(known_hosts, env.base_dir) if known_hosts is not None else None
+    resolved = env.path(known_hosts) if known_hosts is not None else None
     return HostKeyTrust(pinned=tuple(lines), known_hosts=resolved, mode=mode)
 
 

@@ -29,6 +29,8 @@ def has_range(text: str) -> bool:
 
 def expand(text: str) -> list[str]:
     """Every string ``text`` stands for (itself when it has no range)."""
+    if "[" not in text:  # the common case, checked without a regex
+        return [text]
     matches = list(RANGE.finditer(text))
     if not matches:
         return [text]

@@ -61,7 +61,9 @@ class AgentResult:
         if not isinstance(data, dict):
             raise AgentError("the agent's result is not a JSON object", node=node, stderr=stderr)
         if data.get("status") != "ok":
-            raise AgentError(f"the agent failed: {data.get('error', 'no reason given')}", node=node, stderr=stderr)
+            raise AgentError(
+                f"the agent failed: {data.get('error', 'no reason given')}", node=node, stderr=stderr
+            )
         for key in ("summary", "detail", "telemetry", "settings", "window"):
             if not isinstance(data.get(key), dict):
                 raise AgentError(f"the agent's result has no {key!r} object", node=node, stderr=stderr)

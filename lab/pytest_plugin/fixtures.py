@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from lab.criteria import Measurement, MeasuredValue, Outcome, evaluate
+from lab.criteria import MeasuredValue, Measurement, Outcome, evaluate
 from lab.devices.base import DeviceAdapter
 from lab.devices.model import DeviceReport
 from lab.errors import CriterionFailed, InfrastructureError
@@ -156,16 +156,23 @@ def node(request: pytest.FixtureRequest, lab_target: Target) -> Iterator[LabNode
     """
     session = LabSession.of(request.config)
     inventory_node = session.node(lab_target.node_name)
-    transcript = TranscriptTransport(session.transport(lab_target.node_name), secrets=_secrets_of(inventory_node))
+    transcript = TranscriptTransport(
+        session.transport(lab_target.node_name), secrets=_secrets_of(inventory_node)
+    )
     request.node.stash[TRANSCRIPT_KEY] = transcript
-    yield LabNode(inventory_node, transcript, dict(session.inventory.catalog), session.profile_for(inventory_node))
+    yield LabNode(
+        inventory_node, transcript, dict(session.inventory.catalog), session.profile_for(inventory_node)
+    )
 
 
 @pytest.fixture
 def device(node: LabNode, lab_target: Target) -> LabDevice:
     """One accelerator card of the node under test."""
     index, label, model, tool_index = (
-        lab_target.device_index, lab_target.device_label, lab_target.model, lab_target.tool_index
+        lab_target.device_index,
+        lab_target.device_label,
+        lab_target.model,
+        lab_target.tool_index,
     )
     if index is None or label is None or model is None or tool_index is None:
         raise pytest.UsageError("the device fixture needs a device target (a plugin bug)")

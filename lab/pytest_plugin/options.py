@@ -37,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help=f"inventory YAML file (repeatable); default: the running emulated test-bed ({DEFAULT_INVENTORY})",
+        help=f"inventory YAML file (repeatable); default: the emulated test-bed's {DEFAULT_INVENTORY}",
     )
     group.addoption(
         "--lab-select",
@@ -67,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lab-trust",
         default="inventory",
         choices=TRUST_MODES,
-        help="SSH host-key trust: as the inventory says (default), strict, or bring-up (records first-seen keys)",
+        help="SSH host-key trust: as the inventory says (default), strict, or bring-up (records new keys)",
     )
     group.addoption(
         "--lab-soak-duration",
@@ -79,7 +79,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lab-no-lease",
         action="store_true",
         default=False,
-        help="do not take node leases (only for nodes nobody else can reach, e.g. a private emulated test-bed)",
+        help="take no node leases (only for nodes nobody else can reach, e.g. a private emulated test-bed)",
     )
 
 

@@ -126,7 +126,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         _write_record(item, target, state)
 
 
-def _phase_outcome(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> Outcome | None:
+def _phase_outcome(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]
+) -> Outcome | None:
     if report.skipped:
         return Outcome.SKIP
     if report.failed:
@@ -203,9 +205,11 @@ def _attach_to_allure(item: pytest.Item, outcome: Outcome) -> None:
         allure.attach(body, name="measurements", attachment_type=allure.attachment_type.JSON)
     transcript = item.stash.get(TRANSCRIPT_KEY, None)
     if transcript is not None and transcript.entries and outcome in (Outcome.FAIL, Outcome.ERROR):
-        allure.attach(transcript.text(), name="command transcript", attachment_type=allure.attachment_type.TEXT)
+        allure.attach(
+            transcript.text(), name="command transcript", attachment_type=allure.attachment_type.TEXT
+        )
     if outcome is Outcome.MARGINAL:
-        allure.dynamic.label(OUTCOME_PROPERTY, Outcome.MARGINAL.value)
+        allure.dynamic.label(OUTCOME_PROPERTY, Outcome.MARGINAL.value)  # type: ignore[no-untyped-call]
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:

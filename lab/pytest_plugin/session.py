@@ -25,9 +25,9 @@ from lab.inventory import Inventory, Node, Profile, load_inventory
 from lab.inventory.selection import select_nodes
 from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
 from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
+from lab.transport.base import Transport
 from lab.transport.connect import ConnectOptions
 from lab.transport.lease import NodeLease
-from lab.transport.base import Transport
 from lab.transport.ssh import SSHTransport
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,9 @@ class LabSession:
     def nodes(self) -> tuple[Node, ...]:
         try:
             selected = (
-                select_nodes(self.inventory, self.options.select) if self.options.select else self.inventory.nodes
+                select_nodes(self.inventory, self.options.select)
+                if self.options.select
+                else self.inventory.nodes
             )
         except LabError as error:
             raise pytest.UsageError(f"--lab-select: {error}") from None
@@ -152,11 +154,14 @@ class LabSession:
         vendors = {self.inventory.catalog[spec.model].vendor for spec in node.accelerators}
         for mark in marks:
             if mark.name == "lab_vendor" and not vendors & set(mark.args):
-                return f"{node.name}: needs a {' or '.join(mark.args)} accelerator (has {', '.join(sorted(vendors))})"
+                wanted, present = " or ".join(mark.args), ", ".join(sorted(vendors))
+                return f"{node.name}: needs a {wanted} accelerator (has {present})"
             if mark.name == "lab_devices":
                 minimum = int(mark.kwargs.get("minimum", mark.args[0] if mark.args else 1))
                 if node.device_count < minimum:
-                    return f"{node.name}: needs at least {minimum} accelerator cards (has {node.device_count})"
+                    return (
+                        f"{node.name}: needs at least {minimum} accelerator cards (has {node.device_count})"
+                    )
             if mark.name == "lab_feature" and target.model is not None:
                 model = self.inventory.catalog[target.model]
                 missing = [feature for feature in mark.args if feature not in _features(model.vendor)]
@@ -176,8 +181,10 @@ class LabSession:
         if transport is None:
             node = self.node(node_name)
             made = self.config.hook.pytest_lab_make_transport(node=node)
-            transport = made if made is not None else SSHTransport(
-                node, resolve=self.node, options=self.connect_options()
+            transport = (
+                made
+                if made is not None
+                else SSHTransport(node, resolve=self.node, options=self.connect_options())
             )
             self._transports[node_name] = transport
         if self.options.lease and node_name not in self._leases:

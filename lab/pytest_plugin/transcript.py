@@ -77,7 +77,11 @@ def _describe(result: CommandResult) -> str:
         ("stderr", result.stderr, result.stderr_truncated),
     ):
         if output:
-            shown = output if len(output) <= _MAX_OUTPUT_PER_COMMAND else output[:_MAX_OUTPUT_PER_COMMAND] + "\n[...]"
+            shown = (
+                output
+                if len(output) <= _MAX_OUTPUT_PER_COMMAND
+                else output[:_MAX_OUTPUT_PER_COMMAND] + "\n[...]"
+            )
             note = " (truncated; full output spilled on the controller)" if truncated else ""
             lines.append(f"--- {label}{note} ---\n{shown.rstrip()}")
     return "\n".join(lines) + "\n"

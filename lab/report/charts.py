@@ -45,9 +45,8 @@ def line_chart(series: Series, *, title: str) -> Markup:
     parts = [_frame(title, low, high, f"{start:g} s", f"{end:g} s", series.unit)]
     parts.append(f'<polyline class="line" fill="none" points="{points}"/>')
     for bound in limits:
-        parts.append(
-            f'<line class="limit" x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{y(bound):.1f}" y2="{y(bound):.1f}"/>'
-        )
+        level = f"{y(bound):.1f}"
+        parts.append(f'<line class="limit" x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{level}" y2="{level}"/>')
     violation = series.violation()
     if violation is not None:
         cx, cy = x(min(max(violation.t, start), end)), y(min(max(violation.value, low), high))
@@ -83,25 +82,31 @@ def histogram(series: Series, *, title: str, bins: int = 30) -> Markup:
             f'<rect class="bar" x="{_LEFT + index * bar:.1f}" y="{HEIGHT - _BOTTOM - height:.1f}" '
             f'width="{max(bar - 1, 0.5):.1f}" height="{height:.1f}"/>'
         )
-    for label, fraction in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99)):
+    for row, (label, fraction) in enumerate((("p50", 0.50), ("p90", 0.90), ("p99", 0.99))):
         value = percentile(values, fraction)
+        # labels on separate rows: close percentiles would otherwise print over each other
         parts.append(
             f'<line class="pct" x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{_TOP}" y2="{HEIGHT - _BOTTOM}"/>'
-            f'<text class="pct" x="{x(value) + 2:.1f}" y="{_TOP + 10}">{label} {value:.4g}</text>'
+            f'<text class="pct" x="{x(value) + 3:.1f}" y="{_TOP + 10 + 12 * row}">{label} {value:.4g}</text>'
         )
     for bound in limits:
-        parts.append(f'<line class="limit" x1="{x(bound):.1f}" x2="{x(bound):.1f}" y1="{_TOP}" y2="{HEIGHT - _BOTTOM}"/>')
+        at = f"{x(bound):.1f}"
+        parts.append(f'<line class="limit" x1="{at}" x2="{at}" y1="{_TOP}" y2="{HEIGHT - _BOTTOM}"/>')
     return _svg(title, "".join(parts))
 
 
-def sparkline(values: Sequence[float], *, flagged: bool = False, width: int = 120, height: int = 24) -> Markup:
+def sparkline(
+    values: Sequence[float], *, flagged: bool = False, width: int = 120, height: int = 24
+) -> Markup:
     """A word-sized trend; the last point is red when ``flagged``."""
     finite = [value for value in values if math.isfinite(value)]
     if len(finite) < 2:
         return Markup(f'<svg class="spark" width="{width}" height="{height}" role="img"></svg>')
     low, high = _range(finite)
     step = (width - 4) / (len(finite) - 1)
-    points = [(2 + i * step, height - 2 - (v - low) / (high - low) * (height - 4)) for i, v in enumerate(finite)]
+    points = [
+        (2 + i * step, height - 2 - (v - low) / (high - low) * (height - 4)) for i, v in enumerate(finite)
+    ]
     line = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
     last_x, last_y = points[-1]
     kind = "violation" if flagged else "last"
@@ -155,7 +160,7 @@ def _frame(
         f'<line class="axis" x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{bottom}" y2="{bottom}"/>'
         f'<text class="tick" x="{_LEFT - 4}" y="{_TOP + 4}" text-anchor="end">{high:.4g}</text>'
         f'<text class="tick" x="{_LEFT - 4}" y="{bottom}" text-anchor="end">{low:.4g}</text>'
-        f'<text class="tick" x="{_LEFT - 4}" y="{(bottom + _TOP) / 2:.0f}" text-anchor="end">{axis_unit}</text>'
+        f'<text class="tick" x="{_LEFT - 4}" y="{(bottom + _TOP) // 2}" text-anchor="end">{axis_unit}</text>'
         f'<text class="tick" x="{_LEFT}" y="{HEIGHT - 14}">{escape(left)}</text>'
         f'<text class="tick" x="{WIDTH - _RIGHT}" y="{HEIGHT - 14}" text-anchor="end">{escape(right)}</text>'
     )

@@ -43,17 +43,22 @@ def generate_key_pair(directory: Path, *, name: str = "report-signing") -> tuple
         if path.exists():
             raise KeyFileError(f"{path}: already exists (remove it first to make a new key)")
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(pem)
-    public_line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    public_line = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     public_path.write_bytes(public_line + b" kcloud-lab-report\n")
     return private_path, public_path
 
 
 def load_private_key(path: Path, passphrase: bytes | None = None) -> Ed25519PrivateKey:
     data = _read(path)
+    key: object
     try:
         if b"OPENSSH PRIVATE KEY" in data:
             key = serialization.load_ssh_private_key(data, password=passphrase)
@@ -71,6 +76,7 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     data = _read(path)
     if b"PRIVATE KEY" in data:
         return load_private_key(path).public_key()
+    key: object
     try:
         if data.lstrip().startswith(b"ssh-"):
             key = serialization.load_ssh_public_key(data.strip().split(b"\n")[0])

@@ -54,6 +54,8 @@ def _read(path: Path) -> dict[str, Mapping[str, str]]:
     entries: dict[str, Mapping[str, str]] = {}
     for key, value in data.items():
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise DataFormatError(f"{path}: label {key!r} must map languages to text, e.g. {{ko: ..., en: ...}}")
+            raise DataFormatError(
+                f"{path}: label {key!r} must map languages to text, e.g. {{ko: ..., en: ...}}"
+            )
         entries[str(key)] = {str(lang): text for lang, text in value.items()}
     return entries

@@ -53,7 +53,9 @@ def find_chromium() -> str | None:
 def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120.0) -> Path:
     binary = find_chromium()
     if binary is None:
-        raise PdfError("no Chromium found for --pdf: install Debian's 'chromium' (./run.sh setup does as root)")
+        raise PdfError(
+            "no Chromium found for --pdf: install Debian's 'chromium' (./run.sh setup does as root)"
+        )
     pdf.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lab-chromium-") as profile:
         command = [

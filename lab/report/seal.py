@@ -93,7 +93,11 @@ def split(html: str) -> SealedParts:
         run_data = json.loads(data_text)
     except json.JSONDecodeError as exc:
         raise DataFormatError(f"damaged lab report: the embedded blocks are not JSON ({exc})") from None
-    if not isinstance(block, dict) or not isinstance(block.get("payload"), dict) or not isinstance(run_data, dict):
+    if (
+        not isinstance(block, dict)
+        or not isinstance(block.get("payload"), dict)
+        or not isinstance(run_data, dict)
+    ):
         raise DataFormatError("damaged lab report: the embedded blocks do not have the expected shape")
     return SealedParts(body, block, run_data)
 

@@ -82,7 +82,10 @@ def verify_report(
 
 
 def _check_signature(
-    block: dict[str, object], payload: dict[str, object], trusted: Ed25519PublicKey | None, result: Verification
+    block: dict[str, object],
+    payload: dict[str, object],
+    trusted: Ed25519PublicKey | None,
+    result: Verification,
 ) -> None:
     result.signed = block.get("signed") is True
     if not result.signed:
@@ -90,7 +93,9 @@ def _check_signature(
             result.problems.append("the report is UNSIGNED but a signature by the given key was expected")
         return
     try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(str(block.get("public_key")), validate=True))
+        public = Ed25519PublicKey.from_public_bytes(
+            base64.b64decode(str(block.get("public_key")), validate=True)
+        )
         signature = base64.b64decode(str(block.get("signature")), validate=True)
     except (ValueError, binascii.Error):
         result.problems.append("the signature block is damaged (public key or signature unreadable)")
@@ -106,7 +111,9 @@ def _check_signature(
     try:
         public.verify(signature, canonical_bytes(payload))  # type: ignore[arg-type]
     except InvalidSignature:
-        result.problems.append("the signature does not match the signed digests (the signature block was altered)")
+        result.problems.append(
+            "the signature does not match the signed digests (the signature block was altered)"
+        )
 
 
 def _check_run_data(payload: dict[str, object], run_data: dict[str, JsonValue], result: Verification) -> None:
@@ -182,7 +189,9 @@ def _check_body(payload: dict[str, object], body: str, result: Verification) -> 
         result.problems.append("HTML body changed (outside the marked sections: page shell or style)")
 
 
-def _check_against_run(embedded: dict[str, JsonValue], stored: dict[str, JsonValue], result: Verification) -> None:
+def _check_against_run(
+    embedded: dict[str, JsonValue], stored: dict[str, JsonValue], result: Verification
+) -> None:
     expected = digest_tree(stored)
     if expected["run"] == digest_tree(embedded)["run"]:
         return

@@ -23,7 +23,13 @@ from lab.results import Run, TestRecord
 from lab.results.series import is_series_path, read_series
 
 AXES: tuple[Axis, ...] = tuple(Axis)
-OUTCOMES: tuple[Outcome, ...] = (Outcome.PASS, Outcome.MARGINAL, Outcome.FAIL, Outcome.ERROR, Outcome.INCOMPLETE)
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome.PASS,
+    Outcome.MARGINAL,
+    Outcome.FAIL,
+    Outcome.ERROR,
+    Outcome.INCOMPLETE,
+)
 _MAX_EVIDENCE_CHARS = 64 * 1024
 _MAX_CHARTS_PER_NODE = 40
 _NOT_IDENTITY = frozenset({"short_run", "pid"})
@@ -126,7 +132,9 @@ def build_view(run: Run) -> ReportView:
         testbed=_text(properties.get("testbed")) or (manifest.hostname if manifest is not None else ""),
         operators=_text(properties.get("operators") or properties.get("operator")),
         campaign=_text(properties.get("campaign")),
-        profile=f"{manifest.profile.name} {manifest.profile.version}" if manifest and manifest.profile else "",
+        profile=f"{manifest.profile.name} {manifest.profile.version}"
+        if manifest and manifest.profile
+        else "",
         started=manifest.started.isoformat(timespec="seconds") if manifest is not None else "",
         finished=manifest.finished.isoformat(timespec="seconds") if manifest and manifest.finished else "",
         verdict=Outcome.INCOMPLETE if not run.complete and run.records else run.verdict,

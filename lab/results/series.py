@@ -79,9 +79,7 @@ class Series:
 
     def __post_init__(self) -> None:
         if self.kind == "time" and len(self.t) != len(self.values):
-            raise DataFormatError(
-                f"series {self.name!r}: {len(self.t)} times but {len(self.values)} values"
-            )
+            raise DataFormatError(f"series {self.name!r}: {len(self.t)} times but {len(self.values)} values")
 
     def violation(self) -> Violation | None:
         """``first_violation`` when given, else the first sample outside the limits."""
@@ -106,7 +104,11 @@ class Series:
             "limits": {"min": self.minimum, "max": self.maximum},
         }
         if violation is not None:
-            data["first_violation"] = {"t": violation.t, "value": violation.value, "message": violation.message}
+            data["first_violation"] = {
+                "t": violation.t,
+                "value": violation.value,
+                "message": violation.message,
+            }
         return data
 
 
@@ -118,7 +120,9 @@ def is_series_path(path: str) -> bool:
 def write_series(run_dir: Path, test_id: str | None, series: Series) -> str:
     """Store ``series`` as ``<name>.series.json`` evidence of ``test_id``; returns the relative path."""
     text = json.dumps(series.to_dict(), ensure_ascii=False, allow_nan=False)
-    return write_evidence(run_dir, test_id, f"{safe_name(series.name, default='series')}{SERIES_SUFFIX}", text)
+    return write_evidence(
+        run_dir, test_id, f"{safe_name(series.name, default='series')}{SERIES_SUFFIX}", text
+    )
 
 
 def read_series(path: str | os.PathLike[str]) -> Series:
@@ -177,7 +181,7 @@ class SeriesAppender:
         path = folder / file_name
         if path.exists():
             raise FileExistsError(f"{path}: a series of that name already exists for this test")
-        header = {
+        header: dict[str, JsonValue] = {
             "format": SERIES_FORMAT,
             "name": name,
             "unit": unit,

@@ -67,6 +67,7 @@ class ConnectOptions:
     known_hosts: str | None = None  # extra known_hosts file (and where bring-up records)
     ssh_config_path: str = "~/.ssh/config"
     outer_timeout: float | None = None  # whole chain; default 3 x connect_timeout per hop
+    max_channels: int = 8  # parallel commands per connection; OpenSSH's MaxSessions defaults to 10
 
 
 @dataclass

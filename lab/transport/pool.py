@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PoolKey = tuple[int, str, str, int, str]
+_CHANNEL_RETRIES = 5  # a refused channel is retried this often (20, 40, 60, 80 ms apart)
 
 
 class Connection:
@@ -56,6 +57,8 @@ class Connection:
         self.connects = 0  # how many times a link was opened (reconnects show here)
         self._link: Link | None = None
         self._lock = threading.Lock()  # one opener at a time; channels are opened under it too
+        # more channels than the server's MaxSessions are refused: callers queue here instead
+        self.slots = threading.BoundedSemaphore(max(1, self.options.max_channels))
 
     @property
     def link(self) -> Link | None:
@@ -93,19 +96,33 @@ class Connection:
     # --- internals ------------------------------------------------------------------------
 
     def _with_link(self, action: Callable[[Link], T]) -> T:
+        refused = 0
         with self._lock:
             for attempt in (1, 2):
                 link = self._ensure_locked()
-                try:
-                    return action(link)
-                except (paramiko.SSHException, EOFError, OSError) as error:
-                    link.close()
-                    self._link = None
-                    if attempt == 2:
-                        raise ConnectionLost(
-                            f"cannot open a channel: {error or type(error).__name__}", node=self.node.name
-                        ) from error
-                    log.info("%s: connection unusable (%s), reconnecting", self.node.name, error)
+                while True:
+                    try:
+                        return action(link)
+                    except paramiko.ChannelException as error:
+                        # the server refused this one channel; the connection is fine. A session
+                        # closed a moment ago may not be freed yet (MaxSessions): retry briefly.
+                        refused += 1
+                        if refused >= _CHANNEL_RETRIES:
+                            raise ConnectionLost(
+                                f"the node refused a new channel ({error.text}); more parallel commands "
+                                "than its sshd MaxSessions allows? lower ConnectOptions.max_channels",
+                                node=self.node.name,
+                            ) from error
+                        time.sleep(0.02 * refused)
+                    except (paramiko.SSHException, EOFError, OSError) as error:
+                        link.close()
+                        self._link = None
+                        if attempt == 2:
+                            raise ConnectionLost(
+                                f"cannot open a channel: {error or type(error).__name__}", node=self.node.name
+                            ) from error
+                        log.info("%s: connection unusable (%s), reconnecting", self.node.name, error)
+                        break
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _ensure_locked(self) -> Link:

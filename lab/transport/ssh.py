@@ -128,6 +128,56 @@ class SSHTransport(Transport):
     ) -> CommandResult:
         text = render_command(command)
         deadline = Deadline(self.node.command_timeout if timeout is None else timeout)
+        slots = self._connection.slots
+        if not slots.acquire(timeout=deadline.remaining()):
+            raise CommandTimeout(
+                f"`{text}` waited {deadline.seconds:g} s for a free channel "
+                f"({self._connection.options.max_channels} parallel commands per node); it never started",
+                node=self.node_name,
+            )
+        try:
+            return self._run_in_slot(text, deadline, stdin, raise_on_timeout)
+        finally:
+            slots.release()
+
+    def put(self, local_path: str, remote_path: str, *, mode: int | None = None) -> None:
+        sftp = self._sftp()
+        try:
+            sftp.put(local_path, remote_path)
+            if mode is not None:
+                sftp.chmod(remote_path, mode)
+        except (TimeoutError, EOFError, paramiko.SSHException) as error:
+            raise ConnectionLost(
+                f"sftp put {remote_path} failed: {error or type(error).__name__}", node=self.node_name
+            ) from error
+        finally:
+            sftp.close()
+            self._connection.slots.release()
+
+    def get(self, remote_path: str, local_path: str) -> None:
+        sftp = self._sftp()
+        try:
+            sftp.get(remote_path, local_path)
+        except (TimeoutError, EOFError, paramiko.SSHException) as error:
+            raise ConnectionLost(
+                f"sftp get {remote_path} failed: {error or type(error).__name__}", node=self.node_name
+            ) from error
+        finally:
+            sftp.close()
+            self._connection.slots.release()
+
+    def close(self) -> None:
+        """Close this node's pooled connection (the next command re-opens it)."""
+        self._pool.discard(self.node)
+
+    def __repr__(self) -> str:
+        return f"SSHTransport({self.node_name!r}, {self.node.user}@{self.node.address}:{self.node.port})"
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _run_in_slot(
+        self, text: str, deadline: Deadline, stdin: bytes | None, raise_on_timeout: bool
+    ) -> CommandResult:
         capture = OutputCapture(self.node_name, self.output_limit)
         channel = self._connection.open_session(
             timeout=min(self.node.connect_timeout, deadline.remaining() + 1)
@@ -151,40 +201,16 @@ class SSHTransport(Transport):
             )
         return result
 
-    def put(self, local_path: str, remote_path: str, *, mode: int | None = None) -> None:
-        sftp = self._connection.open_sftp()
+    def _sftp(self) -> paramiko.SFTPClient:
+        if not self._connection.slots.acquire(timeout=self.node.command_timeout):
+            raise ConnectionLost("no free channel for sftp within the command timeout", node=self.node_name)
         try:
-            sftp.get_channel().settimeout(self.node.command_timeout)  # type: ignore[union-attr]
-            sftp.put(local_path, remote_path)
-            if mode is not None:
-                sftp.chmod(remote_path, mode)
-        except (TimeoutError, EOFError, paramiko.SSHException) as error:
-            raise ConnectionLost(
-                f"sftp put {remote_path} failed: {error or type(error).__name__}", node=self.node_name
-            ) from error
-        finally:
-            sftp.close()
-
-    def get(self, remote_path: str, local_path: str) -> None:
-        sftp = self._connection.open_sftp()
-        try:
-            sftp.get_channel().settimeout(self.node.command_timeout)  # type: ignore[union-attr]
-            sftp.get(remote_path, local_path)
-        except (TimeoutError, EOFError, paramiko.SSHException) as error:
-            raise ConnectionLost(
-                f"sftp get {remote_path} failed: {error or type(error).__name__}", node=self.node_name
-            ) from error
-        finally:
-            sftp.close()
-
-    def close(self) -> None:
-        """Close this node's pooled connection (the next command re-opens it)."""
-        self._pool.discard(self.node)
-
-    def __repr__(self) -> str:
-        return f"SSHTransport({self.node_name!r}, {self.node.user}@{self.node.address}:{self.node.port})"
-
-    # --- internals ----------------------------------------------------------------------
+            sftp = self._connection.open_sftp()
+        except BaseException:
+            self._connection.slots.release()
+            raise
+        sftp.get_channel().settimeout(self.node.command_timeout)  # type: ignore[union-attr]
+        return sftp
 
     def _kill_tagged(self, token: str) -> str:
         # the token is our own hex string: nothing from outside reaches this shell text

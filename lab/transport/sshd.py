@@ -103,6 +103,7 @@ class SshdServer:
         authorized_keys: Sequence[str] = (),
         allow_tcp_forwarding: bool = True,
         log_level: str = "ERROR",
+        max_sessions: int = 64,
         extra_config: Sequence[str] = (),
     ) -> None:
         """Prepare (not start) a server in ``directory`` (created if missing).
@@ -112,6 +113,8 @@ class SshdServer:
         reuses an existing private key (its ``.pub`` must exist) instead of generating one;
         ``authorized_keys`` adds more public key lines. ``set_env`` entries become
         ``SetEnv`` lines (values must not contain double quotes or newlines).
+        ``extra_config`` lines are appended; sshd takes the *first* value of a keyword, so
+        they cannot override the options above (use the keyword arguments).
         """
         self.directory = Path(directory).resolve()
         self.password_auth = password_auth
@@ -126,6 +129,7 @@ class SshdServer:
         self.authorized_keys = tuple(authorized_keys)
         self.allow_tcp_forwarding = allow_tcp_forwarding
         self.log_level = log_level
+        self.max_sessions = max_sessions
         self.extra_config = tuple(extra_config)
         self.port = 0
         self.host_public_key = ""
@@ -244,7 +248,7 @@ class SshdServer:
             "PrintMotd no",
             "PrintLastLog no",
             f"AllowTcpForwarding {'yes' if self.allow_tcp_forwarding else 'no'}",
-            "MaxSessions 64",
+            f"MaxSessions {self.max_sessions}",
             "MaxStartups 200:30:400",
             f"Subsystem sftp {SFTP_SERVER}",
             f"LogLevel {self.log_level}",

@@ -128,3 +128,14 @@ nodes:
         cwd=REPO,
     )
     assert result.returncode == 2 and "nothing to start" in result.stderr, result.stderr
+
+
+def test_node_label_selects_the_old_rbln_sdk_quirk(tmp_path: Path) -> None:
+    path = tiny_inventory(tmp_path, "{kind: hang, after_seconds: 1000}")
+    path.write_text(
+        path.read_text().replace(
+            "  - name: n1\n", "  - name: n1\n    labels: {emulator.rbln-npu-as-string: true}\n"
+        )
+    )
+    (node,) = load_inventory(path).nodes
+    assert node_spec(node, load_inventory(path).catalog, 0.0).option("rbln_npu_as_string") is True

@@ -243,3 +243,13 @@ def test_nvidia_smi_lists_the_workload_as_a_compute_app(
     with WorkloadSession(node.node_dir, device=1, model="resnet50", batch=1, command="npu-workload run"):
         listed = node.tool("nvidia_smi", *query, at=5.0).stdout
     assert listed == f"00000000:2A:00.0, {os.getpid()}, npu-workload, 16384\n"
+
+
+def test_same_seed_and_times_give_the_same_workload_result(make_node: MakeNode) -> None:
+    args = ("run", "--device", "0", "--model", "bert-large", "--batch", "2", "--queries", "300", "--no-wait")
+    first, second = make_node("rngd", 1, seed=21), make_node("rngd", 1, seed=21)
+    one = first.run("npu-workload", *args, at=120.0)
+    two = second.run("npu-workload", *args, at=120.0)
+    assert one.status == 0 and one.stdout == two.stdout
+    other = make_node("rngd", 1, seed=22).run("npu-workload", *args, at=120.0)
+    assert json.loads(other.stdout)["latency_s"] != json.loads(one.stdout)["latency_s"]

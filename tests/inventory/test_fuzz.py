@@ -105,9 +105,9 @@ def test_structural_mutations(mutations: list[tuple[tuple[Any, ...], str, Any, s
             data = _mutate(data, path, action, value, key)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed or retyped this path
-    data.setdefault("catalog", str(CATALOG)) if isinstance(data, dict) else None
-    text = yaml.safe_dump(data, allow_unicode=True) if isinstance(data, dict) else yaml.safe_dump(data)
-    _check(text + (f"\ncatalog: {CATALOG}\nprofiles: {PROFILES}\n" if isinstance(data, dict) else ""))
+    if isinstance(data, dict):  # point at the repository's catalog and profiles, as the seed file does
+        data["catalog"], data["profiles"] = str(CATALOG), str(PROFILES)
+    _check(yaml.safe_dump(data, allow_unicode=True))
 
 
 @settings(max_examples=40, deadline=None)
@@ -115,3 +115,13 @@ def test_structural_mutations(mutations: list[tuple[tuple[Any, ...], str, Any, s
 def test_text_mutations(cut: int, at: int, inserted: str) -> None:
     text = SEED[:cut] if cut % 2 else SEED[:at] + inserted + SEED[at:]
     _check(text.replace("version: 1", f"version: 1\ncatalog: {CATALOG}\nprofiles: {PROFILES}", 1))
+
+
+def test_unmutated_seed_loads() -> None:
+    """The mutations start from a valid file, so a clean load is a reachable outcome."""
+    data = yaml.safe_load(SEED)
+    data["catalog"], data["profiles"] = str(CATALOG), str(PROFILES)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lab.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        assert len(load_inventory(path).nodes) == 9

@@ -10,7 +10,15 @@ from lab.criteria import Outcome
 from lab.results import load_run
 from tests.plugin.conftest import write_fake_conftest
 
-ARGS = ("--lab-inventory", "inventory.yaml", "--lab-no-lease", "--lab-run-dir", "run", "-p", "no:cacheprovider")
+ARGS = (
+    "--lab-inventory",
+    "inventory.yaml",
+    "--lab-no-lease",
+    "--lab-run-dir",
+    "run",
+    "-p",
+    "no:cacheprovider",
+)
 
 
 def test_tests_are_parametrized_per_node_and_per_card_with_readable_ids(lab_project: pytest.Pytester) -> None:
@@ -106,7 +114,9 @@ def test_a_failing_test_keeps_its_transcript_with_secrets_masked(
     monkeypatch.setenv("ALPHA_PASSWORD", "s3cret-value")
     inventory = lab_project.path / "inventory.yaml"
     inventory.write_text(
-        inventory.read_text().replace("  user: lab\n", "  user: lab\n  auth: {password_env: ALPHA_PASSWORD}\n")
+        inventory.read_text().replace(
+            "  user: lab\n", "  user: lab\n  auth: {password_env: ALPHA_PASSWORD}\n"
+        )
     )
     write_fake_conftest(lab_project, 'fake.reply(["echo-secret"], stdout="token s3cret-value\\n")')
     lab_project.makepyfile(
@@ -157,7 +167,9 @@ def test_under_xdist_each_node_runs_in_exactly_one_worker(lab_project: pytest.Py
     assert {worker for workers in workers_per_node.values() for worker in workers} == {"gw0", "gw1"}
 
 
-def test_a_killed_run_keeps_finished_records_and_marks_the_rest_incomplete(lab_project: pytest.Pytester) -> None:
+def test_a_killed_run_keeps_finished_records_and_marks_the_rest_incomplete(
+    lab_project: pytest.Pytester,
+) -> None:
     write_fake_conftest(lab_project, "pass")
     lab_project.makepyfile(
         """

@@ -232,3 +232,52 @@ def test_server_dying_mid_command_raises_connection_lost(sshd_factory, ssh_node,
     finally:
         killer.join()
         pool.close_all()
+
+
+def test_more_parallel_commands_than_max_sessions_queue_instead_of_failing(sshd_factory, ssh_node) -> None:
+    from lab.transport.connect import ConnectOptions
+
+    server = sshd_factory(max_sessions=2)
+    pool = ConnectionPool()
+    transport = SSHTransport(ssh_node(server), pool=pool, options=ConnectOptions(max_channels=2))
+    results: list[int | None] = []
+
+    def work() -> None:
+        results.append(transport.run(["sleep", "0.2"], timeout=10).exit_status)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    started = time.monotonic()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        assert results == [0] * 6
+        assert time.monotonic() - started >= 0.6  # at most two at a time: three waves
+        assert transport.connection.connects == 1
+    finally:
+        pool.close_all()
+
+
+def test_refused_channel_keeps_the_connection_and_its_running_command(sshd_factory, ssh_node) -> None:
+    from lab.errors import ConnectionLost
+    from lab.transport.connect import ConnectOptions
+
+    server = sshd_factory(max_sessions=1)
+    pool = ConnectionPool()
+    transport = SSHTransport(ssh_node(server), pool=pool, options=ConnectOptions(max_channels=4))
+    transport.run(["true"])
+    background: list[str] = []
+    runner = threading.Thread(
+        target=lambda: background.append(transport.run(["sh", "-c", "sleep 1; echo done"]).stdout)
+    )
+    runner.start()
+    try:
+        time.sleep(0.3)
+        with pytest.raises(ConnectionLost, match="refused a new channel"):
+            transport.run(["true"])
+        runner.join(timeout=10)
+        assert background == ["done\n"]
+        assert transport.connection.connects == 1
+    finally:
+        pool.close_all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from lab.devices.pcie import read_pcie_link
 from lab.devices.workload import WorkloadRunner
 from lab.emulator.reference import reference_checksum
 from lab.pytest_plugin.fixtures import LabDevice, LabNode, Measure
@@ -19,8 +20,14 @@ def test_device_enumeration(node: LabNode, measure: Measure) -> None:
     reports = node.reports()
     for spec in node.node.accelerators:
         model = node.catalog[spec.model]
-        cards = {report.identity.card_id for report in reports if report.identity.product == model.product_name}
-        measure("device-enumeration", f"{len(cards)} x {model.product_name}", expected=f"{spec.count} x {model.product_name}")
+        cards = {
+            report.identity.card_id for report in reports if report.identity.product == model.product_name
+        }
+        measure(
+            "device-enumeration",
+            f"{len(cards)} x {model.product_name}",
+            expected=f"{spec.count} x {model.product_name}",
+        )
 
 
 def test_pcie_link(device: LabDevice, measure: Measure) -> None:
@@ -29,7 +36,10 @@ def test_pcie_link(device: LabDevice, measure: Measure) -> None:
     if expected is None:
         pytest.skip(f"no expected PCIe link for {device.model.name} (inventory or catalog)")
     report = device.require_report()
-    measure("pcie-link", str(report.link) if report.link else None, expected=str(expected))
+    link = report.link
+    if link is None and report.identity.pci_bdf:
+        link = read_pcie_link(device.transport, report.identity.pci_bdf)  # the tool has no link field
+    measure("pcie-link", str(link) if link else None, expected=str(expected))
 
 
 @pytest.mark.parametrize("component", ["driver", "firmware", "runtime"])

@@ -36,7 +36,9 @@ def test_management_daemon(node: LabNode, measure: Measure) -> None:
     for vendor in sorted(vendors & set(MANAGEMENT_DAEMONS)):
         unit = MANAGEMENT_DAEMONS[vendor]
         result = node.transport.run(["systemctl", "is-active", unit])
-        measure("management-daemon", f"{unit} {result.stdout.strip() or 'unknown'}", expected=f"{unit} active")
+        measure(
+            "management-daemon", f"{unit} {result.stdout.strip() or 'unknown'}", expected=f"{unit} active"
+        )
 
 
 def test_process_isolation(device: LabDevice, measure: Measure) -> None:

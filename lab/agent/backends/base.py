@@ -27,6 +27,12 @@ class Backend:
 
     name = "base"
     exercised = True  # False: written against a public API, never run without the hardware
+    # Offline: batches one card may have in flight at once (worker threads per card). A real
+    # runtime queues the next batch while the current one runs; a backend whose ``infer`` is
+    # safe to call from several threads says so, and a late host thread then does not idle
+    # the card. Server and the stream scenarios use one thread per card: queueing ahead there
+    # would shrink dynamic batches and hide the host's latency.
+    in_flight = 1
 
     def __init__(self, device: int, options: dict[str, object]) -> None:
         self.device = device

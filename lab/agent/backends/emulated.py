@@ -7,12 +7,15 @@ each batch takes the model's service time at the card's current performance fact
 measures it like a hardware latency. Partial batches take a full batch's time, as on a
 card compiled for a fixed batch size.
 
-The card models one batch in flight: a batch issued while the card is busy starts when
-the card frees, a batch issued later starts when issued (the host's own overhead counts).
+The card has its own timeline: a batch issued while the card is busy starts when the card
+frees, a batch issued while it is idle starts when issued (the host's own overhead counts).
+In Offline, three worker threads feed one card (``in_flight``), as a runtime's submission queue does,
+so a host thread that wakes late does not leave the card idle.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -21,6 +24,7 @@ from .base import Backend, BackendError, option_str, sleep_until
 
 class EmulatedBackend(Backend):
     name = "emulated"
+    in_flight = 3
 
     def __init__(self, device: int, options: dict[str, object]) -> None:
         super().__init__(device, options)
@@ -29,6 +33,7 @@ class EmulatedBackend(Backend):
         self._busy_until = 0.0
         self._factor_sum = 0.0
         self._batches = 0
+        self._lock = threading.Lock()
 
     def open(self, sample_count: int) -> None:
         try:
@@ -36,7 +41,9 @@ class EmulatedBackend(Backend):
             from lab.emulator.state import NodeDir
             from lab.emulator.workload import MODEL_PROFILES
         except ImportError as error:
-            raise BackendError(f"the emulated backend needs the lab package on PYTHONPATH: {error}") from error
+            raise BackendError(
+                f"the emulated backend needs the lab package on PYTHONPATH: {error}"
+            ) from error
         try:
             session = WorkloadSession(
                 NodeDir.from_environment(), self.device, self.model_name, self.batch, "kcloud-agent"
@@ -49,12 +56,13 @@ class EmulatedBackend(Backend):
         self.ops_per_sample = profile.gops_per_sample * 1e9
 
     def infer(self, samples: list[int]) -> None:
-        timing = self._session.next_query()
-        start = max(time.perf_counter(), self._busy_until)
-        self._busy_until = start + timing.wall_seconds
-        self._factor_sum += timing.factor
-        self._batches += 1
-        sleep_until(self._busy_until)
+        with self._lock:  # reserve the next slot on the card's timeline
+            timing = self._session.next_query()
+            start = max(time.perf_counter(), self._busy_until)
+            done = self._busy_until = start + timing.wall_seconds
+            self._factor_sum += timing.factor
+            self._batches += 1
+        sleep_until(done)
 
     def close(self) -> None:
         if self._session is not None:

@@ -25,7 +25,9 @@ class OnnxCpuBackend(Backend):
         self._inputs: Any = None
         self._input_name = ""
         ops = options.get("ops_per_sample")
-        self.ops_per_sample = float(ops) if isinstance(ops, int | float) and not isinstance(ops, bool) else None
+        self.ops_per_sample = (
+            float(ops) if isinstance(ops, int | float) and not isinstance(ops, bool) else None
+        )
 
     def open(self, sample_count: int) -> None:
         try:

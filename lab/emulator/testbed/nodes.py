@@ -32,6 +32,7 @@ TOOLS: dict[str, str] = {
     "sapeon-smi": "sapeon_smi",
     "npu-workload": "npu_workload",
     "systemctl": "systemctl",
+    "lspci": "lspci",
 }
 
 

@@ -1,0 +1,292 @@
+"""The history database: every finished run, its tests, measurements and versions seen.
+
+A thin DB-API 2.0 layer rather than SQLAlchemy: the schema is four tables and a handful of
+queries, the standard library's ``sqlite3`` needs no set-up (a file path), and the same SQL
+runs on PostgreSQL through ``psycopg`` (optional, only imported for a ``postgresql://`` URL).
+The only dialect difference we meet is the parameter style (``?`` for sqlite3, ``%s`` for
+psycopg), handled in ``_sql``; every statement is plain SQL-92 otherwise (no upsert syntax:
+re-ingesting a run deletes its rows and inserts them again in one transaction).
+
+::
+
+    with open_history("runs/history.sqlite") as db:        # or "postgresql://lab@db/history"
+        db.ingest(load_run(run_dir))
+        db.runs(limit=20)
+        db.values("t.py::test_temp[n1:npu0]", "temperature", before="2026-11-25T00:00:00+00:00", limit=10)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from lab.criteria import DataFormatError, Outcome
+from lab.errors import LabError
+from lab.results import Run
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY, started TEXT NOT NULL, finished TEXT, profile TEXT, profile_version TEXT,
+        verdict TEXT NOT NULL, complete INTEGER NOT NULL, directory TEXT, ingested TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS results (
+        run_id TEXT NOT NULL, test_id TEXT NOT NULL, node TEXT, device TEXT, outcome TEXT NOT NULL,
+        duration REAL, PRIMARY KEY (run_id, test_id))""",
+    """CREATE TABLE IF NOT EXISTS measurements (
+        run_id TEXT NOT NULL, test_id TEXT NOT NULL, ordinal INTEGER NOT NULL, node TEXT, device TEXT,
+        name TEXT NOT NULL, value REAL, value_text TEXT, unit TEXT, verdict TEXT NOT NULL,
+        minimum REAL, maximum REAL, marginal REAL, PRIMARY KEY (run_id, test_id, ordinal))""",
+    """CREATE TABLE IF NOT EXISTS versions (
+        run_id TEXT NOT NULL, node TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (run_id, node, name, value))""",
+    "CREATE INDEX IF NOT EXISTS measurements_metric ON measurements (test_id, name)",
+    "CREATE INDEX IF NOT EXISTS runs_started ON runs (started)",
+)
+VERSION_KEYS = re.compile(r"version|firmware|driver|runtime|kmd|sdk|vbios", re.IGNORECASE)
+
+
+class HistoryError(LabError):
+    """The history database cannot be opened or used."""
+
+
+class _Connection(Protocol):
+    def cursor(self) -> Any: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    run_id: str
+    started: str
+    finished: str | None
+    profile: str | None
+    verdict: Outcome
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    run_id: str
+    started: str
+    test_id: str
+    node: str | None
+    name: str
+    value: float
+    unit: str
+
+
+class HistoryDB:
+    """One open history database (use ``open_history``)."""
+
+    def __init__(self, connection: _Connection, paramstyle: str) -> None:
+        self._connection = connection
+        self._paramstyle = paramstyle
+        with self._transaction() as cursor:
+            for statement in SCHEMA:
+                cursor.execute(statement)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> HistoryDB:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def ingest(self, run: Run) -> str:
+        """Store ``run`` (replacing an earlier ingest of the same run id); returns the run id."""
+        manifest = run.manifest
+        if manifest is None:
+            raise DataFormatError(f"{run.directory}: cannot ingest a run without a manifest")
+        run_id = manifest.run_id
+        now = datetime.now(UTC).isoformat()
+        with self._transaction() as cursor:
+            for table in ("runs", "results", "measurements", "versions"):
+                cursor.execute(self._sql(f"DELETE FROM {table} WHERE run_id = ?"), (run_id,))
+            cursor.execute(
+                self._sql("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                (
+                    run_id,
+                    manifest.started.astimezone(UTC).isoformat(),
+                    manifest.finished.astimezone(UTC).isoformat() if manifest.finished else None,
+                    manifest.profile.name if manifest.profile else None,
+                    manifest.profile.version if manifest.profile else None,
+                    run.verdict.value,
+                    1 if run.complete else 0,
+                    str(run.directory),
+                    now,
+                ),
+            )
+            versions: set[tuple[str, str, str]] = set()
+            for record in run.records:
+                cursor.execute(
+                    self._sql("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?)"),
+                    (
+                        run_id,
+                        record.test_id,
+                        record.node,
+                        record.device,
+                        record.outcome.value,
+                        record.duration,
+                    ),
+                )
+                for ordinal, m in enumerate(record.measurements):
+                    number = _number(m.value)
+                    cursor.execute(
+                        self._sql("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                        (
+                            run_id, record.test_id, ordinal, record.node, record.device, m.name, number,
+                            None if number is not None or m.value is None else str(m.value),
+                            m.unit, m.verdict.value, m.limits.minimum, m.limits.maximum, m.limits.marginal,
+                        ),
+                    )  # fmt: skip
+                for key, value in record.properties.items():
+                    if VERSION_KEYS.search(key) and isinstance(value, str | int | float) and record.node:
+                        versions.add((record.node, key, str(value)))
+            for node, key, value in sorted(versions):
+                cursor.execute(
+                    self._sql("INSERT INTO versions VALUES (?, ?, ?, ?)"), (run_id, node, key, value)
+                )
+        return run_id
+
+    def runs(self, *, limit: int = 50) -> list[RunRow]:
+        """The latest ``limit`` runs, newest first."""
+        rows = self._query(
+            "SELECT run_id, started, finished, profile, profile_version, verdict, complete FROM runs "
+            "ORDER BY started DESC, run_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            RunRow(r[0], r[1], r[2], f"{r[3]} {r[4]}" if r[3] else None, Outcome(r[5]), bool(r[6]))
+            for r in rows
+        ]
+
+    def previous_run(self, run_id: str, started: str) -> str | None:
+        """The newest run started before ``started`` (other than ``run_id``)."""
+        rows = self._query(
+            "SELECT run_id FROM runs WHERE started < ? AND run_id <> ? "
+            "ORDER BY started DESC, run_id DESC LIMIT 1",
+            (started, run_id),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def outcomes(self, run_id: str) -> dict[str, Outcome]:
+        rows = self._query("SELECT test_id, outcome FROM results WHERE run_id = ?", (run_id,))
+        return {str(test_id): Outcome(outcome) for test_id, outcome in rows}
+
+    def versions(self, run_id: str) -> dict[tuple[str, str], set[str]]:
+        rows = self._query("SELECT node, name, value FROM versions WHERE run_id = ?", (run_id,))
+        found: dict[tuple[str, str], set[str]] = {}
+        for node, name, value in rows:
+            found.setdefault((str(node), str(name)), set()).add(str(value))
+        return found
+
+    def values(
+        self, test_id: str, name: str, *, before: str, exclude: str = "", limit: int = 10
+    ) -> list[float]:
+        """The last ``limit`` numeric values of one metric in runs started before ``before``,
+        oldest first (the rolling baseline of a regression check)."""
+        rows = self._query(
+            "SELECT m.value FROM measurements m JOIN runs r ON r.run_id = m.run_id "
+            "WHERE m.test_id = ? AND m.name = ? AND m.value IS NOT NULL AND r.started < ? AND r.run_id <> ? "
+            "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
+            (test_id, name, before, exclude, limit),
+        )
+        return [float(row[0]) for row in reversed(rows)]
+
+    def trends(
+        self, *, node: str | None = None, metric: str | None = None, limit: int = 20
+    ) -> list[MetricPoint]:
+        """Numeric measurements of the last ``limit`` runs, filtered by node and/or metric name,
+        ordered by test, metric, then time."""
+        clauses, parameters = ["m.value IS NOT NULL"], []
+        if node is not None:
+            clauses.append("m.node = ?")
+            parameters.append(node)
+        if metric is not None:
+            clauses.append("m.name = ?")
+            parameters.append(metric)
+        recent = [row.run_id for row in self.runs(limit=limit)]
+        if not recent:
+            return []
+        clauses.append(f"m.run_id IN ({', '.join('?' for _ in recent)})")
+        parameters.extend(recent)
+        rows = self._query(
+            "SELECT m.run_id, r.started, m.test_id, m.node, m.name, m.value, m.unit FROM measurements m "
+            f"JOIN runs r ON r.run_id = m.run_id WHERE {' AND '.join(clauses)} "
+            "ORDER BY m.test_id, m.name, r.started, m.ordinal",
+            tuple(parameters),
+        )
+        return [MetricPoint(r[0], r[1], r[2], r[3], r[4], float(r[5]), r[6] or "") for r in rows]
+
+    def _query(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(self._sql(sql), tuple(parameters))
+            return [tuple(row) for row in cursor.fetchall()]
+        except Exception as exc:  # the driver's own error classes differ: report them as ours
+            raise HistoryError(f"history query failed: {exc}") from exc
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        cursor = self._connection.cursor()
+        try:
+            yield cursor
+            self._connection.commit()
+        except LabError:
+            self._connection.rollback()
+            raise
+        except Exception as exc:
+            self._connection.rollback()
+            raise HistoryError(f"history database write failed: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def _sql(self, text: str) -> str:
+        # our statements contain no '?' inside string literals, so a plain replace is exact
+        return text.replace("?", "%s") if self._paramstyle in ("format", "pyformat") else text
+
+
+def open_history(target: str | Path) -> HistoryDB:
+    """Open (creating if needed) the history at ``target``: a SQLite file path, or a
+    ``postgresql://`` URL when ``psycopg`` is installed."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg  # type: ignore[import-not-found]
+        except ImportError:
+            raise HistoryError("a PostgreSQL history needs psycopg: pip install 'psycopg[binary]'") from None
+        try:
+            connection = psycopg.connect(text)
+        except Exception as exc:
+            raise HistoryError(f"cannot connect to the history database: {type(exc).__name__}") from None
+        return HistoryDB(connection, "format")
+    path = Path(text)
+    if path.parent and not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = sqlite3.connect(path, timeout=30.0)
+    except sqlite3.Error as exc:
+        raise HistoryError(f"{path}: cannot open the history database: {exc}") from exc
+    try:
+        return HistoryDB(connection, sqlite3.paramstyle)
+    except HistoryError:
+        connection.close()
+        raise
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

@@ -1,0 +1,101 @@
+"""Everything a performance test needs on one node: backend, settings, agent runner, telemetry.
+
+::
+
+    with PerformanceSession(transport, node, catalog, profile, duration_override=2.0) as perf:
+        plan = perf.plan(catalog["rngd"])                  # requests with telemetry of furiosa-smi
+        offline = perf.run(plan.offline([0]), "offline")   # AgentResult, logs fetched locally
+        power = perf.mean_power(offline, catalog["rngd"], tool_indexes=[0])
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from lab.devices import adapter_for
+from lab.inventory.model import DeviceModel, Node, Profile
+from lab.performance.agent_runner import AgentRunner
+from lab.performance.backend_choice import BackendChoice, choose_backend
+from lab.performance.reference_model import REFERENCE_OPS_PER_SAMPLE, write_reference_model
+from lab.performance.result import AgentResult
+from lab.performance.scenarios import ScenarioPlan
+from lab.performance.settings import PerfSettings
+from lab.performance.telemetry import CardSample, card_series, mean_power, telemetry_commands
+from lab.transport.base import Transport
+
+REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
+
+
+class PerformanceSession:
+    def __init__(
+        self,
+        transport: Transport,
+        node: Node,
+        catalog: Mapping[str, DeviceModel],
+        profile: Profile,
+        *,
+        duration_override: float | None = None,
+    ) -> None:
+        self.transport = transport
+        self.node = node
+        self.catalog = catalog
+        self.settings = PerfSettings.from_profile(
+            profile.settings, profile=profile.name, duration_override=duration_override
+        )
+        self.backend = choose_backend(node, catalog)
+        self.runner = AgentRunner(transport, python=self.backend.python, environment=self.backend.environment)
+        self.local_logs = Path(tempfile.mkdtemp(prefix="kcloud-loadgen-logs."))
+        self._commands: dict[str, list[list[str]]] = {}
+
+    def telemetry_for(self, model: DeviceModel | None) -> list[list[str]]:
+        """The vendor tool commands to sample for ``model`` (none for a CPU reference node)."""
+        if model is None:
+            return []
+        if model.key not in self._commands:
+            self._commands[model.key] = telemetry_commands(lambda t: adapter_for(model, t), self.transport)
+        return self._commands[model.key]
+
+    def plan(self, model: DeviceModel | None) -> ScenarioPlan:
+        """Requests for this node's backend; the CPU reference model is built and pushed when needed."""
+        backend = self.backend
+        if backend.name == "onnxruntime-cpu" and "model_path" not in backend.options:
+            local = write_reference_model(REFERENCE_MODEL_DIR / "reference-mlp.onnx")
+            options = {
+                **backend.options,
+                "model_path": self.runner.push_file(local),
+                "ops_per_sample": REFERENCE_OPS_PER_SAMPLE,
+            }
+            backend = BackendChoice(backend.name, backend.python, backend.environment, options)
+        return ScenarioPlan(self.settings, backend, self.telemetry_for(model))
+
+    def run(self, request: Mapping[str, object], label: str) -> AgentResult:
+        return self.runner.run(request, evidence_dir=self.local_logs, label=label)
+
+    def series(
+        self, result: AgentResult, model: DeviceModel, tool_indexes: Sequence[int]
+    ) -> list[CardSample]:
+        return card_series(result, lambda t: adapter_for(model, t), self.telemetry_for(model), tool_indexes)
+
+    def mean_power(
+        self, result: AgentResult, model: DeviceModel, tool_indexes: Sequence[int]
+    ) -> float | None:
+        """Mean board power of those cards over LoadGen's performance window (W)."""
+        return mean_power(self.series(result, model, tool_indexes), result.window)
+
+    def close(self) -> None:
+        try:
+            self.runner.cleanup()
+        finally:
+            shutil.rmtree(self.local_logs, ignore_errors=True)
+
+    def __enter__(self) -> PerformanceSession:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,98 @@
+"""Run settings of the performance suite, read from the certification profile (data, not code).
+
+Profile ``settings`` keys (defaults in brackets)::
+
+    performance_seconds [600]         LoadGen min duration of every run (MLPerf: 600 s)
+    telemetry_interval_seconds [1]    vendor-tool sampling period during a run (MLPerf power: 1 Hz)
+    server_p99_bound_ms [15]          Server latency bound (ResNet-50's in MLPerf)
+    singlestream_queries [1024]       SingleStream min query count
+    performance_model [resnet50]      workload of the emulated backend
+    offline_batch [8]                 batch of Offline and Server (dynamic batching up to it)
+    multistream_samples_per_query [8]
+    server_search_trials [8]          LoadGen runs the Server search may use per card
+    server_search_tolerance [0.05]    stop bisecting when the bracket is this narrow
+
+CI shortens runs with ``duration_override`` (the suite's ``--lab-perf-duration``): the run
+is then a *short run*, recorded as such, and the minimum query counts drop to what
+LoadGen's early-stopping estimate needs for the percentile judged (p90: 64 → 100 is used,
+p99: 662 → 700), and the telemetry interval to a quarter of the run, so that a few samples
+fall inside LoadGen's performance window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lab.errors import InventoryError, Problem
+from lab.inventory.model import Scalar
+
+MLPERF_MIN_DURATION_S = 600.0
+SHORT_SINGLESTREAM_QUERIES = 100
+SHORT_MULTISTREAM_QUERIES = 700
+DEADLINE_FACTOR = 5.0  # an agent run may take this many times its min duration (plus a margin)
+DEADLINE_MARGIN_S = 60.0
+
+
+def _number(settings: Mapping[str, Scalar], key: str, default: float, profile: str) -> float:
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InventoryError(
+            [Problem(profile, 0, 0, f"settings.{key}", f"must be a positive number, got {value!r}")]
+        )
+    return float(value)
+
+
+@dataclass(frozen=True)
+class PerfSettings:
+    duration_s: float
+    telemetry_interval_s: float
+    server_bound_ms: float
+    singlestream_queries: int
+    multistream_queries: int
+    model: str
+    batch: int
+    multistream_samples_per_query: int
+    server_trials: int
+    server_tolerance: float
+    sample_count: int = 1024
+
+    @property
+    def short_run(self) -> bool:
+        return self.duration_s < MLPERF_MIN_DURATION_S
+
+    @property
+    def deadline_s(self) -> float:
+        return self.duration_s * DEADLINE_FACTOR + DEADLINE_MARGIN_S
+
+    @classmethod
+    def from_profile(
+        cls,
+        settings: Mapping[str, Scalar],
+        *,
+        profile: str = "profile",
+        duration_override: float | None = None,
+    ) -> PerfSettings:
+        duration = duration_override or _number(
+            settings, "performance_seconds", MLPERF_MIN_DURATION_S, profile
+        )
+        interval = _number(settings, "telemetry_interval_seconds", 1.0, profile)
+        singlestream = int(_number(settings, "singlestream_queries", 1024, profile))
+        multistream = 662
+        if duration < MLPERF_MIN_DURATION_S:
+            interval = min(interval, duration / 4)
+            singlestream = min(singlestream, SHORT_SINGLESTREAM_QUERIES)
+            multistream = SHORT_MULTISTREAM_QUERIES
+        model = settings.get("performance_model", "resnet50")
+        return cls(
+            duration_s=duration,
+            telemetry_interval_s=interval,
+            server_bound_ms=_number(settings, "server_p99_bound_ms", 15.0, profile),
+            singlestream_queries=singlestream,
+            multistream_queries=multistream,
+            model=str(model),
+            batch=int(_number(settings, "offline_batch", 8, profile)),
+            multistream_samples_per_query=int(_number(settings, "multistream_samples_per_query", 8, profile)),
+            server_trials=int(_number(settings, "server_search_trials", 8, profile)),
+            server_tolerance=_number(settings, "server_search_tolerance", 0.05, profile),
+        )

@@ -1,0 +1,174 @@
+"""Device telemetry during a run: which commands the agent samples, and reading its samples back.
+
+The agent only runs commands and keeps their raw output; reading them is the vendor
+adapter's job (``lab.devices``), here on the controller. The commands are learnt by
+listing the devices once through a recording transport, and each sample is read back by
+the same adapter through a replaying transport::
+
+    commands = telemetry_commands(adapter_factory, transport)        # [["rbln-smi", "--json"]]
+    series = card_series(result, adapter_factory, tool_indexes=[0])  # CardSample per sample
+    mean_power(series, window=result.window)                         # W, over LoadGen's window
+
+Power here is the card's *board* power as its tool reports it, not MLPerf's wall power.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from lab.devices.base import DeviceAdapter
+from lab.devices.model import DeviceReport
+from lab.errors import InfrastructureError
+from lab.performance.result import AgentResult
+from lab.transport.base import Transport
+from lab.transport.result import Command, CommandResult, ShellScript, render_command
+
+AdapterFactory = Callable[[Transport], DeviceAdapter]
+
+
+class RecordingTransport(Transport):
+    """Passes commands through to ``inner`` and remembers their argument vectors."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.node_name = getattr(inner, "node_name", "node")
+        self.commands: list[list[str]] = []
+
+    def run(
+        self,
+        command: Command | ShellScript,
+        *,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        raise_on_timeout: bool = True,
+    ) -> CommandResult:
+        if isinstance(command, ShellScript):
+            raise InfrastructureError("the device adapter uses shell text: it cannot be sampled by the agent")
+        self.commands.append(list(command))
+        return self.inner.run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
+
+    def put(self, local_path: str, remote_path: str, *, mode: int | None = None) -> None:
+        self.inner.put(local_path, remote_path, mode=mode)
+
+    def get(self, remote_path: str, local_path: str) -> None:
+        self.inner.get(remote_path, local_path)
+
+    def close(self) -> None:
+        """The inner transport belongs to the caller: nothing to close here."""
+
+
+class ReplayTransport(Transport):
+    """Answers each known command with the output the agent recorded for it."""
+
+    def __init__(self, outputs: Mapping[str, CommandResult], node_name: str = "node") -> None:
+        self.outputs = outputs
+        self.node_name = node_name
+
+    def run(
+        self,
+        command: Command | ShellScript,
+        *,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        raise_on_timeout: bool = True,
+    ) -> CommandResult:
+        text = render_command(command)
+        try:
+            return self.outputs[text]
+        except KeyError:
+            raise InfrastructureError(f"no recorded telemetry output for {text!r}") from None
+
+    def put(self, local_path: str, remote_path: str, *, mode: int | None = None) -> None:
+        raise InfrastructureError("a replayed telemetry sample has no files")
+
+    def get(self, remote_path: str, local_path: str) -> None:
+        raise InfrastructureError("a replayed telemetry sample has no files")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def telemetry_commands(factory: AdapterFactory, transport: Transport) -> list[list[str]]:
+    """The argument vectors a device listing runs (it also proves the tool works before the run)."""
+    recorder = RecordingTransport(transport)
+    factory(recorder).list_devices()
+    unique: list[list[str]] = []
+    for command in recorder.commands:
+        if command not in unique:
+            unique.append(command)
+    return unique
+
+
+@dataclass(frozen=True)
+class CardSample:
+    """One telemetry sample of the cards a run used (power summed, temperature the hottest)."""
+
+    t: float
+    power_watts: float | None
+    temperature_celsius: float | None
+    utilization_percent: float | None
+    throttled: bool | None
+
+
+def _reports(
+    sample: Mapping[str, object], commands: Sequence[Sequence[str]], factory: AdapterFactory, node: str
+) -> tuple[DeviceReport, ...] | None:
+    outputs = sample.get("outputs")
+    if not isinstance(outputs, list) or len(outputs) != len(commands):
+        return None
+    recorded: dict[str, CommandResult] = {}
+    for command, output in zip(commands, outputs, strict=True):
+        if not isinstance(output, dict) or output.get("exit") != 0:
+            return None  # the tool failed at that instant: the sample is a gap, not a zero
+        text = render_command(list(command))
+        recorded[text] = CommandResult(node, text, 0, str(output.get("stdout", "")), "", 0.0)
+    return factory(ReplayTransport(recorded, node)).list_devices()
+
+
+def card_series(
+    result: AgentResult,
+    factory: AdapterFactory,
+    commands: Sequence[Sequence[str]],
+    tool_indexes: Sequence[int],
+) -> list[CardSample]:
+    """Per-sample readings of the cards whose tool index (first die) is in ``tool_indexes``."""
+    telemetry = result.data.get("telemetry")
+    samples = telemetry.get("samples") if isinstance(telemetry, dict) else None
+    series: list[CardSample] = []
+    for sample in samples if isinstance(samples, list) else []:
+        if not isinstance(sample, dict) or not isinstance(sample.get("t"), int | float):
+            continue
+        reports = _reports(sample, commands, factory, result.node)
+        if reports is None:
+            continue
+        chosen = [report for report in reports if report.identity.index in tool_indexes]
+        if len(chosen) != len(tool_indexes):
+            continue
+        powers = [r.telemetry.power_watts for r in chosen]
+        temperatures = [
+            r.telemetry.temperature_celsius for r in chosen if r.telemetry.temperature_celsius is not None
+        ]
+        utilizations = [
+            r.telemetry.utilization_percent for r in chosen if r.telemetry.utilization_percent is not None
+        ]
+        throttles = [r.telemetry.thermally_throttled for r in chosen]
+        series.append(
+            CardSample(
+                t=float(sample["t"]),
+                power_watts=sum(p for p in powers if p is not None)
+                if all(p is not None for p in powers)
+                else None,
+                temperature_celsius=max(temperatures) if temperatures else None,
+                utilization_percent=sum(utilizations) / len(utilizations) if utilizations else None,
+                throttled=any(throttles) if all(t is not None for t in throttles) else None,
+            )
+        )
+    return series
+
+
+def mean_power(series: Sequence[CardSample], window: tuple[float, float]) -> float | None:
+    """Mean board power of the samples inside LoadGen's performance window (None: none there)."""
+    start, end = window
+    inside = [s.power_watts for s in series if start <= s.t <= end and s.power_watts is not None]
+    return sum(inside) / len(inside) if inside else None
