@@ -53,7 +53,7 @@ setup() {
 
 campaign() {
   "$VENV/bin/lab" inventory check inventory/gwangju.yaml inventory/emulated.yaml
-  "$VENV/bin/lab" inventory capacity inventory/gwangju.yaml
+  "$VENV/bin/lab" campaign "$@"
 }
 
 tests() {

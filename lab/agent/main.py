@@ -51,6 +51,13 @@ def run(argv: list[str]) -> int:
         _emit(result_stream, {"status": "error", "error": f"bad request: {error}"})
         return EXIT_BAD_REQUEST
     _watchdog(result_stream, request.deadline_s)
+    try:  # the pid lets an operator (or a test) stop this run without matching process names
+        os.makedirs(request.output_dir, exist_ok=True)
+        with open(os.path.join(request.output_dir, "agent.pid"), "w", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
+    except OSError as error:
+        _emit(result_stream, {"status": "error", "error": f"cannot write to {request.output_dir}: {error}"})
+        return EXIT_ERROR
     backends: list[Backend] = []
     try:
         for device in request.devices:

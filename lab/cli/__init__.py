@@ -44,6 +44,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "lab.cli.testbed",
     "lab.cli.report",
     "lab.cli.history",
+    "lab.cli.node",
 )
 
 

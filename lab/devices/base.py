@@ -38,6 +38,8 @@ class DeviceAdapter(ABC):
     """
 
     tool: ClassVar[str]
+    management_daemon: ClassVar[str | None] = None
+    """The vendor service a certification checks is up (``systemctl is-active``), if any."""
 
     def __init__(
         self, transport: Transport, *, program: str | None = None, timeout: float | None = None

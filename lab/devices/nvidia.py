@@ -103,6 +103,7 @@ class NvidiaSmiAdapter(DeviceAdapter):
     """``nvidia-smi`` query interface: one CSV row per GPU."""
 
     tool = NVIDIA_SMI
+    management_daemon = "nvidia-persistenced"
 
     def list_devices(self) -> tuple[DeviceReport, ...]:
         result = self.transport.run([self.program, *query_arguments(QUERY_FIELDS)], timeout=self.timeout)

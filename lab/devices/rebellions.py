@@ -62,6 +62,7 @@ class RebellionsAdapter(DeviceAdapter):
     """``rbln-smi --json``: devices (one per die) and their runtime contexts."""
 
     tool = RBLN_SMI
+    management_daemon = "rbln-smd"
 
     def list_devices(self) -> tuple[DeviceReport, ...]:
         return parse_rbln_smi_json(self.run_tool(["--json"]), tool=self.tool)

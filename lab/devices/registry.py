@@ -33,6 +33,16 @@ class AdapterFactory(Protocol):
     ) -> DeviceAdapter: ...
 
 
+ADAPTER_CLASSES: Mapping[str, type[DeviceAdapter]] = {
+    "furiosa-smi": FuriosaSmiAdapter,
+    "furiosactl": FuriosactlAdapter,
+    "rbln-smi": RebellionsAdapter,
+    "rbln-stat": RebellionsAdapter,
+    "nvidia-smi": NvidiaSmiAdapter,
+    "sapeon-smi": SapeonSmiAdapter,
+}
+"""The adapter class per tool name, for what a class tells without a transport (its features)."""
+
 ADAPTERS: Mapping[str, AdapterFactory] = {
     "furiosa-smi": FuriosaSmiAdapter,
     "furiosactl": FuriosactlAdapter,
@@ -73,3 +83,20 @@ def _unknown_tool_problem(model_or_tool: DeviceModel | str, tool: str) -> Proble
         path=f"{model_or_tool.key}.tool",
         message=message,
     )
+
+
+def features_of(tool: str) -> frozenset[str]:
+    """What the adapter for ``tool`` offers beyond the basics, for ``@pytest.mark.lab_feature``.
+
+    >>> sorted(features_of("rbln-smi"))
+    ['management-daemon', 'reset']
+    """
+    adapter = ADAPTER_CLASSES.get(tool)
+    if adapter is None:
+        return frozenset()
+    features = set()
+    if adapter.management_daemon is not None:
+        features.add("management-daemon")
+    if adapter.reset_arguments is not DeviceAdapter.reset_arguments:
+        features.add("reset")
+    return frozenset(features)

@@ -20,6 +20,7 @@ import pytest
 
 from lab.devices import adapter_for
 from lab.devices.base import DeviceAdapter
+from lab.devices.registry import features_of
 from lab.errors import InventoryError, LabError
 from lab.inventory import Inventory, Node, Profile, load_inventory
 from lab.inventory.selection import select_nodes
@@ -164,7 +165,7 @@ class LabSession:
                     )
             if mark.name == "lab_feature" and target.model is not None:
                 model = self.inventory.catalog[target.model]
-                missing = [feature for feature in mark.args if feature not in _features(model.vendor)]
+                missing = [feature for feature in mark.args if feature not in features_of(model.tool)]
                 if missing:
                     return f"{node.name}: {model.name} has no {', '.join(missing)}"
         return None
@@ -265,16 +266,3 @@ _RUN_DIR_STASH = pytest.StashKey[Path]()
 def _plain_id(test_id: str) -> str:
     """The pytest node id without xdist's ``@group`` suffix."""
     return test_id.split("@", 1)[0]
-
-
-def _features(vendor: str) -> frozenset[str]:
-    return _VENDOR_FEATURES.get(vendor, frozenset())
-
-
-_VENDOR_FEATURES: dict[str, frozenset[str]] = {
-    # a management daemon whose state certification checks: rbln-smd, nvidia persistence daemon
-    "rebellions": frozenset({"management-daemon", "ecc"}),
-    "nvidia": frozenset({"management-daemon", "ecc"}),
-    "furiosaai": frozenset(),
-    "sapeon": frozenset(),
-}

@@ -10,7 +10,7 @@
 """
 
 from lab.report.keys import KeyFileError, fingerprint, generate_key_pair, load_private_key, load_public_key
-from lab.report.render import DEFAULT_TEMPLATES, render_report
+from lab.report.render import DEFAULT_TEMPLATES, render_report, render_run
 from lab.report.verify import Verification, verify_report
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "render_report",
+    "render_run",
     "verify_report",
 ]

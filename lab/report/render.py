@@ -13,6 +13,7 @@ value from a run (device names, firmware strings, transcripts) is shown as text.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,10 +29,36 @@ from lab.report.keys import fingerprint
 from lab.report.messages import LANGUAGES, load_catalog
 from lab.report.seal import seal
 from lab.report.view import AXES, OUTCOMES, build_view
-from lab.results import Run, load_run
+from lab.results import Run, load_run, write_atomically
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
 PAGE_TEMPLATE = "report.html.j2"
+KEY_ENV = "LAB_REPORT_KEY"
+REPORT_NAME = "report.html"
+
+
+def render_run(
+    run_dir: Path,
+    *,
+    out: Path | None = None,
+    lang: str = "ko",
+    key_path: Path | None = None,
+    templates: Path | None = None,
+) -> Path:
+    """Write the report of ``run_dir`` (default ``run_dir/report.html``) and return its path.
+
+    Signed with ``key_path``, else with the key named by ``$LAB_REPORT_KEY``; unsigned (and
+    saying so on its cover) when neither is set. This is what ``lab campaign`` calls.
+    """
+    from lab.report.keys import load_private_key
+
+    configured = key_path or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
+    key = load_private_key(configured) if configured is not None else None
+    target = out or Path(run_dir) / REPORT_NAME
+    html = render_report(Path(run_dir), lang=lang, templates=templates, key=key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(target, html.encode("utf-8"))
+    return target
 
 
 def render_report(

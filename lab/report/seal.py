@@ -120,8 +120,10 @@ def _normalised(body: str) -> str:
 
 
 def _comment_safe(text: str) -> str:
-    # "--" cannot appear in an HTML comment; in our JSON it can only sit inside a string,
-    # where "\u002d" is the same character to any JSON reader
+    # "--" cannot appear in an HTML comment, and "<"/">" make tag-like text a careless
+    # scanner might trip on. In our JSON all three can only sit inside strings, where the
+    # \u escape is the same character to any JSON reader.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e")
     while "--" in text:
         text = text.replace("--", "-\\u002d")
     return text

@@ -9,6 +9,7 @@ including from a run that was cut short (its unfinished tests are INCOMPLETE)::
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,7 +197,7 @@ def _node_section(run_dir: Path, node: str | None, records: Sequence[TestRecord]
                     evidence.append(text)
     return NodeSection(
         name=name,
-        anchor="node-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name),
+        anchor=_anchor(name),
         verdict=combine(record.outcome for record in records),
         identity=_identity(records),
         tests=tuple(tests),
@@ -205,6 +206,15 @@ def _node_section(run_dir: Path, node: str | None, records: Sequence[TestRecord]
         evidence=tuple(evidence),
         problems=tuple(problems),
     )
+
+
+def _anchor(name: str) -> str:
+    """An id made of ASCII letters, digits, '-' and '_' (the section markers ``lab verify`` reads);
+    a name that had to be rewritten (Korean, spaces) keeps a short digest so two never collide."""
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)
+    if plain != name:
+        plain += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return "node-" + plain
 
 
 def _measurement_row(record: TestRecord, m: Measurement) -> MeasurementRow:

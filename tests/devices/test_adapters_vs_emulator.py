@@ -97,11 +97,6 @@ def test_rbln_smi_atom_max_dies_and_faults(tmp_path: Path) -> None:
     assert dies[0].link == PcieLink(5, 16)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulated rbln-smi titles its table 'KMD ver: X'; the real tool prints "
-    "'Device Information KMD ver: X' (docs.rbln.ai). Remove this mark once the emulator matches.",
-)
 def test_rbln_smi_table_matches_the_real_title(tmp_path: Path) -> None:
     transport = emulated_node(
         tmp_path, [device("atom", "rebellions", "RBLN-CA12", "rbln-smi", memory_gib=16)]

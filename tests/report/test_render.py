@@ -32,7 +32,7 @@ def test_report_is_self_contained_with_no_script_and_no_url(finished_run: Path) 
     assert re.search(r"(https?:)?//[a-z0-9]", html.replace("file://", ""), re.IGNORECASE) is None
     assert "<link" not in html and "@import" not in html and "url(" not in html
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
-    assert html.count("<svg class=\"chart\"") == 2  # the soak line chart and the latency histogram
+    assert html.count('<svg class="chart"') == 2  # the soak line chart and the latency histogram
 
 
 def test_hostile_device_name_firmware_and_transcript_are_escaped(finished_run: Path) -> None:
@@ -64,11 +64,15 @@ def test_first_violation_is_marked_on_the_chart(tmp_path: Path) -> None:
     from lab.results.series import Series, write_series
 
     run_dir = build_run(tmp_path / "run")
-    path = write_series(run_dir, TEMP_TEST, Series("hot", "°C", t=(0.0, 1.0, 2.0), values=(80.0, 90.0, 84.0), maximum=85.0))
+    path = write_series(
+        run_dir, TEMP_TEST, Series("hot", "°C", t=(0.0, 1.0, 2.0), values=(80.0, 90.0, 84.0), maximum=85.0)
+    )
     record_file = next(run_dir.glob("records-*.jsonl"))
     text = record_file.read_text(encoding="utf-8")
     soak_dir = path.rsplit("/", 1)[0]
-    record_file.write_text(text.replace(f'"{soak_dir}/temperature.series.json"', f'"{path}"'), encoding="utf-8")
+    record_file.write_text(
+        text.replace(f'"{soak_dir}/temperature.series.json"', f'"{path}"'), encoding="utf-8"
+    )
     body = _body(render_report(run_dir, lang="en"))
     assert '<circle class="violation"' in body and "90 °C above maximum 85 °C" in body
 
@@ -98,7 +102,9 @@ def test_a_lab_restyles_by_overriding_one_template(tmp_path: Path, finished_run:
     override = tmp_path / "lab-style"
     override.mkdir()
     (override / "style.css.j2").write_text("body { color: rebeccapurple; }\n", encoding="utf-8")
-    (override / "messages.yaml").write_text('title: {ko: "광주 인증서", en: "Gwangju certificate"}\n', encoding="utf-8")
+    (override / "messages.yaml").write_text(
+        'title: {ko: "광주 인증서", en: "Gwangju certificate"}\n', encoding="utf-8"
+    )
     body = _body(render_report(finished_run, lang="en", templates=override))
     assert "rebeccapurple" in body and "--pass:" not in body  # the style was replaced whole
     assert "<h1>Gwangju certificate</h1>" in body

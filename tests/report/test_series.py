@@ -24,14 +24,18 @@ TEST_ID = "testsuites/stability/test_soak.py::test_power[n1:npu0]"
 
 
 def test_written_series_reads_back_equal_and_is_referenced_by_its_ending(tmp_path: Path) -> None:
-    series = Series("전력 power", "W", t=(0.0, 1.0, 2.0), values=(150.0, 151.5, 149.0), minimum=100.0, maximum=400.0)
+    series = Series(
+        "전력 power", "W", t=(0.0, 1.0, 2.0), values=(150.0, 151.5, 149.0), minimum=100.0, maximum=400.0
+    )
     path = write_series(tmp_path, TEST_ID, series)
     assert path.startswith("evidence/") and path.endswith(".series.json") and is_series_path(path)
     assert read_series(tmp_path / path) == series
 
 
 def test_first_violation_is_found_from_the_limits_when_not_stored() -> None:
-    series = Series("temperature", "°C", t=(0.0, 10.0, 20.0, 30.0), values=(80.0, 86.0, 90.0, 84.0), maximum=85.0)
+    series = Series(
+        "temperature", "°C", t=(0.0, 10.0, 20.0, 30.0), values=(80.0, 86.0, 90.0, 84.0), maximum=85.0
+    )
     violation = series.violation()
     assert violation == Violation(10.0, 86.0, "86 °C above maximum 85 °C")
     assert with_violation(series).first_violation == violation
@@ -55,9 +59,11 @@ def test_appended_series_survives_a_torn_last_line(tmp_path: Path) -> None:
 
 
 def test_appender_refuses_non_finite_samples_and_an_existing_series(tmp_path: Path) -> None:
-    with SeriesAppender.create(tmp_path, TEST_ID, "power", unit="W") as soak:
-        with pytest.raises(ValueError, match="finite"):
-            soak.append(1.0, float("nan"))
+    with (
+        SeriesAppender.create(tmp_path, TEST_ID, "power", unit="W") as soak,
+        pytest.raises(ValueError, match="finite"),
+    ):
+        soak.append(1.0, float("nan"))
     with pytest.raises(FileExistsError):
         SeriesAppender.create(tmp_path, TEST_ID, "power", unit="W")
 
@@ -76,11 +82,20 @@ def test_a_bad_line_in_the_middle_is_an_error_not_silently_dropped(tmp_path: Pat
         ("{", "not JSON"),
         ("[1, 2]", "expected a JSON object"),
         (json.dumps({"format": "other/9", "name": "a"}), "format is 'other/9'"),
-        (json.dumps({"format": SERIES_FORMAT, "name": "a", "t": [0, 1], "values": [1]}), "2 times but 1 values"),
-        (json.dumps({"format": SERIES_FORMAT, "name": "a", "t": [0], "values": ["hot"]}), r"values\[0\] must be"),
+        (
+            json.dumps({"format": SERIES_FORMAT, "name": "a", "t": [0, 1], "values": [1]}),
+            "2 times but 1 values",
+        ),
+        (
+            json.dumps({"format": SERIES_FORMAT, "name": "a", "t": [0], "values": ["hot"]}),
+            r"values\[0\] must be",
+        ),
         (json.dumps({"format": SERIES_FORMAT, "name": "a", "kind": "pie", "values": []}), "field 'kind'"),
         (json.dumps({"format": SERIES_FORMAT, "values": []}), "missing field 'name'"),
-        (json.dumps({"format": SERIES_FORMAT, "name": "a", "t": [], "values": [], "limits": {"max": "9"}}), "'max'"),
+        (
+            json.dumps({"format": SERIES_FORMAT, "name": "a", "t": [], "values": [], "limits": {"max": "9"}}),
+            "'max'",
+        ),
     ],
 )
 def test_malformed_series_files_raise_data_format_errors(tmp_path: Path, content: str, message: str) -> None:

@@ -116,11 +116,12 @@ def test_20_mib_on_each_stream_drains_without_deadlock_and_spills(
         f"head -c {size} /dev/zero | tr '\\0' o & head -c {size} /dev/zero | tr '\\0' e >&2; wait"
     )
     try:
-        result = transport.run(script, timeout=30)
+        result = transport.run(script, timeout=30, raise_on_timeout=False)
     finally:
         pool.close_all()
+    spill_cleanup.extend(path for path in (result.stdout_spill, result.stderr_spill) if path)
+    assert not result.timed_out
     assert result.stdout_spill and result.stderr_spill
-    spill_cleanup.extend([result.stdout_spill, result.stderr_spill])
     assert result.exit_status == 0
     assert result.stdout_truncated and result.stderr_truncated
     assert len(result.stdout) == 1 << 20 and set(result.stdout) == {"o"}

@@ -11,9 +11,6 @@ from lab.devices.workload import EXIT_BUSY, WorkloadRunner
 from lab.errors import CriterionFailed, InfrastructureError
 from lab.pytest_plugin.fixtures import LabDevice, LabNode, Measure
 
-MANAGEMENT_DAEMONS = {"rebellions": "rbln-smd", "nvidia": "nvidia-persistenced"}
-"""The service certification checks, per vendor; vendors without one are skipped."""
-
 OWNER_WAIT_SECONDS = 10.0
 OWNER_GRACE_SECONDS = 1.0
 
@@ -29,12 +26,11 @@ def test_device_health(device: LabDevice, measure: Measure) -> None:
     measure("device-health", uncorrectable)
 
 
-@pytest.mark.lab_vendor(*MANAGEMENT_DAEMONS)
+@pytest.mark.lab_feature("management-daemon")
 def test_management_daemon(node: LabNode, measure: Measure) -> None:
     """The vendor's management daemon (rbln-smd, nvidia-persistenced) is active."""
-    vendors = {node.catalog[spec.model].vendor for spec in node.node.accelerators}
-    for vendor in sorted(vendors & set(MANAGEMENT_DAEMONS)):
-        unit = MANAGEMENT_DAEMONS[vendor]
+    units = {node.adapter(spec.model).management_daemon for spec in node.node.accelerators}
+    for unit in sorted(unit for unit in units if unit is not None):
         result = node.transport.run(["systemctl", "is-active", unit])
         measure(
             "management-daemon", f"{unit} {result.stdout.strip() or 'unknown'}", expected=f"{unit} active"

@@ -4,6 +4,7 @@
 
     npu-workload run --device 0 --model resnet50 --batch 8 --queries 1000
     npu-workload run --device 0 --model resnet50 --batch 1 --seconds 60 [--no-wait]
+    npu-workload run --device 0 --model resnet50 --batch 1 --seconds 600 --report-every 60
     npu-workload smoke --device 0
 
 ``run`` claims the device (a second workload on it exits 4 with "device busy: npu0 is
@@ -14,7 +15,14 @@ latency summary (seconds), throughput (samples/s), performance factor and the ou
 checksum. The first 20 000 queries are simulated one by one (the latency summary comes
 from them, ``latency_sample``); longer runs continue in chunks at the mean service time.
 ``smoke`` runs the reference computation (``lab.emulator.reference``) and
-prints its checksum. On a hung device both block until killed; a device that fell off
+prints its checksum. With ``--report-every W`` (emulated seconds) a ``--seconds`` run also
+prints, as each window of W ends (at its wall time, flushed), one JSON line with the window's
+throughput and latency percentiles — what a soak reads while the workload runs::
+
+    {"window": 3, "t_start_s": 180.0, "t_end_s": 240.0, "queries": 52110, "samples": 52110,
+     "throughput_sps": 868.5, "latency_s": {"p50": ..., "p99": ..., "max": ...}, "perf_factor_mean": 1.0}
+
+On a hung device both block until killed; a device that fell off
 the bus exits 3. A killed owner's claim is reclaimed by the next workload.
 """
 
@@ -35,11 +43,13 @@ from lab.emulator.workload import UnknownModelError
 
 USAGE = (
     "usage: npu-workload run --device N --model NAME --batch B (--queries Q | --seconds S) [--no-wait]\n"
+    "                        [--report-every W]\n"
     "       npu-workload smoke --device N"
 )
 MAX_QUERIES = 100_000_000
 EXACT_QUERIES = 20_000  # simulated one by one; beyond, in chunks at the mean service time
 CHUNK_QUERIES = 1_000
+WINDOW_EXACT_QUERIES = 2_000  # per reported window: enough for a p99, cheap over a long soak
 EXIT_UNAVAILABLE = 3
 EXIT_BUSY = 4
 
@@ -88,7 +98,15 @@ def _stop_on_signals() -> None:
 def run(argv: list[str]) -> int:
     options = _options(
         argv,
-        {"device": True, "model": True, "batch": True, "queries": True, "seconds": True, "no-wait": False},
+        {
+            "device": True,
+            "model": True,
+            "batch": True,
+            "queries": True,
+            "seconds": True,
+            "no-wait": False,
+            "report-every": True,
+        },
     )
     if "device" not in options or "model" not in options:
         raise ToolUsageError(USAGE)
@@ -98,11 +116,16 @@ def run(argv: list[str]) -> int:
     limit_seconds = _number(options, "seconds", float, float("inf"))
     if not 1 <= limit_queries <= MAX_QUERIES or limit_seconds <= 0:
         raise ToolUsageError(f"--queries must be 1..{MAX_QUERIES} and --seconds positive")
+    report_every = _number(options, "report-every", float, 0.0)
+    if "report-every" in options and ("seconds" not in options or report_every <= 0):
+        raise ToolUsageError(f"--report-every needs --seconds and a positive window\n{USAGE}")
     device, batch = int(_number(options, "device", int, 0)), int(_number(options, "batch", int, 1))
     node = NodeDir.from_environment()
     session = WorkloadSession(node, device, options["model"], batch, "npu-workload run")
     _stop_on_signals()
     session.open()
+    if report_every > 0:
+        return _run_windows(session, node, limit_seconds, report_every, wait="no-wait" not in options)
     end = session.start
     try:
         if session.hung:
@@ -160,6 +183,95 @@ def run(argv: list[str]) -> int:
         "checksum": session.output_checksum(),
     }
     print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+def _run_windows(
+    session: WorkloadSession, node: NodeDir, seconds: float, window: float, *, wait: bool
+) -> int:
+    """A ``--seconds`` run that prints one JSON line per window of ``window`` emulated seconds,
+    each at the wall time its window ends, then the usual summary line."""
+    wall_start = time.monotonic()
+    latencies: list[float] = []  # the run's first EXACT_QUERIES, for the summary line
+    factors = 0.0
+    count = 0
+    now = session.start
+    end_at = session.start + seconds
+    index = 0
+    try:
+        if session.hung:
+            hang_forever()
+        while now < end_at:
+            window_end = min(end_at, session.start + (index + 1) * window)
+            window_start, window_count, window_factors = now, 0, 0.0
+            window_latencies: list[float] = []
+            while now < window_end:
+                if window_count < WINDOW_EXACT_QUERIES:
+                    timing = session.next_query(at=now)
+                    window_latencies.append(timing.emulated_seconds)
+                    if len(latencies) < EXACT_QUERIES:
+                        latencies.append(timing.emulated_seconds)
+                    factor, step, done = timing.factor, timing.emulated_seconds, 1
+                else:
+                    factor = session.perf_factor(now)
+                    done = max(1, min(CHUNK_QUERIES, int((window_end - now) / session.model.base * factor)))
+                    step = session.advance(done, now)
+                window_factors += factor * done
+                window_count += done
+                now += step
+            count += window_count
+            factors += window_factors
+            if wait:
+                time.sleep(max(0.0, wall_start + node.wall_seconds(now - session.start) - time.monotonic()))
+            ordered = sorted(window_latencies)
+            line = {
+                "window": index,
+                "t_start_s": round(window_start - session.start, 6),
+                "t_end_s": round(now - session.start, 6),
+                "queries": window_count,
+                "samples": window_count * session.model.batch,
+                "throughput_sps": window_count * session.model.batch / (now - window_start),
+                "latency_s": {
+                    "p50": _percentile(ordered, 50),
+                    "p99": _percentile(ordered, 99),
+                    "max": ordered[-1],
+                },
+                "perf_factor_mean": window_factors / window_count,
+            }
+            print(json.dumps(line, sort_keys=True), flush=True)
+            index += 1
+    except BaseException:
+        # Killed mid-window: only the time up to now was spent on the device.
+        stopped = min(now, node.now())
+        if now > session.start:
+            session.queries = int(session.queries * (stopped - session.start) / (now - session.start))
+        session.close(end=max(session.start, stopped))
+        raise
+    session.close(end=now)
+    ordered = sorted(latencies)
+    duration = now - session.start
+    summary = {
+        "device": session.index,
+        "model": session.model.model,
+        "batch": session.model.batch,
+        "queries": count,
+        "samples": count * session.model.batch,
+        "latency_sample": len(latencies),
+        "start_s": round(session.start, 6),
+        "duration_s": round(duration, 6),
+        "throughput_sps": count * session.model.batch / duration,
+        "latency_s": {
+            "mean": sum(latencies) / len(latencies),
+            "min": ordered[0],
+            "p50": _percentile(ordered, 50),
+            "p90": _percentile(ordered, 90),
+            "p99": _percentile(ordered, 99),
+            "max": ordered[-1],
+        },
+        "perf_factor_mean": factors / count,
+        "checksum": session.output_checksum(),
+    }
+    print(json.dumps(summary, sort_keys=True), flush=True)
     return 0
 
 

@@ -155,7 +155,7 @@ def as_table(view: View, driver: str) -> str:
             "|" + "|".join(f" {cell.ljust(width)} " for cell, width in zip(cells, widths, strict=True)) + "|"
         )
 
-    title = f"KMD ver: {driver}"
+    title = f"Device Information KMD ver: {driver}"
     out = [rule, "|" + title.center(len(rule) - 2) + "|", rule, line(headers), rule]
     out.extend(line(row) for row in rows)
     out.append(rule)

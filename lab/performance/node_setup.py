@@ -1,0 +1,137 @@
+"""Preparing nodes for the agent in air-gapped labs: check what is missing, install from wheels.
+
+::
+
+    report = check_node(transport, choice)          # NodeCheck: python version, modules found/missing
+    report.missing                                  # [Requirement(...), ...]
+    prepare_node(transport, choice, wheel_dir)      # pip download here, put, pip install --no-index there
+
+``prepare`` downloads on the controller (which reaches a package index) the wheels for the
+node's Python version and platform, copies them over the transport (SFTP) into a fresh
+directory and installs them there with ``pip install --no-index --find-links``. Vendor
+SDKs are not on PyPI: they are reported, never installed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import CommandFailed, ToolOutputError
+from lab.performance.backend_choice import BackendChoice
+from lab.performance.requirements import Requirement, requirements_for
+from lab.transport.base import Transport
+
+# Run on the node with the module names as arguments: prints its Python and which import.
+_PROBE = (
+    "import importlib, json, platform, sys\n"
+    "found = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        module = importlib.import_module(name)\n"
+    "        found[name] = str(getattr(module, '__version__', 'present'))\n"
+    "    except Exception as error:\n"
+    "        found[name] = None\n"
+    "print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(),"
+    " 'modules': found}))\n"
+)
+PIP_TIMEOUT_S = 600.0
+
+
+@dataclass
+class NodeCheck:
+    node: str
+    backend: str
+    python: str
+    python_version: str
+    machine: str
+    present: dict[str, str] = field(default_factory=dict)
+    missing: list[Requirement] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    def lines(self) -> list[str]:
+        python = f"{self.python} (Python {self.python_version}, {self.machine})"
+        out = [f"{self.node}: backend {self.backend}, {python}"]
+        out += [f"  ok       {name} {version}" for name, version in sorted(self.present.items())]
+        for requirement in self.missing:
+            how = requirement.spec or requirement.note
+            out.append(f"  MISSING  {requirement.module}  ({how})")
+        return out
+
+
+def check_node(transport: Transport, choice: BackendChoice) -> NodeCheck:
+    """Which of the agent's requirements import on the node (``CommandFailed`` when Python is missing)."""
+    requirements = requirements_for(choice.name)
+    modules = [requirement.module for requirement in requirements]
+    command = (
+        ["env", *(f"{k}={v}" for k, v in sorted(choice.environment.items()))] if choice.environment else []
+    )
+    result = transport.check([*command, choice.python, "-c", _PROBE, *modules])
+    try:
+        data = json.loads(result.stdout.strip().splitlines()[-1])
+        found = data["modules"]
+        version, machine = str(data["python"]), str(data["machine"])
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise ToolOutputError("unexpected output of the requirement probe", raw=result.stdout) from error
+    check = NodeCheck(getattr(transport, "node_name", "node"), choice.name, choice.python, version, machine)
+    for requirement in requirements:
+        value = found.get(requirement.module) if isinstance(found, dict) else None
+        if value is None:
+            check.missing.append(requirement)
+        else:
+            check.present[requirement.module] = str(value)
+    return check
+
+
+def download_wheels(specs: list[str], wheel_dir: Path, python_version: str, machine: str) -> list[Path]:
+    """``pip download`` binary wheels for the node's Python and platform into ``wheel_dir``."""
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    platforms = [f"manylinux_2_28_{machine}", f"manylinux2014_{machine}", f"manylinux_2_17_{machine}"]
+    command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(wheel_dir)]
+    command += ["--python-version", python_version]
+    for platform in platforms:
+        command += ["--platform", platform]
+    done = subprocess.run(
+        [*command, *specs], capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
+    )
+    if done.returncode != 0:
+        raise ToolOutputError("pip download failed", raw=done.stdout + done.stderr, tool="pip")
+    return sorted(wheel_dir.glob("*.whl"))
+
+
+def install_wheels(transport: Transport, choice: BackendChoice, wheels: list[Path], specs: list[str]) -> str:
+    """Copy ``wheels`` to a fresh directory on the node and ``pip install --no-index`` ``specs`` from it."""
+    made = transport.check(["mktemp", "-d", "/tmp/kcloud-wheels.XXXXXXXX"]).stdout.strip()
+    try:
+        for wheel in wheels:
+            transport.put(str(wheel), f"{made}/{wheel.name}")
+        result = transport.run(
+            [choice.python, "-m", "pip", "install", "--no-index", "--find-links", made, *specs],
+            timeout=PIP_TIMEOUT_S,
+        )
+        if not result.ok:
+            raise CommandFailed(result)
+        return result.stdout
+    finally:
+        transport.run(["rm", "-rf", "--", made])
+
+
+def prepare_node(
+    transport: Transport, choice: BackendChoice, wheel_dir: Path, *, download: bool = True
+) -> NodeCheck:
+    """Install what ``check_node`` finds missing (pip-installable only); returns the check after."""
+    before = check_node(transport, choice)
+    specs = [requirement.spec for requirement in before.missing if requirement.spec]
+    if specs:
+        if download:
+            wheels = download_wheels(specs, wheel_dir, before.python_version, before.machine)
+        else:
+            wheels = sorted(wheel_dir.glob("*.whl"))
+        install_wheels(transport, choice, wheels, specs)
+    return check_node(transport, choice)

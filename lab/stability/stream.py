@@ -1,0 +1,138 @@
+"""A sustained workload on one card whose per-window results the controller reads while it runs.
+
+The runner is started in the background on the node with its output going to a file there
+(``nohup``: it survives a dropped SSH connection), and the controller reads the file's new
+bytes by offset on every poll, so nothing is lost across a reconnect::
+
+    stream = WorkloadStream.start(transport, device=0, seconds=1800, window=60)
+    for window in stream.poll():         # the windows that completed since the last poll
+        window.t_end, window.throughput, window.p99_ms
+    stream.stop(); stream.cleanup()
+
+Lines that are not window results (the runner's error messages, e.g. "device busy") are
+kept in ``stream.messages``; the final summary line sets ``stream.finished``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from lab.devices.workload import RUNNER
+from lab.errors import ToolOutputError
+from lab.transport.base import Transport
+
+# A fixed script: the output path and the runner's arguments arrive as "$@", never formatted in.
+_START = 'out=$1; shift; nohup "$@" >"$out" 2>&1 </dev/null & echo $!'
+_MAX_MESSAGES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One completed workload window (``t_end`` in node seconds since the workload started)."""
+
+    index: int
+    t_end: float
+    throughput: float  # samples/s
+    p99_ms: float
+    perf_factor: float | None = None
+
+
+@dataclass
+class WorkloadStream:
+    """A background workload on one card and the read position in its output file."""
+
+    transport: Transport
+    device: int
+    pid: int
+    path: str
+    offset: int = 0
+    finished: bool = False
+    messages: list[str] = field(default_factory=list)
+    _partial: bytes = b""
+
+    @classmethod
+    def start(
+        cls,
+        transport: Transport,
+        *,
+        device: int,
+        seconds: float,
+        window: float,
+        model: str = "resnet50",
+        batch: int = 1,
+        program: str = RUNNER,
+    ) -> WorkloadStream:
+        """Start ``program run --seconds S --report-every W`` on ``device`` in the background."""
+        path = transport.check(["mktemp", "-t", "kcloud-soak.XXXXXXXX"]).stdout.strip()
+        if not path.startswith("/"):
+            raise ToolOutputError("expected a temporary file path", raw=path, tool="mktemp")
+        command = [program, "run", "--device", str(device), "--model", model, "--batch", str(batch)]
+        command += ["--seconds", f"{seconds:g}", "--report-every", f"{window:g}"]
+        started = transport.check(["sh", "-c", _START, "sh", path, *command])
+        text = started.stdout.strip()
+        if not text.isdigit():
+            raise ToolOutputError("expected the background workload's pid", raw=started.stdout, tool="sh")
+        return cls(transport, device, int(text), path)
+
+    def poll(self) -> list[Window]:
+        """The windows completed since the last call (a transport error propagates; retry later)."""
+        result = self.transport.run(["tail", "-c", f"+{self.offset + 1}", self.path])
+        if result.exit_status != 0:
+            return []
+        data = result.stdout.encode("utf-8")
+        self.offset += len(data)
+        text = self._partial + data
+        *complete, self._partial = text.split(b"\n")
+        windows: list[Window] = []
+        for raw in complete:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                window = self._parse(line)
+                if window is not None:
+                    windows.append(window)
+        return windows
+
+    def alive(self) -> bool:
+        """Whether the workload process still runs on the node."""
+        return self.transport.run(["kill", "-0", str(self.pid)]).exit_status == 0
+
+    def stop(self) -> None:
+        """Terminate the workload (already gone is fine)."""
+        self.transport.run(["kill", "-TERM", str(self.pid)])
+
+    def kill(self) -> None:
+        """Kill the workload outright (what a crashed process looks like to the device)."""
+        self.transport.run(["kill", "-KILL", str(self.pid)])
+
+    def cleanup(self) -> None:
+        """Remove the output file on the node."""
+        self.transport.run(["rm", "-f", self.path])
+
+    def _parse(self, line: str) -> Window | None:
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict):
+            if len(self.messages) < _MAX_MESSAGES:
+                self.messages.append(line)
+            return None
+        if "window" not in data:
+            self.finished = True
+            return None
+        latency = data.get("latency_s")
+        try:
+            window = Window(
+                index=int(data["window"]),
+                t_end=float(data["t_end_s"]),
+                throughput=float(data["throughput_sps"]),
+                p99_ms=float(latency["p99"]) * 1000.0 if isinstance(latency, dict) else math.nan,
+                perf_factor=float(data["perf_factor_mean"]) if "perf_factor_mean" in data else None,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ToolOutputError(f"bad window line: {error}", raw=line, tool=RUNNER) from error
+        if not all(math.isfinite(value) for value in (window.t_end, window.throughput, window.p99_ms)):
+            raise ToolOutputError("non-finite number in a window line", raw=line, tool=RUNNER)
+        return window

@@ -1,0 +1,88 @@
+"""The report in a real browser (headless Chromium) and as a PDF printed by it.
+
+Chromium is Debian's ``chromium`` (``./run.sh setup`` installs it as root). Without it the
+tests skip, saying so — but only when we are not root, since as root set-up should have
+installed it and its absence is a set-up failure worth seeing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lab.report import render_report
+from lab.report.pdf import CHROMIUM_FLAGS, find_chromium, html_to_pdf
+from tests.report.synthetic import HOSTILE_DEVICE, HOSTILE_FIRMWARE
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "out" / "artifacts"
+
+
+def _chromium() -> str:
+    binary = find_chromium()
+    if binary is None:
+        if os.geteuid() == 0:
+            pytest.fail(
+                "chromium is missing although we are root: run ./run.sh setup (it installs Debian's chromium)"
+            )
+        pytest.skip("chromium is not installed and installing it needs root (apt-get install chromium)")
+    return binary
+
+
+def test_pdf_is_printed_offline(tmp_path: Path, finished_run: Path) -> None:
+    _chromium()
+    html = tmp_path / "report.html"
+    html.write_text(render_report(finished_run, lang="ko"), encoding="utf-8")
+    pdf = html_to_pdf(html, tmp_path / "report.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    # cover + summary, one page per node (2 nodes), provenance: print CSS breaks before each
+    pages = re.search(rb"/Type /Pages\b.*?/Count (\d+)", data, re.DOTALL) or re.search(rb"/Count (\d+)", data)
+    assert pages is not None and int(pages.group(1)) >= 4
+
+
+def test_report_in_headless_chromium_runs_no_script_and_fetches_nothing(
+    tmp_path: Path, finished_run: Path
+) -> None:
+    binary = _chromium()
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright (dev extra) is not installed"
+    )
+    html = tmp_path / "report.html"
+    html.write_text(render_report(finished_run, lang="en"), encoding="utf-8")
+    url = html.resolve().as_uri()
+    requests: list[str] = []
+    console_errors: list[str] = []
+    dialogs: list[str] = []
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=list(CHROMIUM_FLAGS), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1600})
+            page.on("request", lambda request: requests.append(request.url))
+            page.on(
+                "console",
+                lambda message: console_errors.append(message.text) if message.type == "error" else None,
+            )
+            page.on("pageerror", lambda error: console_errors.append(str(error)))
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(url, wait_until="load")
+            page.wait_for_timeout(300)  # give a planted script (there must be none) a moment to fire
+            text = page.inner_text("body")
+            script_count = page.evaluate("document.scripts.length")
+            images = page.evaluate("document.images.length")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    shutil.copyfile(shot, ARTIFACTS / "report.png")  # kept for CI as an artifact (out/ is git-ignored)
+    assert dialogs == []  # alert(1) / alert(2) never ran
+    assert console_errors == []
+    assert requests == [url]  # the page itself, nothing else
+    assert script_count == 0 and images == 0  # the planted <img onerror> is text, not an element
+    assert HOSTILE_DEVICE in text and "onerror=alert(2)>" in text  # shown to the reader as text
+    assert HOSTILE_FIRMWARE.split('"')[0] in text
+    assert shot.stat().st_size > 10_000
