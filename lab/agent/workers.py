@@ -98,3 +98,4 @@ class WorkerPool:
                 self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
         self.samples_done[slot] += len(batch)
         self._complete([self._response(query_id, 0, 0) for query_id, _ in batch])
+        backend.idle()

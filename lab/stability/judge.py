@@ -144,10 +144,15 @@ class CardJudge:
             self._was_throttled = sample.throttled
         if sample.temperature is not None:
             self._seen.add(TEMPERATURE_MARGIN)
-            self.hottest = sample.temperature if self.hottest is None else max(self.hottest, sample.temperature)
+            self.hottest = (
+                sample.temperature if self.hottest is None else max(self.hottest, sample.temperature)
+            )
             margin = self.settings.slowdown_celsius - sample.temperature
             if self._outside(TEMPERATURE_MARGIN, margin):
-                message = f"{sample.temperature:g} °C is {margin:g} °C below the {self.settings.slowdown_celsius:g} °C slowdown point"
+                slowdown = self.settings.slowdown_celsius
+                message = (
+                    f"{sample.temperature:g} °C is {margin:g} °C below the {slowdown:g} °C slowdown point"
+                )
                 self._violate(TEMPERATURE_MARGIN, t, margin, message, evidence)
         if sample.power is not None and self.loaded_since is not None and t > self.loaded_since:
             self._power(t, sample.power, evidence)
@@ -167,7 +172,7 @@ class CardJudge:
         self.after_baseline.add(window.throughput)
         baseline = self._throughput_baseline.value
         self._rolling.append(window.throughput)
-        if baseline is None or baseline <= 0 or len(self._rolling) < self._rolling.maxlen:  # type: ignore[operator]
+        if baseline is None or baseline <= 0 or len(self._rolling) < self.settings.rolling_windows:
             return
         ratio = sum(self._rolling) / len(self._rolling) / baseline
         self.drift_worst = ratio if self.drift_worst is None else min(self.drift_worst, ratio)
@@ -183,7 +188,9 @@ class CardJudge:
             UNCORRECTABLE: float(self.uncorrectable_max),
             CORRECTABLE_GROWTH: self._correctable_rate(),
             THROTTLING: float(self.throttle_events),
-            TEMPERATURE_MARGIN: None if self.hottest is None else self.settings.slowdown_celsius - self.hottest,
+            TEMPERATURE_MARGIN: None
+            if self.hottest is None
+            else self.settings.slowdown_celsius - self.hottest,
             THROUGHPUT_DRIFT: self._drift(),
             POWER_STABILITY: self.power_worst if self._power_baseline.count else None,
             P99_LATENCY: self.p99_worst,
@@ -192,7 +199,9 @@ class CardJudge:
         if self._power_baseline.count:
             self._seen.add(POWER_STABILITY)
         return {
-            name: Finding(name, self.card, values[name] if name in self._seen else None, self._first.get(name))
+            name: Finding(
+                name, self.card, values[name] if name in self._seen else None, self._first.get(name)
+            )
             for name in CARD_CRITERIA
         }
 

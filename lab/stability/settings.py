@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.errors import InventoryError
+from lab.errors import LabError
 from lab.inventory.model import Node, Profile, Scalar
+
+
+class SoakSettingError(LabError):
+    """A soak setting (profile ``settings`` or an override) is not a positive number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ class SoakSettings:
         scale = node.emulation.time_scale if node.emulated and node.emulation is not None else 1.0
         wall = duration if duration is not None else _number(profile, "soak_seconds", 86400.0) / scale
         if wall <= 0:
-            raise InventoryError(f"soak duration must be positive, got {wall:g} s")
+            raise SoakSettingError(f"soak duration must be positive, got {wall:g} s")
         node_seconds = wall * scale
         window = min(_number(profile, "soak_window_seconds", 60.0), node_seconds / 10)
         baseline = max(window, min(_number(profile, "throughput_baseline_seconds", 600.0), node_seconds / 4))
@@ -71,5 +75,7 @@ def profile_number(profile: Profile, key: str, default: float) -> float:
 def _number(profile: Profile, key: str, default: float) -> float:
     value: Scalar = profile.settings.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InventoryError(f"profile {profile.name}: settings.{key} must be a positive number, got {value!r}")
+        raise SoakSettingError(
+            f"profile {profile.name}: settings.{key} must be a positive number, got {value!r}"
+        )
     return float(value)

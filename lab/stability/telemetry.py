@@ -60,7 +60,9 @@ class CardSample:
             temperature=telemetry.temperature_celsius,
             power=telemetry.power_watts,
             utilization=telemetry.utilization_percent,
-            memory_used=float(telemetry.memory_used_bytes) if telemetry.memory_used_bytes is not None else None,
+            memory_used=float(telemetry.memory_used_bytes)
+            if telemetry.memory_used_bytes is not None
+            else None,
             clock=telemetry.clock_mhz,
             pstate=telemetry.pstate,
             throttled=None if reasons is None else bool(reasons & SLOWDOWN_REASONS),

@@ -47,6 +47,9 @@ class Backend:
         """Run one batch (at most ``self.batch`` sample indexes) to completion."""
         raise NotImplementedError
 
+    def idle(self) -> None:
+        """Called after a batch's completion was reported: prepare the next one off the clock."""
+
     def close(self) -> None:
         """Release the device (safe to call twice)."""
 
@@ -71,7 +74,7 @@ def option_str(options: dict[str, object], key: str, default: str | None = None)
 
 # time.sleep() overshoots by 50-100 µs on a loaded Linux host; that would bias a 2 ms
 # latency by several per cent. Sleep to just before the deadline, then spin the rest.
-_SPIN_SECONDS = 0.0004
+_SPIN_SECONDS = 0.0006
 
 
 def sleep_until(deadline: float) -> None:
