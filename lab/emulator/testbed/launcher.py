@@ -33,11 +33,11 @@ from lab.emulator.defaults import NODE_DIR_ENV
 from lab.emulator.spec import NodeSpec
 from lab.emulator.testbed.manifest import Manifest, NodeProcess, TestbedError
 from lab.emulator.testbed.nodes import prepare_node_dir
-from lab.emulator.testbed.processes import children_of, emulator_processes, is_testbed_sshd, stop_pids
+from lab.emulator.testbed.processes import emulator_processes, is_testbed_sshd, stop_pids
 from lab.emulator.testbed.resolved import write_resolved_inventory
 from lab.inventory import load_inventory
 from lab.inventory.model import Inventory, Node
-from lab.transport.sshd import SshdServer, write_ed25519_keypair
+from lab.transport.sshd import SshdServer, descendants, write_ed25519_keypair
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 START_WORKERS = 8  # sshd start-up is mostly waiting: a few threads overlap it
@@ -241,7 +241,7 @@ def down(directory: Path) -> DownResult:
     if manifest is None:
         raise TestbedError(f"no test-bed in {directory}: nothing to stop")
     sshd_pids = [node.pid for node in manifest.nodes if is_testbed_sshd(node.pid, node.config)]
-    sessions = [child for pid in sshd_pids for child in children_of(pid)]
+    sessions = [child for pid in sshd_pids for child in descendants(pid)]
     stragglers = [
         pid
         for pid in emulator_processes(str(directory / "nodes"))

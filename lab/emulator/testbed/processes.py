@@ -53,28 +53,6 @@ def is_testbed_sshd(pid: int, config_path: str) -> bool:
     return alive(pid) and config_path in command_line(pid) and "sshd" in command_line(pid)
 
 
-def children_of(pid: int) -> list[int]:
-    """Every live process below ``pid`` (children, grandchildren...), from /proc."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in parents.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def emulator_processes(nodes_root: str) -> list[int]:
     """Processes whose environment points into ``nodes_root`` (tools, workloads, sessions).
 
