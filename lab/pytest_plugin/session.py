@@ -15,21 +15,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from lab.devices import adapter_for
-from lab.devices.base import DeviceAdapter
-from lab.devices.registry import features_of
 from lab.errors import InventoryError, LabError
-from lab.inventory import Inventory, Node, Profile, load_inventory
-from lab.inventory.selection import select_nodes
+from lab.inventory import Inventory, Node, Profile
 from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
 from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
 from lab.transport.base import Transport
-from lab.transport.connect import ConnectOptions
-from lab.transport.lease import NodeLease
-from lab.transport.ssh import SSHTransport
+
+if TYPE_CHECKING:
+    from lab.transport.connect import ConnectOptions
+    from lab.transport.lease import NodeLease
+
+# The loader, paramiko and the adapters are imported where first needed: every pytest run
+# loads this plugin, most of them (the framework's own unit tests) never use a lab node.
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class LabSession:
                 else "check the --lab-inventory path"
             )
             raise pytest.UsageError(f"no inventory file at {', '.join(missing)}: {hint}")
+        from lab.inventory import load_inventory
+
         try:
             return load_inventory(*paths)
         except InventoryError as error:
@@ -102,6 +105,8 @@ class LabSession:
 
     @cached_property
     def nodes(self) -> tuple[Node, ...]:
+        from lab.inventory import select_nodes
+
         try:
             selected = (
                 select_nodes(self.inventory, self.options.select)
@@ -164,6 +169,8 @@ class LabSession:
                         f"{node.name}: needs at least {minimum} accelerator cards (has {node.device_count})"
                     )
             if mark.name == "lab_feature" and target.model is not None:
+                from lab.devices.registry import features_of
+
                 model = self.inventory.catalog[target.model]
                 missing = [feature for feature in mark.args if feature not in features_of(model.tool)]
                 if missing:
@@ -173,11 +180,16 @@ class LabSession:
     # --- connections, leases, adapters ---------------------------------------------------
 
     def connect_options(self) -> ConnectOptions:
+        from lab.transport.connect import ConnectOptions
+
         trust = None if self.options.trust == "inventory" else self.options.trust
         return ConnectOptions(trust_mode=trust)
 
     def transport(self, node_name: str) -> Transport:
         """The node's transport (connection reused for the whole session), leased on first use."""
+        from lab.transport.lease import NodeLease
+        from lab.transport.ssh import SSHTransport
+
         transport = self._transports.get(node_name)
         if transport is None:
             node = self.node(node_name)
@@ -193,9 +205,6 @@ class LabSession:
             lease.acquire()
             self._leases[node_name] = lease
         return transport
-
-    def adapter(self, node_name: str, model_key: str) -> DeviceAdapter:
-        return adapter_for(self.inventory.catalog[model_key], self.transport(node_name))
 
     # --- the record ---------------------------------------------------------------------
 

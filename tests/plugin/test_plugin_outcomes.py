@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ElementTree
 
 import pytest
@@ -196,3 +197,38 @@ def test_a_killed_run_keeps_finished_records_and_marks_the_rest_incomplete(
         "test_second[gamma]": Outcome.INCOMPLETE,
     }
     assert run.verdict is Outcome.INCOMPLETE
+
+
+def test_allure_sees_node_and_device_parameters_and_failed_versus_broken(
+    lab_project: pytest.Pytester,
+) -> None:
+    write_fake_conftest(
+        lab_project,
+        """
+        fake.reply(["read-temperature"], stdout={"alpha": "70", "beta": "99", "gamma": "70"}[node.name])
+        fake.reply(["slow-tool"], hang=True)
+        """,
+    )
+    lab_project.makepyfile(
+        """
+        def test_temperature(device, measure):
+            if device.node.name == "gamma":
+                device.transport.run(["slow-tool"], timeout=0.1)
+            measure("temperature", float(device.transport.check(["read-temperature"]).stdout))
+        """
+    )
+    lab_project.runpytest("--alluredir", "allure", *ARGS)
+    results = [json.loads(path.read_text()) for path in (lab_project.path / "allure").glob("*-result.json")]
+    by_target = {
+        tuple(p["value"].strip("'") for p in result["parameters"] if p["name"] in ("node", "device")): result
+        for result in results
+    }
+    assert set(by_target) == {("alpha", "rbln0"), ("alpha", "rbln1"), ("beta", "npu0"), ("gamma", "gpu0")}
+    assert by_target[("alpha", "rbln0")]["status"] == "passed"
+    assert by_target[("beta", "npu0")]["status"] == "failed"  # the device missed its limit
+    assert by_target[("gamma", "gpu0")]["status"] == "broken"  # infrastructure: never the device's fault
+    attachments = {a["name"] for a in by_target[("beta", "npu0")].get("attachments", [])}
+    assert {"measurements", "command transcript"} <= attachments
+    environment = (lab_project.path / "allure" / "environment.properties").read_text()
+    assert "lab.profile=plugin-test 0.1" in environment
+    assert "lab.inventory.sha256=" in environment

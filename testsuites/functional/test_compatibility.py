@@ -7,6 +7,8 @@ override the profile's expected value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from lab.devices.pcie import read_pcie_link
@@ -43,13 +45,18 @@ def test_pcie_link(device: LabDevice, measure: Measure) -> None:
 
 
 @pytest.mark.parametrize("component", ["driver", "firmware", "runtime"])
-def test_version_pinned(device: LabDevice, measure: Measure, component: str) -> None:
+def test_version_pinned(
+    device: LabDevice, measure: Measure, component: str, record_property: Callable[[str, object], None]
+) -> None:
     """Driver, firmware and runtime versions equal the versions pinned for the node."""
+    report = device.require_report()
+    seen = getattr(report.versions, component)
+    if seen is not None:
+        record_property(component, seen)  # provenance: JUnit properties, the report's identity section
     expected = getattr(device.node.expected, component)
     if expected is None:
         pytest.skip(f"{device.node.name}: no {component} version pinned in the inventory")
-    report = device.require_report()
-    measure(f"{component}-version", getattr(report.versions, component), expected=expected)
+    measure(f"{component}-version", seen, expected=expected)
 
 
 def test_memory_capacity(device: LabDevice, measure: Measure) -> None:
