@@ -31,10 +31,12 @@ MARKERS = {
     "lab_feature": "lab_feature(*features): run only where the device adapter offers these features",
     "lab_devices": "lab_devices(minimum=N): run only on nodes with at least N accelerator cards",
 }
+# The plugin marks every lab test with it; registered here too so `-p no:xdist` keeps working.
+XDIST_GROUP_MARKER = "xdist_group(name): tests of one group run in the same xdist worker"
 
 
 def register_markers(config: pytest.Config) -> None:
-    for text in MARKERS.values():
+    for text in (*MARKERS.values(), XDIST_GROUP_MARKER):
         config.addinivalue_line("markers", text)
 
 
