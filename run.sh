@@ -46,13 +46,18 @@ setup() {
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e '.[dev]'
+    "$VENV/bin/python" -m pip install -q -e '.[dev,cpu-reference]'
     echo "$want" > "$stamp"
   fi
 }
 
 campaign() {
   "$VENV/bin/lab" inventory check inventory/gwangju.yaml inventory/emulated.yaml
+  # the report is signed with the lab's key ($LAB_REPORT_KEY), else with a local key made once (out/ is git-ignored)
+  if [ -z "${LAB_REPORT_KEY:-}" ]; then
+    [ -f out/keys/report-signing.key ] || "$VENV/bin/lab" keys generate out/keys >/dev/null
+    export LAB_REPORT_KEY=out/keys/report-signing.key
+  fi
   "$VENV/bin/lab" campaign "$@"
 }
 

@@ -20,7 +20,7 @@ from .telemetry import TelemetrySampler
 from .workers import WorkerPool
 
 PROBE_SECONDS = 0.25  # Offline: how long the backends are timed to size LoadGen's query
-PROBE_HEADROOM = 1.2  # over-estimate on purpose: a too-small query ends before min duration
+PROBE_HEADROOM = 1.5  # over-estimate on purpose: a too-small query ends before min duration
 
 
 def _loadgen() -> Any:
@@ -60,6 +60,20 @@ def probe_throughput(backends: Sequence[Backend], seconds: float = PROBE_SECONDS
     return sum(counts) / (time.perf_counter() - began)
 
 
+def probe_latency(backend: Backend, samples: int, seconds: float = PROBE_SECONDS) -> float:
+    """Median seconds of one query of ``samples`` samples on one card (also a warm-up)."""
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    batch = list(range(min(samples, backend.batch)))
+    while not times or (time.perf_counter() < end and len(times) < 50):
+        began = time.perf_counter()
+        for _ in range(max(1, -(-samples // backend.batch))):
+            backend.infer(batch)
+        times.append(time.perf_counter() - began)
+        backend.idle()
+    return sorted(times)[len(times) // 2]
+
+
 def settings_for(request: Request, lg: Any, expected_qps: float | None) -> Any:
     settings = lg.TestSettings()
     settings.scenario = getattr(lg.TestScenario, request.scenario)
@@ -93,6 +107,12 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
     if request.scenario == "Offline" and expected_qps is None:
         probed = probe_throughput(backends)
         expected_qps = probed * PROBE_HEADROOM
+    if request.scenario in ("SingleStream", "MultiStream") and request.expected_latency_ms is None:
+        # LoadGen pre-generates min duration ÷ expected latency queries: an expected latency
+        # above the real one ends the run before its min duration (INVALID), below is harmless.
+        samples = request.samples_per_query if request.scenario == "MultiStream" else 1
+        probed = probe_latency(backends[0], samples)
+        request.expected_latency_ms = probed * 1000 / PROBE_HEADROOM / 2
     pool = WorkerPool(
         backends, lg.QuerySamplesComplete, lg.QuerySampleResponse, pipelined=request.scenario == "Offline"
     )
@@ -150,7 +170,8 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
             "min_query_count": request.min_query_count,
             "sample_count": request.sample_count,
             "expected_qps": expected_qps,
-            "probed_qps": probed,
+            "probed": probed,
+            "expected_latency_ms": request.expected_latency_ms,
             "target_qps": request.target_qps,
             "latency_bound_ms": request.latency_bound_ms,
             "samples_per_query": request.samples_per_query if request.scenario == "MultiStream" else 1,

@@ -121,7 +121,7 @@ def _fresh_testbed(inventory_path: Path, directory: Path) -> Path:
 def _render_report(run_dir: Path) -> Path:
     """The signed HTML report when the report layer is available, else the results folder."""
     try:
-        from lab.report import render_run  # type: ignore[attr-defined]
+        from lab.report import render_run
     except ImportError:
         return run_dir
     report: Path = render_run(run_dir)

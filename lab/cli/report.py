@@ -68,7 +68,7 @@ def _report(arguments: argparse.Namespace) -> int:
     from lab.history import nightly_changes, open_history
     from lab.report import load_private_key, render_report
     from lab.report.allure import allure_command, generate_allure
-    from lab.report.pdf import html_to_pdf
+    from lab.report.pdf import PdfError, html_to_pdf
     from lab.results import load_run
 
     run_dir = Path(arguments.run_dir)
@@ -100,7 +100,7 @@ def _report(arguments: argparse.Namespace) -> int:
     if arguments.pdf:
         try:
             print(html_to_pdf(out, out.with_suffix(".pdf")))
-        except Exception as exc:  # PdfError is a LabError; report it without losing the HTML
+        except PdfError as exc:  # the HTML is written: say what failed, exit 3 (infrastructure)
             print(f"lab: error: {exc}", file=sys.stderr)
             status = EXIT_INFRASTRUCTURE
     if arguments.allure_results:

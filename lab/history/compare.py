@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from lab.criteria import Outcome
 from lab.history.db import VERSION_KEYS, HistoryDB
@@ -131,7 +132,8 @@ def nightly_changes(db: HistoryDB, run: Run, *, window: int = 10, k: float = 3.0
     baseline, and which FAILs are new (the test did not FAIL in the previous run)."""
     if run.manifest is None:
         return NightlyChanges(None, (), ())
-    previous = db.previous_run(run.manifest.run_id, run.manifest.started.isoformat())
+    started = run.manifest.started.astimezone(UTC).isoformat()  # as stored by ingest: comparable text
+    previous = db.previous_run(run.manifest.run_id, started)
     before = db.outcomes(previous) if previous is not None else {}
     changes = tuple(
         VerdictChange(r.test_id, before[r.test_id].value if r.test_id in before else None, r.outcome.value)

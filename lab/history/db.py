@@ -17,6 +17,7 @@ re-ingesting a run deletes its rows and inserts them again in one transaction).
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import sqlite3
@@ -263,8 +264,8 @@ def open_history(target: str | Path) -> HistoryDB:
     ``postgresql://`` URL when ``psycopg`` is installed."""
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
-        try:
-            import psycopg  # type: ignore[import-not-found]
+        try:  # optional: imported by name so that neither mypy nor a SQLite-only lab needs it
+            psycopg = importlib.import_module("psycopg")
         except ImportError:
             raise HistoryError("a PostgreSQL history needs psycopg: pip install 'psycopg[binary]'") from None
         try:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from datetime import UTC
 
 from lab.history.db import HistoryDB
 from lab.results import Run
@@ -82,7 +83,7 @@ def detect(
     """Every numeric measurement of ``run`` that left its baseline (see the module docstring)."""
     if run.manifest is None:
         return []
-    started = run.manifest.started.isoformat()
+    started = run.manifest.started.astimezone(UTC).isoformat()  # as stored by ingest: comparable text
     flags: list[Flag] = []
     for record in run.records:
         for m in record.measurements:

@@ -16,10 +16,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from lab.errors import LabError
+from lab.errors import InfrastructureError
 
 
-class AllureError(LabError):
+class AllureError(InfrastructureError):
     """``allure generate`` failed."""
 
 

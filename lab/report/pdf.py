@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from lab.errors import LabError
+from lab.errors import InfrastructureError
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = (
@@ -34,7 +34,7 @@ CHROMIUM_FLAGS = (
 )
 
 
-class PdfError(LabError):
+class PdfError(InfrastructureError):
     """The PDF could not be produced (no Chromium, or Chromium failed)."""
 
 

@@ -58,6 +58,7 @@ def render_run(
     html = render_report(Path(run_dir), lang=lang, templates=templates, key=key)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, html.encode("utf-8"))
+    os.chmod(target, 0o644)  # a report is meant to be handed out (the temporary file was 0600)
     return target
 
 

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lab.criteria import DataFormatError, JsonValue
-from lab.report.canonical import canonical_bytes, digest_tree, sha256_hex
+from lab.report.canonical import canonical_bytes, encode_and_digest, sha256_hex
 from lab.report.keys import fingerprint, raw_public
 
 SEAL_FORMAT = "kcloud-lab-report-seal/1"
 SIGNATURE_MARKER = "\n<!--lab-signature\n"
 DATA_MARKER = "\n<!--lab-run-data\n"
 _END = "\n-->\n"
-_SECTION = re.compile(r"<!--lab-section:([A-Za-z0-9_-]+)-->(.*?)<!--/lab-section-->", re.DOTALL)
+_OPEN, _CLOSE = "<!--lab-section:", "<!--/lab-section-->"
+_SECTION_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,12 @@ class SealedParts:
     body: str
     block: dict[str, object]
     run_data: dict[str, JsonValue]
+    trailer: str = ""  # anything after the run-data block's end: nothing, in a sealed report
 
 
 def seal(body: str, run_data: dict[str, JsonValue], key: Ed25519PrivateKey | None) -> str:
     """``body`` followed by the signature block and the run data (unsigned when ``key`` is None)."""
-    tree = digest_tree(run_data)
+    encoded, tree = encode_and_digest(run_data)
     payload: dict[str, JsonValue] = {
         "format": SEAL_FORMAT,
         "run_digest": tree["run"],
@@ -71,7 +73,7 @@ def seal(body: str, run_data: dict[str, JsonValue], key: Ed25519PrivateKey | Non
         + _comment_safe(json.dumps(block, sort_keys=True, ensure_ascii=True))
         + _END.rstrip("\n")
         + DATA_MARKER
-        + _comment_safe(canonical_bytes(run_data).decode("ascii"))
+        + _comment_safe(encoded.decode("ascii"))
         + _END
     )
 
@@ -87,7 +89,7 @@ def split(html: str) -> SealedParts:
     block_text, found, rest = rest.partition(_END.rstrip("\n") + DATA_MARKER)
     if not found:
         raise DataFormatError("damaged lab report: the lab-run-data block after the signature is missing")
-    data_text = rest.removesuffix(_END).removesuffix(_END.rstrip("\n"))
+    data_text, _, trailer = rest.partition(_END.rstrip("\n"))  # the data holds no "--", so no "\n-->"
     try:
         block = json.loads(block_text)
         run_data = json.loads(data_text)
@@ -99,7 +101,7 @@ def split(html: str) -> SealedParts:
         or not isinstance(run_data, dict)
     ):
         raise DataFormatError("damaged lab report: the embedded blocks do not have the expected shape")
-    return SealedParts(body, block, run_data)
+    return SealedParts(body, block, run_data, trailer.removeprefix("\n"))
 
 
 def body_digest(body: str) -> str:
@@ -109,8 +111,17 @@ def body_digest(body: str) -> str:
 def section_digests(body: str) -> dict[str, JsonValue]:
     """Short digest of each marked section (a repeated id keeps its first occurrence)."""
     digests: dict[str, JsonValue] = {}
-    for match in _SECTION.finditer(body):
-        digests.setdefault(match.group(1), sha256_hex(match.group(2).encode("utf-8"))[:16])
+    # plain find() rather than one DOTALL regex: a report can be tens of megabytes
+    position = body.find(_OPEN)
+    while position >= 0:
+        name_end = body.find("-->", position)
+        close = body.find(_CLOSE, name_end)
+        if name_end < 0 or close < 0:
+            break
+        name = body[position + len(_OPEN) : name_end]
+        if _SECTION_NAME.fullmatch(name):
+            digests.setdefault(name, sha256_hex(body[name_end + 3 : close].encode("utf-8"))[:16])
+        position = body.find(_OPEN, close)
     return digests
 
 

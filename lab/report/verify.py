@@ -76,6 +76,8 @@ def verify_report(
     _check_signature(parts.block, payload, trusted_key, result)
     _check_run_data(payload, parts.run_data, result)
     _check_body(payload, parts.body, result)
+    if parts.trailer.strip():
+        result.problems.append("content was appended after the end of the report")
     if run_data is not None:
         _check_against_run(parts.run_data, run_data, result)
     return result
@@ -144,22 +146,24 @@ def _tree_differences(
         if not isinstance(old, dict) or not isinstance(new, dict) or old == new:
             continue
         record = records.get(test_id, {})
-        if old.get("r") != new.get("r"):
-            problems.append(
-                f"test {test_id}: record changed (outcome now {record.get('outcome')!s}, "
-                f"node {record.get('node')!s})"
-            )
+        found = len(problems)
+        if old.get("o") != new.get("o"):
+            problems.append(f"test {test_id}: outcome changed from {old.get('o')} to {new.get('o')}")
         old_m, new_m = old.get("m"), new.get("m")
-        if not isinstance(old_m, list) or not isinstance(new_m, list):
-            continue
-        if len(old_m) != len(new_m):
-            problems.append(f"test {test_id}: {len(old_m)} measurements signed, {len(new_m)} now")
-            continue
-        measurements = record.get("measurements")
-        items = measurements if isinstance(measurements, list) else []
-        for index, (before, after) in enumerate(zip(old_m, new_m, strict=True)):
-            if before != after:
-                problems.append(f"test {test_id}: {_describe_measurement(items, index)} changed")
+        if isinstance(old_m, list) and isinstance(new_m, list):
+            if len(old_m) != len(new_m):
+                problems.append(f"test {test_id}: {len(old_m)} measurements signed, {len(new_m)} now")
+            else:
+                measurements = record.get("measurements")
+                items = measurements if isinstance(measurements, list) else []
+                for index, (before, after) in enumerate(zip(old_m, new_m, strict=True)):
+                    if before != after:
+                        problems.append(f"test {test_id}: {_describe_measurement(items, index)} changed")
+        if len(problems) == found:  # r differs, yet outcome and measurements are as signed
+            problems.append(
+                f"test {test_id}: record changed (a field other than its outcome and measurements; "
+                f"node now {record.get('node')!s})"
+            )
     return problems
 
 

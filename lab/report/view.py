@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from markupsafe import Markup
@@ -97,6 +98,7 @@ class NodeSection:
     tests: tuple[TestRow, ...]
     measurements: tuple[MeasurementRow, ...]
     charts: tuple[Chart, ...]
+    charts_omitted: int  # series beyond the per-node limit: counted, not drawn
     evidence: tuple[EvidenceText, ...]
     problems: tuple[str, ...]  # unreadable evidence/series files, shown rather than raised
 
@@ -118,7 +120,6 @@ class ReportView:
     provenance: tuple[tuple[str, str], ...]
     short_runs: tuple[str, ...]
     warnings: tuple[str, ...]
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def build_view(run: Run) -> ReportView:
@@ -126,7 +127,8 @@ def build_view(run: Run) -> ReportView:
     manifest = run.manifest
     properties: Mapping[str, JsonValue] = manifest.properties if manifest is not None else {}
     groups = run.by_node()
-    nodes = [_node_section(run.directory, name, records) for name, records in groups.items()]
+    trust_mode = manifest.trust_mode if manifest is not None else None
+    nodes = [_node_section(run.directory, name, records, trust_mode) for name, records in groups.items()]
     short_runs = tuple(r.test_id for r in run.records if r.properties.get("short_run") is True)
     return ReportView(
         run_id=manifest.run_id if manifest is not None else run.directory.name,
@@ -153,8 +155,9 @@ def _matrix(groups: Mapping[str | None, Sequence[TestRecord]]) -> tuple[MatrixRo
     rows = []
     for node, records in groups.items():
         cells = []
+        axes_of = [(record.axes, record.outcome) for record in records]  # a property: compute once
         for axis in AXES:
-            outcomes = [record.outcome for record in records if axis in record.axes]
+            outcomes = [outcome for axes, outcome in axes_of if axis in axes]
             counts = dict.fromkeys(Outcome, 0)
             for outcome in outcomes:
                 counts[outcome] += 1
@@ -163,12 +166,16 @@ def _matrix(groups: Mapping[str | None, Sequence[TestRecord]]) -> tuple[MatrixRo
     return tuple(rows)
 
 
-def _node_section(run_dir: Path, node: str | None, records: Sequence[TestRecord]) -> NodeSection:
+def _node_section(
+    run_dir: Path, node: str | None, records: Sequence[TestRecord], trust_mode: str | None
+) -> NodeSection:
+    run_dir = run_dir.resolve()  # once here, not once per evidence file
     name = node or "—"
     problems: list[str] = []
     tests: list[TestRow] = []
     rows: list[MeasurementRow] = []
     charts: list[Chart] = []
+    omitted = 0
     evidence: list[EvidenceText] = []
     for record in records:
         tests.append(
@@ -182,15 +189,23 @@ def _node_section(run_dir: Path, node: str | None, records: Sequence[TestRecord]
             )
         )
         rows.extend(_measurement_row(record, m) for m in record.measurements)
+        if record.error is not None and record.error.details:
+            details = record.error.details
+            truncated = len(details) > _MAX_EVIDENCE_CHARS
+            evidence.append(
+                EvidenceText(record.test_id, "error details", details[:_MAX_EVIDENCE_CHARS], truncated)
+            )
         paths = list(record.evidence)
         for m in record.measurements:
             paths.extend(path for path in m.evidence if path not in paths)
         for path in paths:
             if is_series_path(path):
-                if len(charts) < _MAX_CHARTS_PER_NODE:
-                    chart = _chart(run_dir, record, path, problems)
-                    if chart is not None:
-                        charts.append(chart)
+                if len(charts) >= _MAX_CHARTS_PER_NODE:
+                    omitted += 1
+                    continue
+                chart = _chart(run_dir, record, path, problems)
+                if chart is not None:
+                    charts.append(chart)
             elif record.outcome in (Outcome.FAIL, Outcome.ERROR, Outcome.MARGINAL):
                 text = _evidence_text(run_dir, record.test_id, path, problems)
                 if text is not None:
@@ -199,10 +214,11 @@ def _node_section(run_dir: Path, node: str | None, records: Sequence[TestRecord]
         name=name,
         anchor=_anchor(name),
         verdict=combine(record.outcome for record in records),
-        identity=_identity(records),
+        identity=_identity(records, trust_mode),
         tests=tuple(tests),
         measurements=tuple(rows),
         charts=tuple(charts),
+        charts_omitted=omitted,
         evidence=tuple(evidence),
         problems=tuple(problems),
     )
@@ -253,18 +269,21 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
-def _identity(records: Sequence[TestRecord]) -> tuple[tuple[str, str], ...]:
+def _identity(records: Sequence[TestRecord], trust_mode: str | None) -> tuple[tuple[str, str], ...]:
     """Every property the node's tests recorded (trust mode, host key, versions ...), with each
-    distinct value once: two firmware versions seen on one node is worth seeing."""
+    distinct value once: two firmware versions seen on one node is worth seeing. The run's trust
+    mode (manifest) stands in when no test recorded the node's own."""
     seen: dict[str, list[str]] = {}
     for record in records:
         for key, value in record.properties.items():
-            if key in _NOT_IDENTITY or isinstance(value, list | dict):
+            if key in _NOT_IDENTITY or key.startswith("short_run") or isinstance(value, list | dict):
                 continue
             values = seen.setdefault(key, [])
             text = _value_text(value)
             if text not in values and len(values) < _MAX_IDENTITY_VALUES:
                 values.append(text)
+    if trust_mode and "trust_mode" not in seen:
+        seen["trust_mode"] = [f"{trust_mode} (run)"]
     devices = sorted({record.device for record in records if record.device})
     rows = [("devices", ", ".join(devices))] if devices else []
     rows.extend((key, ", ".join(values)) for key, values in sorted(seen.items()))
@@ -284,8 +303,7 @@ def _chart(run_dir: Path, record: TestRecord, path: str, problems: list[str]) ->
 
 def _evidence_text(run_dir: Path, test_id: str, path: str, problems: list[str]) -> EvidenceText | None:
     try:
-        file = _inside(run_dir, path)
-        with file.open("rb") as stream:
+        with open(_inside(run_dir, path), "rb") as stream:
             raw = stream.read(_MAX_EVIDENCE_CHARS + 1)
     except (OSError, DataFormatError) as exc:
         problems.append(f"{test_id}: evidence {path!r} unreadable: {exc}")
@@ -294,13 +312,19 @@ def _evidence_text(run_dir: Path, test_id: str, path: str, problems: list[str]) 
     return EvidenceText(test_id, path, raw[:_MAX_EVIDENCE_CHARS].decode("utf-8", "replace"), truncated)
 
 
-def _inside(run_dir: Path, relative: str) -> Path:
-    """The evidence file, refusing paths that climb out of the run directory."""
-    root = run_dir.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
+def _inside(run_dir: Path, relative: str) -> str:
+    """The evidence file under ``run_dir`` (already resolved), refusing a path that climbs out
+    (``..``, absolute) or passes through a symbolic link: the results store never writes links,
+    so one there could only lead somewhere the report must not read."""
+    normal = os.path.normpath(relative)
+    if os.path.isabs(normal) or normal == ".." or normal.startswith(("../", "..\\")):
         raise DataFormatError(f"evidence path {relative!r} points outside the run directory")
-    return target
+    path = os.fspath(run_dir)
+    for part in normal.split(os.sep):
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            raise DataFormatError(f"evidence path {relative!r} points outside the run directory (a link)")
+    return path
 
 
 def _provenance(run: Run) -> tuple[tuple[str, str], ...]:

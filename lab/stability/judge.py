@@ -9,9 +9,10 @@ violation**: the node time it happened and the sample that showed it::
     judge.window(t, window)               # every completed workload window
     judge.findings()["temperature-margin"].value, ....first
 
-Reference points that need the early part of the run (the throughput baseline, the steady
-power) are the means over the baseline period (``SoakSettings.baseline_s``); later values
-are judged against them as they come.
+The throughput baseline is the mean over the baseline period (``SoakSettings.baseline_s``);
+later windows' rolling mean is judged against it as they come. The steady power is the
+running mean of every loaded sample so far (the workload's first window marks "loaded");
+samples after the baseline period are judged against it.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class CardJudge:
         self.hottest: float | None = None
         self.dead_samples = 0
         self.loaded_since: float | None = None  # node time the first window completed
-        self._power_baseline = _Mean()
+        self._power_mean = _Mean()
         self.power_worst = 0.0
         self._throughput_baseline = _Mean()
         self._rolling: deque[float] = deque(maxlen=settings.rolling_windows)
@@ -192,11 +193,11 @@ class CardJudge:
             if self.hottest is None
             else self.settings.slowdown_celsius - self.hottest,
             THROUGHPUT_DRIFT: self._drift(),
-            POWER_STABILITY: self.power_worst if self._power_baseline.count else None,
+            POWER_STABILITY: self.power_worst if self._power_mean.count else None,
             P99_LATENCY: self.p99_worst,
             LIVENESS: float(self.dead_samples),
         }
-        if self._power_baseline.count:
+        if self._power_mean.count:
             self._seen.add(POWER_STABILITY)
         return {
             name: Finding(
@@ -208,10 +209,10 @@ class CardJudge:
     # --- helpers ------------------------------------------------------------------------
 
     def _power(self, t: float, power: float, evidence: str) -> None:
-        if t <= self.settings.baseline_s or not self._power_baseline.count:
-            self._power_baseline.add(power)
+        self._power_mean.add(power)
+        if t <= self.settings.baseline_s:
             return
-        mean = self._power_baseline.value
+        mean = self._power_mean.value
         if not mean:
             return
         deviation = abs(power - mean) / mean

@@ -120,7 +120,6 @@ class Soak:
         self._gap_start: tuple[float, float, str] | None = None  # (wall, node t, error)
         self._spread_rows: dict[int, dict[str, tuple[float, float]]] = {}
         self._spread_first: FirstViolation | None = None
-        self._spread_worst = 0.0
         self._windows: dict[str, int] = {card.label: 0 for card in self.cards}
         self._t0 = 0.0
 
@@ -157,8 +156,11 @@ class Soak:
                     missed += behind - next_slot
                     next_slot = behind
                 slot = next_slot
-            self._round(max(self.clock(), deadline))  # the windows that completed by the end
+            if deadline > self.clock():
+                self.sleep(deadline - self.clock())
+            self._round(self.clock())  # the windows that completed by the end
             rounds += 1
+            self._end_gap(self.clock(), still_open=True)
         finally:
             self._stop_workloads()
             self.recorder.close()
@@ -210,7 +212,8 @@ class Soak:
                 f"(grace {self.settings.grace_s:g} s): {error}"
             ) from error
 
-    def _end_gap(self, now: float) -> None:
+    def _end_gap(self, now: float, *, still_open: bool = False) -> None:
+        """Record the gap in progress, if any (``still_open``: the soak ended during it)."""
         if self._gap_start is None:
             return
         wall, t, error = self._gap_start
@@ -218,7 +221,8 @@ class Soak:
         gap = Gap(round(t, 3), round(now - wall, 3), error)
         self.gaps.append(gap)
         self.recorder.add("node", "unreachable", gap.t, gap.seconds, unit="s")
-        log.warning("%s: reachable again after %.1f s", self.node.name, gap.seconds)
+        state = "still unreachable at the end" if still_open else "reachable again"
+        log.warning("%s: %s after %.1f s", self.node.name, state, gap.seconds)
 
     def _record_sample(self, label: str, t: float, sample: CardSample) -> None:
         add = self.recorder.add
@@ -270,7 +274,6 @@ class Soak:
             values = [value for _, value in row.values()]
             mean = sum(values) / len(values)
             spread = (max(values) - min(values)) / mean if mean > 0 else 0.0
-            self._spread_worst = max(self._spread_worst, spread)
             limit = self.spread_limits.maximum if self.spread_limits is not None else None
             if limit is not None and spread > limit and self._spread_first is None:
                 moment = max(moment for moment, _ in row.values())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 
 from lab.devices.workload import RUNNER
@@ -26,6 +27,7 @@ from lab.transport.base import Transport
 # A fixed script: the output path and the runner's arguments arrive as "$@", never formatted in.
 _START = 'out=$1; shift; nohup "$@" >"$out" 2>&1 </dev/null & echo $!'
 _MAX_MESSAGES = 20
+_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +100,27 @@ class WorkloadStream:
         """Whether the workload process still runs on the node."""
         return self.transport.run(["kill", "-0", str(self.pid)]).exit_status == 0
 
-    def stop(self) -> None:
-        """Terminate the workload (already gone is fine)."""
+    def stop(self, *, wait: float = 5.0) -> bool:
+        """Terminate the workload and wait (bounded) until it is gone, KILLing it after ``wait``
+        seconds; True when it is gone. The next user of the card must not find it still owned."""
         self.transport.run(["kill", "-TERM", str(self.pid)])
+        if self.wait_gone(wait):
+            return True
+        self.kill()
+        return self.wait_gone(wait)
 
     def kill(self) -> None:
         """Kill the workload outright (what a crashed process looks like to the device)."""
         self.transport.run(["kill", "-KILL", str(self.pid)])
+
+    def wait_gone(self, seconds: float) -> bool:
+        """Poll (bounded) until the process has exited and been reaped; True when it has."""
+        until = time.monotonic() + seconds
+        while self.alive():
+            if time.monotonic() >= until:
+                return False
+            time.sleep(_POLL_SECONDS)
+        return True
 
     def cleanup(self) -> None:
         """Remove the output file on the node."""

@@ -16,10 +16,12 @@ measurement; ``unreported(result)`` lists them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from lab.criteria import Measurement, Outcome, evaluate
 from lab.inventory.model import Profile
+from lab.stability.drills import DrillResult
 from lab.stability.judge import (
     CARD_CRITERIA,
     CARD_SPREAD,
@@ -33,6 +35,7 @@ from lab.stability.judge import (
     UNCORRECTABLE,
     Finding,
 )
+from lab.stability.settings import SoakSettingError
 from lab.stability.soak import SoakResult
 
 _SUMMED = {UNCORRECTABLE, THROTTLING, LIVENESS}
@@ -107,3 +110,26 @@ def series_of(result: SoakResult, channel: str) -> list[str]:
 def unreported(result: SoakResult) -> list[str]:
     """Criteria no card's tool reported (no measurement is made for them)."""
     return [criterion for criterion in CARD_CRITERIA if node_finding(result, criterion) is None]
+
+
+def drill_measurement(
+    profile: Profile, criterion: str, result: DrillResult, model: str | None
+) -> Measurement:
+    """The drill's value judged against ``criterion``, its detail appended to the reason."""
+    measurement = evaluate(profile.criteria[criterion], result.value, model)
+    return replace(measurement, reason=f"{measurement.reason}; {result.detail}")
+
+
+def failures(measurements: Sequence[Measurement]) -> list[Measurement]:
+    """The measurements whose verdict is FAIL."""
+    return [measurement for measurement in measurements if measurement.verdict is Outcome.FAIL]
+
+
+def drill_deadline(profile: Profile, criterion: str, model: str | None) -> float:
+    """A drill's deadline in wall seconds: its criterion's maximum (the limit is the deadline)."""
+    maximum = profile.criteria[criterion].limits_for(model).maximum if criterion in profile.criteria else None
+    if maximum is None or maximum <= 0:
+        raise SoakSettingError(
+            f"profile {profile.name}: criterion {criterion} needs a positive max (the drill's deadline)"
+        )
+    return maximum

@@ -97,15 +97,58 @@ def test_bad_targets_and_runs_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_postgresql_url_without_psycopg_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
+    import sys
 
-    real_import = builtins.__import__
-
-    def no_psycopg(name: str, *args: object, **kwargs: object) -> object:
-        if name == "psycopg":
-            raise ImportError("No module named 'psycopg'")
-        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(builtins, "__import__", no_psycopg)
-    with pytest.raises(HistoryError, match=r"needs psycopg: pip install 'psycopg\[binary\]'"):
+    monkeypatch.setitem(
+        sys.modules, "psycopg", None
+    )  # makes "import psycopg" fail even where it is installed
+    with pytest.raises(HistoryError, match=r"needs psycopg: pip install 'psycopg\[binary\]'") as caught:
         open_history("postgresql://lab:secret@db.example/history")
+    assert "secret" not in str(caught.value)
+
+
+def test_a_format_paramstyle_driver_runs_the_same_code_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in for psycopg: accepts only %s placeholders (it refuses '?'), stores in SQLite."""
+    import sys
+    import types
+
+    class Cursor:
+        def __init__(self, inner: sqlite3.Cursor) -> None:
+            self.inner = inner
+
+        def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> None:
+            assert "?" not in sql, f"qmark placeholder sent to a format driver: {sql}"
+            self.inner.execute(sql.replace("%s", "?"), parameters)
+
+        def fetchall(self) -> list[tuple[object, ...]]:
+            return self.inner.fetchall()
+
+        def close(self) -> None:
+            self.inner.close()
+
+    class Connection:
+        def __init__(self) -> None:
+            self.inner = sqlite3.connect(tmp_path / "pg-standin.sqlite")
+
+        def cursor(self) -> Cursor:
+            return Cursor(self.inner.cursor())
+
+        def commit(self) -> None:
+            self.inner.commit()
+
+        def rollback(self) -> None:
+            self.inner.rollback()
+
+        def close(self) -> None:
+            self.inner.close()
+
+    module = types.ModuleType("psycopg")
+    module.connect = lambda url: Connection()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "psycopg", module)
+    with open_history("postgresql://lab@db/history") as db:
+        for night, value in enumerate((1500.0, 1400.0)):
+            db.ingest(load_run(nightly_run(tmp_path, night, throughput=value)))
+        assert [row.verdict for row in db.runs()] == [Outcome.PASS, Outcome.PASS]
+        assert db.values(PERF_TEST, "throughput", before="9999") == [1500.0, 1400.0]

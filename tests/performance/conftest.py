@@ -9,8 +9,12 @@ so it crosses the slowdown temperature within about a second and runs throttled.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -58,6 +62,7 @@ class PerfTestbed:
     started: UpResult
     inventory: Inventory
     pool: ConnectionPool
+    runners: list[AgentRunner] = field(default_factory=list)
 
     def transport(self, name: str) -> SSHTransport:
         return SSHTransport(self.inventory.node(name), resolve=self.inventory.node, pool=self.pool)
@@ -65,7 +70,11 @@ class PerfTestbed:
     def runner(self, name: str) -> AgentRunner:
         import sys
 
-        return AgentRunner(self.transport(name), python=sys.executable, environment={"PYTHONPATH": lab_source_root()})
+        runner = AgentRunner(
+            self.transport(name), python=sys.executable, environment={"PYTHONPATH": lab_source_root()}
+        )
+        self.runners.append(runner)  # its directory on the node is removed at the end
+        return runner
 
     def node_dir(self, name: str) -> NodeDir:
         entry = next(node for node in self.started.manifest.nodes if node.name == name)
@@ -85,8 +94,46 @@ def perf_testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PerfTestb
     inventory.write_text(INVENTORY.format(repository=REPOSITORY, scale=TIME_SCALE), encoding="utf-8")
     started = up(inventory, directory / "testbed")
     pool = ConnectionPool()
+    testbed = PerfTestbed(started, load_inventory(started.resolved_inventory), pool)
     try:
-        yield PerfTestbed(started, load_inventory(started.resolved_inventory), pool)
+        yield testbed
     finally:
+        for runner in testbed.runners:
+            runner.cleanup()
         pool.close_all()
         down(directory / "testbed")
+
+
+@contextmanager
+def cpu_quiet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hold this run's timing lock: timing-sensitive tests never overlap each other.
+
+    The accuracy tests judge latencies to a few per cent; the suite test runs a whole pytest
+    with two workers. On a 2-core CI machine (pytest -n 2) they would measure each other's
+    load, so they take turns. The lock file lives in this run's shared temporary root (all
+    xdist workers of one run see it, other runs do not).
+    """
+    root = tmp_path_factory.getbasetemp()
+    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    handle = os.open(shared / "performance-timing.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+@pytest.fixture
+def quiet_cpu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with cpu_quiet(tmp_path_factory):
+        yield
+
+
+def sleep_overshoot_ms(samples: int = 100, period_s: float = 0.002) -> float:
+    """90th percentile of how late a 2 ms sleep wakes up on this host right now (ms)."""
+    late: list[float] = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        time.sleep(period_s)
+        late.append((time.perf_counter() - began - period_s) * 1000)
+    return sorted(late)[int(samples * 0.9)]

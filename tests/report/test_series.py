@@ -127,3 +127,42 @@ def test_missing_and_unreadable_files_are_data_format_errors(tmp_path: Path) -> 
 def test_samples_series_needs_no_times(tmp_path: Path) -> None:
     series = Series("latency", "ms", values=(1.0, 2.0, 3.5), kind="samples", maximum=15.0)
     assert read_series(tmp_path / write_series(tmp_path, None, series)) == series
+
+
+def _lines_file(tmp_path: Path, samples: list[str], *, name: str = "s.series.jsonl") -> Path:
+    file = tmp_path / name
+    header = json.dumps({"format": SERIES_FORMAT, "name": "power", "unit": "W", "limits": {"max": 200}})
+    file.write_text("\n".join([header, *samples]) + "\n", encoding="utf-8")
+    return file
+
+
+def test_long_soak_files_read_the_same_with_or_without_a_torn_tail(tmp_path: Path) -> None:
+    samples = [json.dumps({"t": i * 1.0, "v": 150.0 + (i % 50)}) for i in range(20_000)]
+    whole = read_series(_lines_file(tmp_path, samples, name="a.series.jsonl"))
+    torn_file = _lines_file(tmp_path, samples, name="b.series.jsonl")
+    with torn_file.open("a", encoding="utf-8") as stream:
+        stream.write('{"t": 20000.0, "v"')  # forces the line-by-line reader
+    torn = read_series(torn_file)
+    assert whole.values == torn.values and whole.t == torn.t and len(whole.values) == 20_000
+    assert whole.values[49] == 199.0 and whole.violation() is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ('{"t": 1, "v": 2}, {"t": 2, "v": 3}', "bad sample line"),
+        ('{"t": 1, "v": NaN}', "must be finite"),
+        ('{"t": true, "v": 2}', "field 't' must be a number"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)
+def test_malformed_sample_lines_are_named(tmp_path: Path, bad: str, message: str) -> None:
+    file = _lines_file(tmp_path, ['{"t": 0, "v": 1}', bad, '{"t": 3, "v": 4}'])
+    with pytest.raises(DataFormatError, match=message):
+        read_series(file)
+
+
+def test_non_finite_values_are_refused_when_writing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must be finite"):
+        write_series(tmp_path, TEST_ID, Series("p", "W", t=(0.0, 1.0), values=(1.0, float("inf"))))
+    assert not (tmp_path / "evidence").exists() or not any((tmp_path / "evidence").rglob("*.series.json"))

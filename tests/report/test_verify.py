@@ -20,7 +20,9 @@ def _write_signed(run_dir: Path, key_file: Path, out: Path) -> Path:
     return out
 
 
-def test_signed_report_is_valid_against_the_trusted_key(tmp_path: Path, finished_run: Path, key_pair) -> None:  # type: ignore[no-untyped-def]
+def test_signed_report_is_valid_against_the_trusted_key(
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
     result = verify_report(report, trusted_key=load_public_key(key_pair[1]))
     assert result.valid and result.trusted and result.problems == []
@@ -33,7 +35,9 @@ def test_signed_report_is_valid_against_the_trusted_key(tmp_path: Path, finished
     )
 
 
-def test_tampered_measured_value_is_named_with_its_test(tmp_path: Path, finished_run: Path, key_pair) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_measured_value_is_named_with_its_test(
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
     html = report.read_text(encoding="utf-8")
     head, data = html.split(DATA_MARKER)
@@ -48,8 +52,8 @@ def test_tampered_measured_value_is_named_with_its_test(tmp_path: Path, finished
 
 
 def test_one_changed_html_character_is_found_in_its_section(
-    tmp_path: Path, finished_run: Path, key_pair
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
     html = report.read_text(encoding="utf-8")
     at = html.index('<td class="num">84</td>')
@@ -65,8 +69,8 @@ def test_one_changed_html_character_is_found_in_its_section(
 
 
 def test_recomputed_digests_without_the_key_break_the_signature(
-    tmp_path: Path, finished_run: Path, key_pair
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
     parts = split(report.read_text(encoding="utf-8"))
     data = parts.run_data
@@ -94,14 +98,18 @@ def test_recomputed_digests_without_the_key_break_the_signature(
     ]
 
 
-def test_report_signed_by_another_key_is_rejected(tmp_path: Path, finished_run: Path, key_pair) -> None:  # type: ignore[no-untyped-def]
+def test_report_signed_by_another_key_is_rejected(
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     other_private, _ = generate_key_pair(tmp_path / "other")
     report = _write_signed(finished_run, other_private, tmp_path / "r.html")
     result = verify_report(report, trusted_key=load_public_key(key_pair[1]))
     assert not result.valid and result.problems[0].startswith("signed by a different key: SHA256:")
 
 
-def test_unsigned_report_says_so_and_is_not_valid(tmp_path: Path, finished_run: Path, key_pair) -> None:  # type: ignore[no-untyped-def]
+def test_unsigned_report_says_so_and_is_not_valid(
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     report = tmp_path / "r.html"
     report.write_text(render_report(finished_run, lang="en"), encoding="utf-8")
     assert "UNSIGNED: no signing key was configured" in report.read_text(encoding="utf-8")
@@ -112,7 +120,9 @@ def test_unsigned_report_says_so_and_is_not_valid(tmp_path: Path, finished_run: 
     assert expecting.problems == ["the report is UNSIGNED but a signature by the given key was expected"]
 
 
-def test_report_is_compared_with_its_run_directory(tmp_path: Path, finished_run: Path, key_pair) -> None:  # type: ignore[no-untyped-def]
+def test_report_is_compared_with_its_run_directory(
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
+) -> None:
     report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
     assert verify_report(report, run_data=canonical_run(load_run(finished_run))).valid
     record_file = next(finished_run.glob("records-*.jsonl"))
@@ -124,7 +134,9 @@ def test_report_is_compared_with_its_run_directory(tmp_path: Path, finished_run:
     assert "'throughput' (the report now says 1500.0 samples/s" in result.problems[0]
 
 
-def test_hostile_strings_with_comment_markers_survive_embedding(tmp_path: Path, key_pair) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_strings_with_comment_markers_survive_embedding(
+    tmp_path: Path, key_pair: tuple[Path, Path]
+) -> None:
     from tests.report.synthetic import build_run
 
     run_dir = build_run(tmp_path / "run", firmware="--> <!-- -- --!> ---")
@@ -164,3 +176,49 @@ def test_every_node_section_is_covered_by_a_section_digest(tmp_path: Path, finis
     report = tmp_path / "r.html"
     report.write_text(html.replace("npu0&lt;script&gt;", "npu1&lt;script&gt;", 1), encoding="utf-8")
     assert verify_report(report).problems == [f"HTML body changed in section {korean[0]!r}"]
+
+
+def test_fast_encoding_gives_exactly_the_canonical_bytes(finished_run: Path) -> None:
+    from lab.report.canonical import canonical_bytes, encode_and_digest
+
+    data = canonical_run(load_run(finished_run))
+    encoded, tree = encode_and_digest(data)
+    assert encoded == canonical_bytes(data)
+    assert tree == digest_tree(json.loads(encoded))  # the verifier's view of the same data
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            '"outcome":"MARGINAL"',
+            '"outcome":"PASS"',
+            f"test {TEMP_TEST}: outcome changed from MARGINAL to PASS",
+        ),
+        (
+            '"duration":2.0',
+            '"duration":0.5',
+            "test testsuites/functional/test_health.py::test_smi[노드-가:npu0]: record changed "
+            "(a field other than its outcome and measurements; node now 노드-가)",
+        ),
+    ],
+)
+def test_changed_outcome_and_other_fields_are_named(
+    tmp_path: Path,
+    finished_run: Path,
+    key_pair: tuple[Path, Path],
+    old: str,
+    new: str,
+    expected: str,
+) -> None:
+    report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
+    head, data = report.read_text(encoding="utf-8").split(DATA_MARKER)
+    assert data.count(old) == 1
+    report.write_text(head + DATA_MARKER + data.replace(old, new), encoding="utf-8")
+    assert verify_report(report).problems == [expected]
+
+
+def test_content_appended_after_the_report_is_found(tmp_path: Path, finished_run: Path) -> None:
+    report = tmp_path / "r.html"
+    report.write_text(render_report(finished_run, lang="en") + "<p>extra</p>\n", encoding="utf-8")
+    assert verify_report(report).problems == ["content was appended after the end of the report"]

@@ -1,0 +1,46 @@
+"""Soak: a sustained workload on every card of the node for the soak duration, telemetry at
+the profile's interval, each stability criterion judged with the time it was first broken.
+
+This module runs before ``test_soak_recovery.py`` (file order) so a drill's device reset
+cannot hide a fault from the soak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from lab.errors import InfrastructureError
+from lab.pytest_plugin.fixtures import LabNode
+from lab.pytest_plugin.session import LabSession
+from lab.stability.settings import SoakSettings
+from lab.stability.soak import Soak
+from lab.stability.verdicts import soak_measurements, unreported
+
+
+def test_soak(
+    request: pytest.FixtureRequest,
+    lab: LabSession,
+    node: LabNode,
+    soak_settings: SoakSettings,
+    record: Callable[..., None],
+) -> None:
+    """Every card soaks without errors, throttling, drift, latency or power excursions."""
+    test_id = request.node.nodeid.split("@", 1)[0]
+    soak = Soak(node.transport, node.node, node.catalog, node.profile, lab.run_dir, test_id, soak_settings)
+    result = soak.run()
+    properties = request.node.user_properties
+    properties.append(("soak_started_epoch", result.started_epoch))
+    properties.append(("telemetry_rounds", result.rounds))
+    properties.append(("telemetry_missed_rounds", result.missed_rounds))
+    properties.append(("unreachable_gaps", len(result.gaps)))
+    properties.append(("unreachable_seconds", round(sum(gap.seconds for gap in result.gaps), 3)))
+    if not_reported := unreported(result):
+        properties.append(("not_reported_by_tool", ", ".join(not_reported)))
+    model = node.node.accelerators[0].model if node.node.accelerators else None
+    record(*soak_measurements(result, node.profile, model))
+    silent = [label for label, count in result.windows.items() if count == 0]
+    if silent:
+        messages = {label: result.workload_messages.get(label) for label in silent}
+        raise InfrastructureError(f"the soak workload produced no windows on {', '.join(silent)}: {messages}")
