@@ -7,8 +7,9 @@
 
 For an inventory of emulated nodes it brings the emulated test-bed up (fresh, so the
 emulated clocks and injected faults start from zero), runs the suites with pytest and
-xdist against it, renders the report when the report layer is installed, brings the
-test-bed down, and prints the path of what it produced last. For a real lab it runs the
+xdist against it (short runs: 2 s LoadGen runs, 20 s soaks, unless --full-length), renders
+the certification report (signed with $LAB_REPORT_KEY when set), brings the
+test-bed down, and prints the path of the signed report last. For a real lab it runs the
 suites against the inventory as given.
 
 Exit status: 0 when the campaign ran to the end (whatever the devices' verdicts — the
@@ -27,7 +28,10 @@ from typing import Any
 from lab.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 
 DEFAULT_INVENTORY = "inventory/emulated.yaml"
-DEFAULT_SUITES = ("testsuites/functional",)
+DEFAULT_SUITES = ("testsuites/functional", "testsuites/performance", "testsuites/stability")
+EMULATED_SHORT_RUNS = ("--lab-perf-duration", "2s", "--lab-soak-duration", "20s")
+"""On the emulated test-bed a campaign takes minutes, not the profile's hours: the records say
+"short run" (performance) and "short soak" (stability), never silently."""
 DEFAULT_TESTBED_DIR = "testbed"
 
 
@@ -48,6 +52,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--testbed-dir", default=DEFAULT_TESTBED_DIR, help="emulated test-bed folder")
     parser.add_argument("--keep-testbed", action="store_true", help="leave the emulated test-bed running")
     parser.add_argument("--strict", action="store_true", help="exit 1 unless the verdict is PASS or MARGINAL")
+    parser.add_argument(
+        "--full-length",
+        action="store_true",
+        help="on the emulated test-bed, run the profile's full durations (default: 2 s runs, 20 s soaks)",
+    )
+    parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="report language (default ko)")
     parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed on to pytest")
     parser.set_defaults(handler=run_campaign)
 
@@ -85,6 +95,8 @@ def run_campaign(arguments: argparse.Namespace) -> int:
         ]  # fmt: skip
         if arguments.select:
             command += ["--lab-select", arguments.select]
+        if emulated and not arguments.full_length:
+            command += EMULATED_SHORT_RUNS
         command += arguments.pytest_args
         print(f"lab campaign: {' '.join(command)}", file=sys.stderr)
         pytest_status = subprocess.run(command, check=False).returncode
@@ -100,8 +112,9 @@ def run_campaign(arguments: argparse.Namespace) -> int:
     run = load_run(run_dir)
     counts = ", ".join(f"{count} {outcome.value}" for outcome, count in run.counts().items() if count)
     print(f"lab campaign: verdict {run.verdict.value} ({counts})", file=sys.stderr)
-    produced = _render_report(run_dir)
-    print(produced)
+    from lab.report import render_run
+
+    print(render_run(run_dir, lang=arguments.lang))
     if arguments.strict and run.verdict not in (Outcome.PASS, Outcome.MARGINAL):
         return EXIT_FAILED
     return EXIT_OK
@@ -116,13 +129,3 @@ def _fresh_testbed(inventory_path: Path, directory: Path) -> Path:
     result = up(inventory_path, directory)
     print(f"lab campaign: emulated test-bed up ({len(result.manifest.nodes)} nodes)", file=sys.stderr)
     return result.resolved_inventory
-
-
-def _render_report(run_dir: Path) -> Path:
-    """The signed HTML report when the report layer is available, else the results folder."""
-    try:
-        from lab.report import render_run
-    except ImportError:
-        return run_dir
-    report: Path = render_run(run_dir)
-    return report

@@ -65,7 +65,7 @@ class ScenarioPlan:
         return self._request(
             "Server",
             [device],
-            self.settings.batch,
+            self.settings.server_batch,
             target_qps=target_qps,
             latency_bound_ms=self.settings.server_bound_ms,
             min_query_count=100,

@@ -7,12 +7,13 @@ Profile ``settings`` keys (defaults in brackets)::
     server_p99_bound_ms [15]          Server latency bound (ResNet-50's in MLPerf)
     singlestream_queries [1024]       SingleStream min query count
     performance_model [resnet50]      workload of the emulated backend
-    offline_batch [8]                 batch of Offline and Server (dynamic batching up to it)
+    offline_batch [8]                 batch of Offline
+    server_batch [8]                  Server's dynamic batching limit (small: a batch must fit the bound)
     multistream_samples_per_query [8]
     server_search_trials [8]          LoadGen runs the Server search may use per card
     server_search_tolerance [0.05]    stop bisecting when the bracket is this narrow
 
-CI shortens runs with ``duration_override`` (the suite's ``--lab-perf-duration``): the run
+CI shortens runs with ``duration_override`` (the plugin's ``--lab-perf-duration``): the run
 is then a *short run*, recorded as such, and the minimum query counts drop to what
 LoadGen's early-stopping estimate needs for the percentile judged (p90: 64 → 100 is used,
 p99: 662 → 700), and the telemetry interval to a quarter of the run, so that a few samples
@@ -52,6 +53,7 @@ class PerfSettings:
     multistream_queries: int
     model: str
     batch: int
+    server_batch: int
     multistream_samples_per_query: int
     server_trials: int
     server_tolerance: float
@@ -92,6 +94,7 @@ class PerfSettings:
             multistream_queries=multistream,
             model=str(model),
             batch=int(_number(settings, "offline_batch", 8, profile)),
+            server_batch=int(_number(settings, "server_batch", 8, profile)),
             multistream_samples_per_query=int(_number(settings, "multistream_samples_per_query", 8, profile)),
             server_trials=int(_number(settings, "server_search_trials", 8, profile)),
             server_tolerance=_number(settings, "server_search_tolerance", 0.05, profile),

@@ -27,7 +27,10 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text)
     if match is None:
         raise pytest.UsageError(f"not a duration: {text!r} (examples: 30s, 10m, 24h)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise pytest.UsageError(f"a duration must be positive: {text!r}")
+    return seconds
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,6 +79,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="soak length for the stability suite (e.g. 30s in CI, 24h in the lab); default: the profile's",
     )
     group.addoption(
+        "--lab-perf-duration",
+        default=None,
+        metavar="DURATION",
+        help="LoadGen minimum duration of every performance run (CI: 1s-2s); default: the profile's 600 s",
+    )
+    group.addoption(
         "--lab-no-lease",
         action="store_true",
         default=False,
@@ -94,6 +103,7 @@ class LabOptions:
     command_timeout: float | None
     trust: str
     soak_duration: float | None
+    perf_duration: float | None
     lease: bool
 
     @classmethod
@@ -102,6 +112,7 @@ class LabOptions:
         run_dir = config.getoption("lab_run_dir")
         timeout = config.getoption("lab_command_timeout")
         soak = config.getoption("lab_soak_duration")
+        perf = config.getoption("lab_perf_duration")
         return cls(
             inventories=tuple(Path(path) for path in inventories),
             select=config.getoption("lab_select"),
@@ -110,5 +121,6 @@ class LabOptions:
             command_timeout=parse_duration(timeout) if timeout else None,
             trust=config.getoption("lab_trust"),
             soak_duration=parse_duration(soak) if soak else None,
+            perf_duration=parse_duration(perf) if perf else None,
             lease=not config.getoption("lab_no_lease"),
         )

@@ -1,14 +1,12 @@
 """Fixtures of the performance suite: one ``PerformanceSession`` per test, evidence, short runs.
 
-``--lab-perf-duration SECONDS`` (or ``LAB_PERF_DURATION``) shortens every LoadGen run (CI
-uses 1-2 s; the profile's ``performance_seconds`` is MLPerf's 600 s). A shortened run is
-recorded with the property ``short_run: true`` ("short run — not MLPerf-compliant"), never
-silently.
+``--lab-perf-duration 2s`` (a plugin option) shortens every LoadGen run (CI uses 1-2 s;
+the profile's ``performance_seconds`` is MLPerf's 600 s). A shortened run is recorded with
+the property ``short_run: true`` ("short run — not MLPerf-compliant"), never silently.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,41 +16,13 @@ from lab.performance.node_session import PerformanceSession
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 
-DURATION_ENV = "LAB_PERF_DURATION"
 SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--lab-perf-duration",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="LoadGen min duration of every performance run (default: the profile's performance_seconds)",
-    )
-
-
-def perf_duration(config: pytest.Config) -> float | None:
-    """``--lab-perf-duration``, else ``$LAB_PERF_DURATION``, else None (the profile's duration).
-
-    The option exists only when pytest starts in this folder (``pytest testsuites/performance``);
-    for ``pytest testsuites`` use the environment variable.
-    """
-    value = config.getoption("--lab-perf-duration", default=None)
-    if value is None and os.environ.get(DURATION_ENV):
-        try:
-            value = float(os.environ[DURATION_ENV])
-        except ValueError:
-            raise pytest.UsageError(f"{DURATION_ENV} must be a number of seconds") from None
-    if value is not None and value <= 0:
-        raise pytest.UsageError("the performance run duration must be positive")
-    return value
 
 
 @pytest.fixture
 def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceSession]:
     """The performance session on the node under test (agent pushed on first use, removed after)."""
-    duration = perf_duration(request.config)
+    duration = LabSession.of(request.config).options.perf_duration
     with PerformanceSession(
         node.transport, node.node, node.catalog, node.profile, duration_override=duration
     ) as session:
