@@ -52,7 +52,7 @@ class Problem:
 
     ``str(problem)`` gives the compiler-style line users see::
 
-        inventory/lab.yaml:12:9: nodes.rngd-03.accelerators[0].model: unknown device model 'rngd2' (did you mean 'rngd'?)
+        lab.yaml:12:9: nodes.n3.accelerators[0].model: unknown device model 'rngd2' (did you mean 'rngd'?)
     """
 
     file: str

@@ -172,13 +172,14 @@ def test_testbed_up_ssh_faults_status_down(tmp_path: Path) -> None:
         assert again.returncode == 3 and "already running" in again.stderr and "Traceback" not in again.stderr
 
         # a background workload left by a session is stopped too
-        ssh(
+        launched = ssh(
             manifest,
             ports["tiny-rngd-01"],
             "nohup npu-workload run --device 0 --model resnet50 --seconds 600 >/dev/null 2>&1 &",
         )
+        assert launched.returncode == 0, launched.stderr
         nodes_root = str(directory.resolve() / "nodes")
-        end = time.monotonic() + 10
+        end = time.monotonic() + 30  # a loaded 2-core CI machine can take seconds to start it
         while time.monotonic() < end and not emulator_processes(nodes_root):
             time.sleep(0.05)
         background = emulator_processes(nodes_root)

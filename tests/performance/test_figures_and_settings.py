@@ -43,7 +43,15 @@ def test_profile_settings_and_short_runs() -> None:
     full = PerfSettings.from_profile(profile.settings)
     assert full.duration_s == 600 and not full.short_run
     assert full.singlestream_queries == 1024 and full.telemetry_interval_s == 1.0
-    assert full.server_bound_ms == 15 and full.batch == 8
+    assert full.server_bound_ms == 15
+    assert (
+        full.batch == profile.settings["offline_batch"]
+        and full.server_batch == profile.settings["server_batch"]
+    )
+    chosen = PerfSettings.from_profile({"offline_batch": 32, "server_batch": 4})
+    assert (chosen.batch, chosen.server_batch) == (32, 4)
+    defaults = PerfSettings.from_profile({})
+    assert (defaults.batch, defaults.server_batch) == (8, 8)
     short = PerfSettings.from_profile(profile.settings, duration_override=2.0)
     assert short.short_run and short.duration_s == 2.0
     assert short.telemetry_interval_s == 0.5  # a quarter of the run: samples land inside the window

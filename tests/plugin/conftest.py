@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 PROFILE = """\
