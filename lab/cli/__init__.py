@@ -15,10 +15,12 @@ Exit statuses (the contract scripts and nightly CI rely on):
 130   interrupted (Ctrl-C)
 ====  ===========================================================
 
-In those terms: ``lab verify`` exits 1 for a tampered, wrongly signed or unsigned report;
-``lab history check`` (the nightly gate) exits 1 for a new FAIL or a metric regression,
-0 when the only FAILs are known ones (they failed in the previous run too), and 3 when
-nothing regressed but new ERRORs or INCOMPLETE tests mean the lab could not measure.
+In those terms: ``lab campaign`` exits 0 when the campaign ran to the end (1 with
+``--strict`` when the verdict is not PASS/MARGINAL); ``lab verify`` exits 1 for a tampered,
+wrongly signed or unsigned report; ``lab history check`` (the nightly gate) exits 1 for a
+new FAIL or a metric regression, 0 when the only FAILs are known ones (they failed in the
+previous run too), and 3 when nothing regressed but new ERRORs or INCOMPLETE tests mean the
+lab could not measure.
 """
 
 from __future__ import annotations

@@ -175,7 +175,9 @@ class EmulatedDevice:
 
         checkpoint = self.record.checkpoint
         if checkpoint is None:
-            checkpoint = (0.0, self.thermal.steady_state(ambient, self.idle_power))
+            # the card idled in its inlet air before the test-bed started: a fault already
+            # active at t=0 (a blocked inlet) means it starts hot, not at room temperature
+            checkpoint = (0.0, self.thermal.steady_state(ambient_at(0.0), self.idle_power))
         edges = [edge for start, end, _ in self.record.busy for edge in (start, end)]
         edges.extend(step_times)
         return self.thermal.integrate(checkpoint[0], checkpoint[1], t, edges, self._power_at, ambient_at)

@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +31,19 @@ from lab.performance.telemetry import CardSample, card_series, mean_power, telem
 from lab.transport.base import Transport
 
 REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
+EMULATED_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-emulated-loadgen.lock"
+
+
+@contextmanager
+def _emulated_timing_lock() -> Iterator[None]:
+    """Machine-wide turn-taking for LoadGen runs on emulated nodes (a file lock: xdist workers
+    are processes, and in-process locks mean nothing across them)."""
+    handle = os.open(EMULATED_TIMING_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 class PerformanceSession:
@@ -73,7 +89,12 @@ class PerformanceSession:
         return ScenarioPlan(self.settings, backend, self.telemetry_for(model))
 
     def run(self, request: Mapping[str, object], label: str) -> AgentResult:
-        return self.runner.run(request, evidence_dir=self.local_logs, label=label)
+        if not self.node.emulated:
+            return self.runner.run(request, evidence_dir=self.local_logs, label=label)
+        # Emulated nodes all compute on this machine's cores: two LoadGen runs at once (two
+        # xdist workers) would measure each other, not the emulated card. They take turns.
+        with _emulated_timing_lock():
+            return self.runner.run(request, evidence_dir=self.local_logs, label=label)
 
     def series(
         self, result: AgentResult, model: DeviceModel, tool_indexes: Sequence[int]
