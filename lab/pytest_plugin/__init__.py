@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from lab.pytest_plugin.fixtures import criteria, device, lab, lab_target, measure, node
 from lab.pytest_plugin.options import pytest_addoption
-from lab.pytest_plugin.parametrize import pytest_collection_modifyitems, pytest_generate_tests
+from lab.pytest_plugin.parametrize import (
+    pytest_collection_finish,
+    pytest_collection_modifyitems,
+    pytest_generate_tests,
+)
 from lab.pytest_plugin.recording import (
     pytest_addhooks,
     pytest_cmdline_main,
@@ -38,6 +42,7 @@ __all__ = [
     "pytest_addhooks",
     "pytest_addoption",
     "pytest_cmdline_main",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_configure_node",

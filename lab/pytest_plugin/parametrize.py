@@ -71,18 +71,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    lab_session: LabSession | None = None
     for item in items:
         target = _target_of(item)
         if target is None:
             continue
-        lab_session = lab_session or LabSession.of(config)
         item.add_marker(pytest.mark.xdist_group(name=target.node_name))
-        reason = lab_session.unmet_requirement(target, _requirements(item))
+        reason = LabSession.of(config).unmet_requirement(target, _requirements(item))
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
-    if lab_session is not None:
-        lab_session.note_collected(item.nodeid for item in items if _target_of(item) is not None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note the lab tests that will run (after -k/-m deselection): never-finished ones become INCOMPLETE."""
+    lab_items = [item.nodeid for item in session.items if _target_of(item) is not None]
+    if lab_items:
+        LabSession.of(session.config).note_collected(lab_items)
 
 
 def _target_of(item: pytest.Item) -> Target | None:

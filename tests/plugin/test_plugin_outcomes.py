@@ -232,3 +232,22 @@ def test_allure_sees_node_and_device_parameters_and_failed_versus_broken(
     environment = (lab_project.path / "allure" / "environment.properties").read_text()
     assert "lab.profile=plugin-test 0.1" in environment
     assert "lab.inventory.sha256=" in environment
+
+
+def test_deselected_tests_are_not_incomplete(lab_project: pytest.Pytester) -> None:
+    write_fake_conftest(lab_project, "pass")
+    lab_project.makepyfile(
+        """
+        def test_wanted(node):
+            pass
+
+        def test_not_asked_for(node):
+            pass
+        """
+    )
+    result = lab_project.runpytest("-k", "test_wanted", *ARGS)
+    result.assert_outcomes(passed=3, deselected=3)
+    run = load_run(lab_project.path / "run")
+    assert {record.outcome for record in run.records} == {Outcome.PASS}
+    assert len(run.records) == 3
+    assert run.verdict is Outcome.PASS
