@@ -23,16 +23,16 @@ from lab.errors import InfrastructureError
 from lab.performance.result import AgentResult
 from lab.transport.base import Transport
 from lab.transport.result import Command, CommandResult, ShellScript, render_command
+from lab.transport.wrapper import TransportWrapper
 
 AdapterFactory = Callable[[Transport], DeviceAdapter]
 
 
-class RecordingTransport(Transport):
+class RecordingTransport(TransportWrapper):
     """Passes commands through to ``inner`` and remembers their argument vectors."""
 
     def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-        self.node_name = getattr(inner, "node_name", "node")
+        super().__init__(inner)
         self.commands: list[list[str]] = []
 
     def run(
@@ -46,16 +46,7 @@ class RecordingTransport(Transport):
         if isinstance(command, ShellScript):
             raise InfrastructureError("the device adapter uses shell text: it cannot be sampled by the agent")
         self.commands.append(list(command))
-        return self.inner.run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
-
-    def put(self, local_path: str, remote_path: str, *, mode: int | None = None) -> None:
-        self.inner.put(local_path, remote_path, mode=mode)
-
-    def get(self, remote_path: str, local_path: str) -> None:
-        self.inner.get(remote_path, local_path)
-
-    def close(self) -> None:
-        """The inner transport belongs to the caller: nothing to close here."""
+        return super().run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
 
 
 class ReplayTransport(Transport):

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from lab.transport.base import Transport
 from lab.transport.result import Command, CommandResult, ShellScript, render_command
+from lab.transport.wrapper import TransportWrapper
 
 MASK = "********"
 _MAX_OUTPUT_PER_COMMAND = 20_000
 
 
-class TranscriptTransport(Transport):
+class TranscriptTransport(TransportWrapper):
     """Delegates to ``inner`` and remembers every command and its result."""
 
     def __init__(self, inner: Transport, *, secrets: tuple[str, ...] = ()) -> None:
-        self.inner = inner
-        self.node_name = inner.node_name
+        super().__init__(inner)
         self.secrets = tuple(secret for secret in secrets if secret)
         self.entries: list[str] = []
 
@@ -49,9 +49,6 @@ class TranscriptTransport(Transport):
     def get(self, remote_path: str, local_path: str) -> None:
         self.entries.append(f"[get {remote_path} -> {local_path}]\n")
         self.inner.get(remote_path, local_path)
-
-    def close(self) -> None:
-        """The inner transport belongs to the session; closing a test's view keeps it open."""
 
     def text(self) -> str:
         """The transcript with every secret replaced by ``********``."""

@@ -159,30 +159,7 @@ def run(argv: list[str]) -> int:
             session.close(end=stopped)
         else:
             session.close(end=end)
-    ordered = sorted(latencies)
-    duration = end - session.start
-    result = {
-        "device": session.index,
-        "model": session.model.model,
-        "batch": session.model.batch,
-        "queries": count,
-        "samples": count * session.model.batch,
-        "latency_sample": len(latencies),
-        "start_s": round(session.start, 6),
-        "duration_s": round(duration, 6),
-        "throughput_sps": count * session.model.batch / duration,
-        "latency_s": {
-            "mean": sum(latencies) / len(latencies),
-            "min": ordered[0],
-            "p50": _percentile(ordered, 50),
-            "p90": _percentile(ordered, 90),
-            "p99": _percentile(ordered, 99),
-            "max": ordered[-1],
-        },
-        "perf_factor_mean": factors / count,
-        "checksum": session.output_checksum(),
-    }
-    print(json.dumps(result, sort_keys=True))
+    print(json.dumps(_summary(session, latencies, count, factors, end), sort_keys=True), flush=True)
     return 0
 
 
@@ -248,9 +225,17 @@ def _run_windows(
         session.close(end=max(session.start, stopped))
         raise
     session.close(end=now)
+    print(json.dumps(_summary(session, latencies, count, factors, now), sort_keys=True), flush=True)
+    return 0
+
+
+def _summary(
+    session: WorkloadSession, latencies: list[float], count: int, factors: float, end: float
+) -> dict[str, object]:
+    """The one JSON result of a run: ``count`` queries (``latencies`` a sample of them) up to ``end``."""
     ordered = sorted(latencies)
-    duration = now - session.start
-    summary = {
+    duration = end - session.start
+    return {
         "device": session.index,
         "model": session.model.model,
         "batch": session.model.batch,
@@ -271,8 +256,6 @@ def _run_windows(
         "perf_factor_mean": factors / count,
         "checksum": session.output_checksum(),
     }
-    print(json.dumps(summary, sort_keys=True), flush=True)
-    return 0
 
 
 def smoke(argv: list[str]) -> int:
