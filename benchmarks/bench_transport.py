@@ -31,33 +31,10 @@ import paramiko
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.inventory.model import Auth, ExpectedVersions, HostKeyTrust, Node
 from lab.transport.fanout import run_on_nodes
 from lab.transport.pool import ConnectionPool
 from lab.transport.ssh import SSHTransport
 from lab.transport.sshd import SshdServer
-
-
-def node_for(server: SshdServer, name: str) -> Node:
-    return Node(
-        name=name,
-        address="127.0.0.1",
-        port=server.port,
-        user="root",
-        auth=Auth(method="key", key_file=str(server.client_key_path)),
-        host_key=HostKeyTrust(pinned=(server.host_public_key,)),
-        operator="bench",
-        site=None,
-        rack=None,
-        groups=(),
-        accelerators=(),
-        expected=ExpectedVersions(),
-        tags=frozenset(),
-        labels={},
-        emulated=True,
-        connect_timeout=10.0,
-        command_timeout=30.0,
-    )
 
 
 def bare_client(server: SshdServer, *, nodelay: bool) -> paramiko.SSHClient:
@@ -127,7 +104,7 @@ def main() -> int:
                 SshdServer(workdir / f"node-{index:02d}", client_key_path=first.client_key_path).start()
             )
         startup = time.perf_counter() - started
-        nodes = [node_for(server, f"bench-{index:02d}") for index, server in enumerate(servers)]
+        nodes = [server.node(f"bench-{index:02d}", user="root") for index, server in enumerate(servers)]
         rows: list[tuple[str, float, str, str]] = []
 
         # (a)-(c): one open connection each, interleaved rounds so drift hits all alike

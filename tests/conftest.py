@@ -80,15 +80,8 @@ def ssh_node() -> NodeBuilder:
     """Build a Node for a server: key auth with its client key, its host key pinned, a unique name."""
 
     def build(server: SshdServer, **changes: Any) -> Node:
-        fields: dict[str, Any] = {
-            "name": f"sshd-{next(_names)}",
-            "address": "127.0.0.1",
-            "port": server.port,
-            "auth": Auth(method="key", key_file=str(server.client_key_path)),
-            "host_key": HostKeyTrust(pinned=(server.host_public_key,)),
-        }
-        fields.update(changes)
-        return make_node(**fields)
+        defaults = {"user": "root", "connect_timeout": 3.0, "command_timeout": 15.0}
+        return server.node(changes.pop("name", f"sshd-{next(_names)}"), **{**defaults, **changes})
 
     return build
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -227,8 +228,6 @@ def measure(request: pytest.FixtureRequest, criteria: CriteriaView) -> Measure:
 
 
 def _secrets_of(node: Node) -> tuple[str, ...]:
-    import os
-
     names = (node.auth.password_env, node.auth.passphrase_env)
     return tuple(value for name in names if name and (value := os.environ.get(name)))
 

@@ -26,6 +26,8 @@ sshd applies after its default environment). bash started by sshd for a command 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import getpass
 import os
 import signal
 import socket
@@ -33,9 +35,12 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from lab.inventory.model import Auth, ExpectedVersions, HostKeyTrust, Node
 
 SSHD = "/usr/sbin/sshd"  # sshd re-executes itself, so it must be started by absolute path
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"  # Debian's location
@@ -189,6 +194,34 @@ class SshdServer:
                 continue
             break
         raise RuntimeError(f"sshd in {self.directory} did not start:\n{self._log_tail()}")
+
+    def node(self, name: str, **changes: Any) -> Node:
+        """An inventory ``Node`` that reaches this server: its client key, its host key pinned.
+
+        ``changes`` override any field (``auth``, ``host_key``, ``command_timeout``, ...)::
+
+            transport = SSHTransport(server.node("bench-01"))
+        """
+        node = Node(
+            name=name,
+            address="127.0.0.1",
+            port=self.port,
+            user=getpass.getuser(),
+            auth=Auth(method="key", key_file=str(self.client_key_path)),
+            host_key=HostKeyTrust(pinned=(self.host_public_key,)),
+            operator="test-lab",
+            site=None,
+            rack=None,
+            groups=(),
+            accelerators=(),
+            expected=ExpectedVersions(),
+            tags=frozenset(),
+            labels={},
+            emulated=True,
+            connect_timeout=10.0,
+            command_timeout=30.0,
+        )
+        return dataclasses.replace(node, **changes)
 
     def stop(self) -> None:
         """Stop sshd and every session it started, by pid: TERM, then KILL after a bounded wait."""
