@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backends import Backend
@@ -95,6 +95,9 @@ def settings_for(request: Request, lg: Any, expected_qps: float | None) -> Any:
 
 
 def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]:
+    """Run the request's LoadGen test; an Offline run that ended before its min duration is re-run
+    once at the rate it really reached (what LoadGen's own summary recommends), so a probe that
+    under-estimated a warming-up engine does not cost a VALID result. Both attempts are recorded."""
     lg = _loadgen()
     os.makedirs(request.output_dir, exist_ok=True)
     origin = time.monotonic()
@@ -113,6 +116,52 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
         samples = request.samples_per_query if request.scenario == "MultiStream" else 1
         probed = probe_latency(backends[0], samples)
         request.expected_latency_ms = probed * 1000 / PROBE_HEADROOM / 2
+    attempt = _one_test(lg, request, backends, expected_qps, clock)
+    rerun: dict[str, object] | None = None
+    summary = attempt["summary"]
+    assert isinstance(summary, dict)
+    reached = summary.get("samples_per_second")
+    if (
+        request.scenario == "Offline"
+        and summary.get("min_duration_satisfied") is False
+        and isinstance(reached, float)
+        and reached > (expected_qps or 0.0)
+    ):
+        rerun = {"first_expected_qps": expected_qps, "first_samples_per_second": reached}
+        expected_qps = reached * PROBE_HEADROOM
+        attempt = _one_test(lg, request, backends, expected_qps, clock)
+    return {
+        "status": "ok",
+        "scenario": request.scenario,
+        **attempt,
+        "settings": {
+            "min_duration_s": request.min_duration_s,
+            "min_query_count": request.min_query_count,
+            "sample_count": request.sample_count,
+            "expected_qps": expected_qps,
+            "probed": probed,
+            "rerun_below_min_duration": rerun,
+            "expected_latency_ms": request.expected_latency_ms,
+            "target_qps": request.target_qps,
+            "latency_bound_ms": request.latency_bound_ms,
+            "samples_per_query": request.samples_per_query if request.scenario == "MultiStream" else 1,
+            "devices": request.devices,
+            "telemetry_interval_s": request.telemetry_interval_s,
+        },
+        "short_run": request.short_run,
+        "backends": [backend.info() for backend in backends],
+        "ops_per_sample": backends[0].ops_per_sample,
+    }
+
+
+def _one_test(
+    lg: Any,
+    request: Request,
+    backends: Sequence[Backend],
+    expected_qps: float | None,
+    clock: Callable[[], float],
+) -> dict[str, object]:
+    """One LoadGen test with the pool as SUT and telemetry around it: summary, logs, window, samples."""
     pool = WorkerPool(
         backends, lg.QuerySamplesComplete, lg.QuerySampleResponse, pipelined=request.scenario == "Offline"
     )
@@ -157,29 +206,11 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
     with open(detail_path, encoding="utf-8", errors="replace") as handle:
         detail = parse_detail(handle.read())
     return {
-        "status": "ok",
-        "scenario": request.scenario,
         "summary": parse_summary(summary_text),
         "summary_text": summary_text,
         "detail": detail,
         "logs": {"summary": summary_path, "detail": detail_path},
         "window": {"start": round(window_start, 6), "end": round(window_end, 6)},
         "telemetry": {"interval_s": request.telemetry_interval_s, "samples": telemetry},
-        "settings": {
-            "min_duration_s": request.min_duration_s,
-            "min_query_count": request.min_query_count,
-            "sample_count": request.sample_count,
-            "expected_qps": expected_qps,
-            "probed": probed,
-            "expected_latency_ms": request.expected_latency_ms,
-            "target_qps": request.target_qps,
-            "latency_bound_ms": request.latency_bound_ms,
-            "samples_per_query": request.samples_per_query if request.scenario == "MultiStream" else 1,
-            "devices": request.devices,
-            "telemetry_interval_s": request.telemetry_interval_s,
-        },
-        "short_run": request.short_run,
-        "backends": [backend.info() for backend in backends],
-        "ops_per_sample": backends[0].ops_per_sample,
         "samples_per_device": pool.samples_done,
     }

@@ -9,7 +9,7 @@
     combine([m.verdict, Outcome.PASS])
 """
 
-from lab.criteria.evaluate import Judgement, evaluate, judge, measurement
+from lab.criteria.evaluate import Judgement, evaluate, judge, measurement, not_computable
 from lab.criteria.jsonfields import DataFormatError, JsonValue
 from lab.criteria.measurement import MeasuredValue, Measurement
 from lab.criteria.outcome import (
@@ -35,5 +35,6 @@ __all__ = [
     "evaluate",
     "judge",
     "measurement",
+    "not_computable",
     "outcome_of_exception",
 ]

@@ -106,6 +106,27 @@ def measurement(
     )
 
 
+def not_computable(criterion: Criterion, why: str, device_model: str | None = None) -> Measurement:
+    """A criterion that cannot be judged for this device: SKIP, with ``why`` as the reason.
+
+    For figures that need data the device does not have (a null catalog peak, no board-power
+    reading), so a report says "not computable" instead of showing 0 or a verdict::
+
+        not_computable(profile.criteria["efficiency"], "lscpu reports no board power").verdict
+        # Outcome.SKIP
+    """
+    return Measurement(
+        name=criterion.name,
+        value=None,
+        unit=criterion.unit,
+        limits=criterion.limits_for(device_model),
+        axis=criterion.axis,
+        verdict=Outcome.SKIP,
+        reason=f"not computable: {why}",
+        description=criterion.description,
+    )
+
+
 def judge(value: MeasuredValue, limits: Limits, *, unit: str = "") -> Judgement:
     """The verdict on ``value`` under ``limits`` (the rules in the module docstring)."""
     if value is None:

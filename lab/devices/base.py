@@ -40,6 +40,9 @@ class DeviceAdapter(ABC):
     tool: ClassVar[str]
     management_daemon: ClassVar[str | None] = None
     """The vendor service a certification checks is up (``systemctl is-active``), if any."""
+    runs_workloads: ClassVar[bool] = True
+    """Whether the node runs the workload runner (``npu-workload``) on this device; a host CPU
+    reference node has none, so smoke, isolation, soak and drills are skipped for it."""
 
     def __init__(
         self, transport: Transport, *, program: str | None = None, timeout: float | None = None

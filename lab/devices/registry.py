@@ -18,6 +18,7 @@ from functools import partial
 from typing import Protocol
 
 from lab.devices.base import DeviceAdapter
+from lab.devices.cpu import HostCpuAdapter
 from lab.devices.furiosa import FuriosactlAdapter, FuriosaSmiAdapter
 from lab.devices.nvidia import NvidiaSmiAdapter
 from lab.devices.rebellions import RebellionsAdapter
@@ -40,6 +41,7 @@ ADAPTER_CLASSES: Mapping[str, type[DeviceAdapter]] = {
     "rbln-stat": RebellionsAdapter,
     "nvidia-smi": NvidiaSmiAdapter,
     "sapeon-smi": SapeonSmiAdapter,
+    "lscpu": HostCpuAdapter,
 }
 """The adapter class per tool name, for what a class tells without a transport (its features)."""
 
@@ -51,6 +53,7 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "rbln-stat": partial(RebellionsAdapter, program="rbln-stat"),
     "nvidia-smi": NvidiaSmiAdapter,
     "sapeon-smi": SapeonSmiAdapter,
+    "lscpu": HostCpuAdapter,
 }
 
 
@@ -89,7 +92,9 @@ def features_of(tool: str) -> frozenset[str]:
     """What the adapter for ``tool`` offers beyond the basics, for ``@pytest.mark.lab_feature``.
 
     >>> sorted(features_of("rbln-smi"))
-    ['management-daemon', 'reset']
+    ['management-daemon', 'reset', 'workload']
+    >>> sorted(features_of("lscpu"))
+    []
     """
     adapter = ADAPTER_CLASSES.get(tool)
     if adapter is None:
@@ -99,4 +104,6 @@ def features_of(tool: str) -> frozenset[str]:
         features.add("management-daemon")
     if adapter.reset_arguments is not DeviceAdapter.reset_arguments:
         features.add("reset")
+    if adapter.runs_workloads:
+        features.add("workload")
     return frozenset(features)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from lab.inventory.model import DeviceModel, Figure, Inventory
 
 PROGRAM_TOTAL_PF = 39.98
-REFERENCE_VENDORS = frozenset({"nvidia"})
+REFERENCE_VENDORS = frozenset({"nvidia", "cpu"})
 
 
 @dataclass(frozen=True, slots=True)

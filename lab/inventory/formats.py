@@ -31,7 +31,8 @@ PCIE = r"^Gen[1-6] x(1|2|4|8|12|16|32)$"
 PCIE_DOC = "a PCIe link such as 'Gen5 x16' (generation 1-6, width 1/2/4/8/12/16/32)"
 
 KNOWN_OPERATORS: tuple[str, ...] = ("kt-cloud", "nhn-cloud", "naver-cloud")
-VENDORS: tuple[str, ...] = ("furiosaai", "rebellions", "sapeon", "nvidia")
+# "cpu": the host processor of a CPU reference node (proves the harness on a real engine).
+VENDORS: tuple[str, ...] = ("furiosaai", "rebellions", "sapeon", "nvidia", "cpu")
 SCOPES: tuple[str, ...] = ("public-half", "private-half", "full-program", "other")
 FORMAT_VERSION = 1
 

@@ -89,7 +89,7 @@ class DeviceModel:
     """One catalog entry (``inventory/devices.yaml``), keyed by ``key`` such as ``rngd``."""
 
     key: str
-    vendor: str  # furiosaai | rebellions | sapeon | nvidia
+    vendor: str  # furiosaai | rebellions | sapeon | nvidia | cpu (a CPU reference node's host)
     name: str  # marketing name, e.g. "FuriosaAI RNGD"
     tool: str  # vendor management tool, e.g. "furiosa-smi"
     product_name: str  # how the tool names the product, e.g. "rngd", "RBLN-CA12", "NVIDIA H100 PCIe"

@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 from lab.errors import InventoryError, Problem
 from lab.inventory.model import DeviceModel, Node
 
-VENDOR_BACKENDS: dict[str, str] = {"furiosaai": "furiosa", "rebellions": "rebel", "nvidia": "torch-cuda"}
+VENDOR_BACKENDS: dict[str, str] = {
+    "furiosaai": "furiosa",
+    "rebellions": "rebel",
+    "nvidia": "torch-cuda",
+    "cpu": "onnxruntime-cpu",
+}
 KNOWN_BACKENDS = ("emulated", "onnxruntime-cpu", "furiosa", "rebel", "torch-cuda")
 BACKEND_LABEL = "perf-backend"
 PYTHON_LABEL = "perf-python"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -31,14 +32,24 @@ from lab.performance.telemetry import CardSample, card_series, mean_power, telem
 from lab.transport.base import Transport
 
 REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
-EMULATED_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-emulated-loadgen.lock"
+LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
+
+
+def computes_on_this_machine(node: Node) -> bool:
+    """True for emulated nodes and nodes at a loopback address (a CPU reference on localhost)."""
+    if node.emulated:
+        return True
+    try:
+        return ipaddress.ip_address(node.address).is_loopback
+    except ValueError:
+        return node.address == "localhost"
 
 
 @contextmanager
-def _emulated_timing_lock() -> Iterator[None]:
-    """Machine-wide turn-taking for LoadGen runs on emulated nodes (a file lock: xdist workers
-    are processes, and in-process locks mean nothing across them)."""
-    handle = os.open(EMULATED_TIMING_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+def _local_timing_lock() -> Iterator[None]:
+    """Machine-wide turn-taking for LoadGen runs on nodes that share this machine's cores (a file
+    lock: xdist workers are processes, and in-process locks mean nothing across them)."""
+    handle = os.open(LOCAL_TIMING_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
@@ -89,11 +100,11 @@ class PerformanceSession:
         return ScenarioPlan(self.settings, backend, self.telemetry_for(model))
 
     def run(self, request: Mapping[str, object], label: str) -> AgentResult:
-        if not self.node.emulated:
+        if not computes_on_this_machine(self.node):
             return self.runner.run(request, evidence_dir=self.local_logs, label=label)
-        # Emulated nodes all compute on this machine's cores: two LoadGen runs at once (two
-        # xdist workers) would measure each other, not the emulated card. They take turns.
-        with _emulated_timing_lock():
+        # Emulated and loopback nodes all compute on this machine's cores: two LoadGen runs at
+        # once (two xdist workers) would measure each other, not the device. They take turns.
+        with _local_timing_lock():
             return self.runner.run(request, evidence_dir=self.local_logs, label=label)
 
     def series(

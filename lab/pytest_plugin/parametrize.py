@@ -28,7 +28,10 @@ _LAB_FIXTURES = ("node", "device", "criteria", "measure")
 
 MARKERS = {
     "lab_vendor": "lab_vendor(*vendors): run only on nodes whose accelerators come from these vendors",
-    "lab_feature": "lab_feature(*features): run only where the device adapter offers these features",
+    "lab_feature": (
+        "lab_feature(*features): run only where the device adapter offers these features "
+        "(management-daemon, reset, workload); a per-node test needs them on any card of the node"
+    ),
     "lab_devices": "lab_devices(minimum=N): run only on nodes with at least N accelerator cards",
 }
 # The plugin marks every lab test with it; registered here too so `-p no:xdist` keeps working.

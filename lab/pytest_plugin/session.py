@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 _SESSION_KEY = pytest.StashKey["LabSession"]()
 RUN_DIR_KEY = "lab_run_dir"  # in xdist's workerinput
 
-_DEVICE_PREFIX = {"furiosaai": "npu", "rebellions": "rbln", "nvidia": "gpu", "sapeon": "snpu"}
+_DEVICE_PREFIX = {"furiosaai": "npu", "rebellions": "rbln", "nvidia": "gpu", "sapeon": "snpu", "cpu": "cpu"}
 
 
 def device_label(vendor: str, dies_per_card: int, card_index: int) -> str:
@@ -168,13 +168,17 @@ class LabSession:
                     return (
                         f"{node.name}: needs at least {minimum} accelerator cards (has {node.device_count})"
                     )
-            if mark.name == "lab_feature" and target.model is not None:
+            if mark.name == "lab_feature":
                 from lab.devices.registry import features_of
 
-                model = self.inventory.catalog[target.model]
-                missing = [feature for feature in mark.args if feature not in features_of(model.tool)]
+                # A per-card test needs the feature on its card; a per-node test on any card of the node.
+                keys = [target.model] if target.model is not None else [s.model for s in node.accelerators]
+                models = [self.inventory.catalog[key] for key in dict.fromkeys(keys)]
+                offered = frozenset().union(*(features_of(model.tool) for model in models))
+                missing = [feature for feature in mark.args if feature not in offered]
                 if missing:
-                    return f"{node.name}: {model.name} has no {', '.join(missing)}"
+                    names = " / ".join(model.name for model in models)
+                    return f"{node.name}: {names} has no {', '.join(missing)}"
         return None
 
     # --- connections, leases, adapters ---------------------------------------------------

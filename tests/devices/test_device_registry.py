@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lab.devices.cpu import HostCpuAdapter
 from lab.devices.furiosa import FuriosactlAdapter, FuriosaSmiAdapter
 from lab.devices.nvidia import NvidiaSmiAdapter
 from lab.devices.rebellions import RebellionsAdapter
@@ -42,6 +43,7 @@ def _model(tool: str, location: Location | None = None) -> DeviceModel:
         ("rbln-stat", RebellionsAdapter, "rbln-stat"),
         ("nvidia-smi", NvidiaSmiAdapter, "nvidia-smi"),
         ("sapeon-smi", SapeonSmiAdapter, "sapeon-smi"),
+        ("lscpu", HostCpuAdapter, "lscpu"),
     ],
 )
 def test_each_catalog_tool_has_its_adapter(tool: str, adapter_type: type, program: str) -> None:
@@ -54,7 +56,8 @@ def test_each_catalog_tool_has_its_adapter(tool: str, adapter_type: type, progra
 
 
 def test_registry_covers_exactly_the_known_tools() -> None:
-    assert set(ADAPTERS) == {"furiosa-smi", "furiosactl", "rbln-smi", "rbln-stat", "nvidia-smi", "sapeon-smi"}
+    known = {"furiosa-smi", "furiosactl", "rbln-smi", "rbln-stat", "nvidia-smi", "sapeon-smi", "lscpu"}
+    assert set(ADAPTERS) == known
 
 
 def test_unknown_tool_points_at_the_catalog_line_with_a_suggestion() -> None:

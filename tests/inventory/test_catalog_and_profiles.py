@@ -87,7 +87,7 @@ def test_catalog_mistakes_are_located(tmp_path: Path) -> None:
     catalog = str(tmp_path / "devices.yaml")
     assert problems_of(path) == [
         f"{catalog}:4:13: devices.npu-x.vendor: 'rebelions' is not one of furiosaai, rebellions, sapeon, "
-        "nvidia (did you mean 'rebellions'?)",
+        "nvidia, cpu (did you mean 'rebellions'?)",
         f"{catalog}:8:11: devices.npu-x.pcie: 'PCIe5' is not a PCIe link such as 'Gen5 x16' (generation 1-6, "
         "width 1/2/4/8/12/16/32)",
         f"{catalog}:10:18: devices.npu-x.fp16_tflops: missing required key 'source'",
@@ -132,6 +132,7 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "t4": 130,
         "sapeon-x220": None,
         "sapeon-x330": None,
+        "cpu-x86-64": None,  # the CPU reference's host processor: no accelerator peak
     }
     assert {key: model.int8_tops.value for key, model in catalog.items()} == expected_int8
     products = {key: model.product_name for key, model in catalog.items() if model.vendor == "rebellions"}

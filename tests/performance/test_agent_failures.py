@@ -83,3 +83,20 @@ def test_agent_result_without_output_is_an_error() -> None:
     with pytest.raises(AgentError, match="printed no result") as caught:
         AgentResult.parse("", node="n1", stderr="Segmentation fault")
     assert "Segmentation fault" in str(caught.value)
+
+
+def test_offline_run_ended_before_its_min_duration_is_rerun_at_the_rate_reached(
+    perf_testbed: PerfTestbed,
+) -> None:
+    # An expected QPS far below the card's (a probe fooled by a warming-up engine) makes LoadGen
+    # issue too few samples: the run ends early, INVALID. The agent re-runs once at the reached rate.
+    request = {**_offline(1, 1.0, 60.0), "expected_qps": 50}
+    result = perf_testbed.runner("acc-warboy").run(request, label="underestimated")
+    settings = result.data["settings"]
+    assert isinstance(settings, dict)
+    rerun = settings["rerun_below_min_duration"]
+    assert isinstance(rerun, dict) and rerun["first_expected_qps"] == 50
+    first_rate = rerun["first_samples_per_second"]
+    assert isinstance(first_rate, float) and first_rate > 50
+    assert result.valid, result.summary_text
+    assert result.samples_per_second is not None and result.samples_per_second > 500

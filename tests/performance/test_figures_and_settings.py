@@ -10,8 +10,10 @@ import pytest
 from lab.agent.protocol import Request, RequestError
 from lab.errors import InventoryError
 from lab.inventory import load_inventory
+from lab.inventory.model import AcceleratorSpec
 from lab.performance.backend_choice import choose_backend
 from lab.performance.figures import efficiency, peak_fraction, scaling
+from lab.performance.node_session import computes_on_this_machine
 from lab.performance.requirements import LOADGEN_PIN, requirements_for
 from lab.performance.settings import PerfSettings
 from tests.conftest import make_node
@@ -75,11 +77,30 @@ def test_backend_choice_follows_the_inventory() -> None:
     labelled = make_node(labels={"perf-backend": "onnxruntime-cpu", "perf-python": "/opt/py/bin/python"})
     cpu = choose_backend(labelled, inventory.catalog)
     assert (cpu.name, cpu.python) == ("onnxruntime-cpu", "/opt/py/bin/python")
+    host_cpu = make_node(emulated=False, accelerators=(AcceleratorSpec("cpu-x86-64", 1),))
+    assert choose_backend(host_cpu, inventory.catalog).name == "onnxruntime-cpu"  # by the catalog's vendor
     sapeon = dataclasses.replace(inventory.node("emu-nhn-x220-01"), emulated=False)
     with pytest.raises(InventoryError, match="perf-backend"):
         choose_backend(sapeon, inventory.catalog)
     with pytest.raises(InventoryError, match="unknown backend 'tpu'"):
         choose_backend(make_node(labels={"perf-backend": "tpu"}), inventory.catalog)
+
+
+@pytest.mark.parametrize(
+    ("address", "emulated", "local"),
+    [
+        ("192.0.2.10", True, True),  # an emulated node computes here whatever its address
+        ("127.0.0.1", False, True),
+        ("::1", False, True),
+        ("localhost", False, True),
+        ("192.0.2.10", False, False),
+        ("rngd-node-03.lab", False, False),
+    ],
+)
+def test_loadgen_runs_take_turns_only_on_nodes_sharing_this_machines_cores(
+    address: str, emulated: bool, local: bool
+) -> None:
+    assert computes_on_this_machine(make_node(address=address, emulated=emulated)) is local
 
 
 def test_requirements_pin_loadgen() -> None:

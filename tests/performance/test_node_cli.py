@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,9 @@ def test_check_reports_an_emulated_node_ready(
     assert "ok       mlperf_loadgen" in out
 
 
-def _cpu_node_inventory(tmp_path: Path, server: SshdServer, python: str) -> Path:
+def _cpu_node_inventory(
+    tmp_path: Path, server: SshdServer, python: str, backend: str = "onnxruntime-cpu"
+) -> Path:
     text = f"""\
 version: 1
 name: cpu-reference
@@ -45,8 +50,8 @@ nodes:
     user: root
     auth: {{key_file: {server.client_key_path}}}
     host_key: [{json.dumps(server.host_public_key)}]
-    accelerators: [{{model: t4, count: 1}}]
-    labels: {{perf-backend: onnxruntime-cpu, perf-python: {python}}}
+    accelerators: [{{model: cpu-x86-64, count: 1}}]
+    labels: {{perf-backend: {backend}, perf-python: {python}}}
 """
     path = tmp_path / "cpu.yaml"
     path.write_text(text, encoding="utf-8")
@@ -103,3 +108,45 @@ def test_check_with_unparseable_probe_output_is_a_tool_error() -> None:
     fake.reply_matching(r"^python3 -c ", stdout="Python 2.7 says hello\n")
     with pytest.raises(ToolOutputError, match="requirement probe"):
         check_node(fake, BackendChoice("emulated", "python3"))
+
+
+def _package_index_reachable() -> bool:
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+    except OSError:
+        return False
+    return True
+
+
+def _fresh_node_python(directory: Path) -> str:
+    """A new virtual environment standing for a bare node's Python: pip, and nothing else."""
+    subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True, timeout=180)
+    return str(directory / "bin" / "python")
+
+
+@pytest.mark.skipif(not _package_index_reachable(), reason="pip download needs a reachable package index")
+def test_prepare_downloads_copies_and_installs_for_real_then_again_air_gapped(
+    tmp_path: Path, sshd: SshdServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The emulated backend needs only LoadGen (a 470 kB wheel): the real pip path stays quick.
+    wheels = tmp_path / "wheels"
+    for step, download in (("online", True), ("air-gapped", False)):
+        python = _fresh_node_python(tmp_path / f"node-{step}")
+        inventory = _cpu_node_inventory(tmp_path, sshd, python, backend="emulated")
+        assert main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"]) == 1
+        assert "MISSING  mlperf_loadgen" in capsys.readouterr().out
+        command = ["node", "prepare", "--inventory", str(inventory), "--wheel-dir", str(wheels), "cpu-ref-01"]
+        status = main(command if download else [*command, "--no-download"])
+        out = capsys.readouterr().out
+        assert status == 0, (step, out)
+        assert "ok       mlperf_loadgen" in out, (step, out)
+        assert [wheel.name.split("-")[:2] for wheel in wheels.glob("*.whl")] == [
+            ["mlcommons_loadgen", "6.0.17"]
+        ]
+        imported = subprocess.run(
+            [python, "-c", "import mlperf_loadgen; print(mlperf_loadgen.__file__)"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert imported.returncode == 0 and imported.stdout.startswith(str(tmp_path / f"node-{step}")), (
+            imported
+        )

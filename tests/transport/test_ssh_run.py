@@ -282,3 +282,18 @@ def test_refused_channel_keeps_the_connection_and_its_running_command(sshd_facto
         assert transport.connection.connects == 1
     finally:
         pool.close_all()
+
+
+def test_a_long_lived_connection_forgets_old_channel_ids(
+    transport: SSHTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # paramiko keeps one entry per channel ever opened; a soak opens one per command for days
+    monkeypatch.setattr("lab.transport.pool.CHANNELS_REMEMBERED", 8)
+    outputs = [transport.check(["echo", str(number)]).stdout for number in range(40)]
+    assert outputs == [f"{number}\n" for number in range(40)]
+    link = transport.connection.link
+    assert link is not None
+    seen = link.transport.channels_seen
+    assert 8 <= len(seen) <= 8 + 8 // 4
+    assert min(seen) > 20  # the oldest ids went, the newest stay
+    assert transport.check(["echo", "still fine"]).stdout == "still fine\n"

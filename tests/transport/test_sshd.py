@@ -20,9 +20,12 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie waiting for its reaper counts as gone
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    # a zombie waiting for its reaper counts as gone; so does one that vanished meanwhile
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_stop_leaves_no_sshd_and_no_session_behind(tmp_path: Path, ssh_node) -> None:

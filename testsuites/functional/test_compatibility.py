@@ -74,6 +74,7 @@ def test_memory_capacity(device: LabDevice, measure: Measure) -> None:
     measure("memory-capacity", total / 2**30)
 
 
+@pytest.mark.lab_feature("workload")
 def test_runtime_smoke(device: LabDevice, measure: Measure) -> None:
     """A reference computation runs on the card and its output checksum matches the golden one."""
     output = WorkloadRunner(device.transport).smoke(device.index)

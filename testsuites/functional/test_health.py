@@ -37,6 +37,7 @@ def test_management_daemon(node: LabNode, measure: Measure) -> None:
         )
 
 
+@pytest.mark.lab_feature("workload")
 def test_process_isolation(device: LabDevice, measure: Measure) -> None:
     """While one workload owns the card, a second one is refused."""
     runner = WorkloadRunner(device.transport)

@@ -8,9 +8,11 @@ Power is the card's board power from its vendor tool, not MLPerf's wall power.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import pytest
 
-from lab.criteria import measurement
+from lab.criteria import not_computable
 from lab.errors import CriterionFailed
 from lab.performance.evidence import RunEvidence
 from lab.performance.figures import efficiency, peak_fraction, scaling
@@ -23,6 +25,15 @@ from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView, LabDevice
 def _require_valid(result: AgentResult, what: str) -> None:
     if not result.valid:
         raise CriterionFailed(f"{what}: LoadGen result is {result.validity}\n{result.summary_text}")
+
+
+def _skip_not_computable(
+    request: pytest.FixtureRequest, criteria: CriteriaView, name: str, why: str
+) -> NoReturn:
+    """Record ``name`` as "not computable" (SKIP with the reason, never 0) and skip the test."""
+    measured = not_computable(criteria[name], why, criteria.model)
+    request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(measured)
+    pytest.skip(measured.reason)
 
 
 _OFFLINE_RUNS: dict[tuple[str, str, int], tuple[AgentResult, tuple[str, ...]]] = {}
@@ -105,9 +116,15 @@ def test_server_max_qps(
 
 
 def test_efficiency(
-    device: LabDevice, perf: PerformanceSession, measure: Measure, evidence: RunEvidence
+    request: pytest.FixtureRequest,
+    device: LabDevice,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
 ) -> None:
-    """Offline samples/s per watt of the card's own board power over LoadGen's window."""
+    """Offline samples/s per watt of the card's own board power over LoadGen's window; a device
+    whose tool reports no power (a host CPU) is "not computable", not 0."""
     result, logs = _offline(perf, device, evidence)
     series = perf.series(result, device.model, [device.tool_index])
     power_points = [(s.t, s.power_watts) for s in series if s.power_watts is not None]
@@ -115,6 +132,8 @@ def test_efficiency(
         "board-power", "W", [t for t, _ in power_points], [p for _, p in power_points]
     )
     power = perf.mean_power(result, device.model, [device.tool_index])
+    if power is None and not power_points:
+        _skip_not_computable(request, criteria, "efficiency", f"{device.model.tool} reports no board power")
     value = efficiency(result.samples_per_second or 0.0, power)
     measure("efficiency", value, evidence=(*logs, power_log))
 
@@ -130,17 +149,12 @@ def test_percent_of_peak(
     """Achieved INT8 operations/s ÷ the catalog's peak; an unknown peak is "not computable", not 0."""
     peak = device.model.int8_tops.value
     if peak is None:
-        criterion = criteria["percent-of-peak"]
-        note = f"not computable: the catalog's int8_tops for {device.model.key} is null"
-        request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(
-            measurement(
-                "percent-of-peak", note, type(criterion.limits)(), unit=criterion.unit, axis=criterion.axis
-            )
-        )
-        pytest.skip(note)
+        why = f"the catalog's int8_tops for {device.model.key} is null"
+        _skip_not_computable(request, criteria, "percent-of-peak", why)
     result, logs = _offline(perf, device, evidence)
     if result.ops_per_sample is None:
-        pytest.skip(f"not computable: backend {perf.backend.name} does not know the operations per sample")
+        why = f"backend {perf.backend.name} does not know the operations per sample"
+        _skip_not_computable(request, criteria, "percent-of-peak", why)
     measure(
         "percent-of-peak",
         peak_fraction(result.samples_per_second or 0.0, result.ops_per_sample, peak),

@@ -18,6 +18,9 @@ from lab.stability.settings import SoakSettings
 from lab.stability.soak import Soak
 from lab.stability.verdicts import soak_measurements, unreported
 
+# The soak drives the node's workload runner on every card: nodes without one (a host CPU) skip it.
+pytestmark = pytest.mark.lab_feature("workload")
+
 
 def test_soak(
     request: pytest.FixtureRequest,

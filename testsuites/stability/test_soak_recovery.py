@@ -19,6 +19,9 @@ from lab.stability.verdicts import drill_deadline, drill_measurement
 
 Record = Callable[..., None]
 
+# Every drill drives the node's workload runner: devices without one (a host CPU) skip them.
+pytestmark = pytest.mark.lab_feature("workload")
+
 
 def test_hang_detection(device: LabDevice, card: Card, record: Record) -> None:
     """A workload reports progress within the deadline; a hung one is caught at the deadline."""
