@@ -1,10 +1,11 @@
 """The emulated test-bed: accelerator models, vendor tools and the launcher.
 
 Kept import-free on purpose: every emulated tool invocation is a fresh Python process
-(``python -m lab.emulator.tools.furiosa_smi``), so this package must cost nothing to load.
+(the node's ``furiosa-smi`` wrapper runs ``python -S -c``), so this package must cost nothing to load.
 
 Modules, bottom up::
 
+    jsontext    JSON through ``_json`` alone (``import json`` costs a tool call ~15 ms)
     noise       deterministic noise from a hash of (seed, keys) — no RNG state
     defaults    emulator figures for catalog nulls (labelled synthetic)
     spec        the node spec JSON the launcher writes (devices, faults, seed, time scale)

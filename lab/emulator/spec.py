@@ -1,7 +1,7 @@
 """The node spec: everything the emulated tools need to know about one node, as JSON.
 
 The launcher writes ``spec.json`` into each node directory from the inventory; the tools
-only read it. Plain classes and ``json`` only (no dataclasses/typing at run time): every
+only read it. Plain classes and ``jsontext`` only (no dataclasses/typing at run time): every
 tool call is a new Python process and pays for each import.
 
 ::
@@ -12,12 +12,13 @@ tool call is a new Python process and pays for each import.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from lab.emulator import jsontext
 
 TYPE_CHECKING = False  # typing costs ~4 ms per tool start; mypy honours the name
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lab.emulator.faults import FaultParameters
 
 SPEC_FORMAT = 1
@@ -277,12 +278,12 @@ class NodeSpec:
             "devices": [device.to_dict() for device in self.devices],
             "faults": [fault.to_dict() for fault in self.faults],
         }
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        return jsontext.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str, where: str = "spec.json") -> NodeSpec:
         try:
-            data = json.loads(text)
+            data = jsontext.loads(text)
         except ValueError as error:
             raise SpecError(f"{where}: not JSON: {error}") from error
         if not isinstance(data, dict):

@@ -12,7 +12,11 @@ and the same inputs always give the same temperature::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+
+TYPE_CHECKING = False  # collections.abc costs ~3 ms per tool start; mypy honours the name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 
 class ThermalModel:

@@ -128,12 +128,12 @@ def test_efficiency(
     result, logs = _offline(perf, device, evidence)
     series = perf.series(result, device.model, [device.tool_index])
     power_points = [(s.t, s.power_watts) for s in series if s.power_watts is not None]
+    if series and not power_points:
+        _skip_not_computable(request, criteria, "efficiency", f"{device.model.tool} reports no board power")
     power_log = evidence.series(
         "board-power", "W", [t for t, _ in power_points], [p for _, p in power_points]
     )
     power = perf.mean_power(result, device.model, [device.tool_index])
-    if power is None and not power_points:
-        _skip_not_computable(request, criteria, "efficiency", f"{device.model.tool} reports no board power")
     value = efficiency(result.samples_per_second or 0.0, power)
     measure("efficiency", value, evidence=(*logs, power_log))
 

@@ -19,9 +19,9 @@ no reset; the stability drills need one): it clears a hang like a driver-level r
 
 from __future__ import annotations
 
-import json
 import sys
 
+from lab.emulator import jsontext
 from lab.emulator.device import EmulatedDevice, Reading
 from lab.emulator.tools.common import ToolUsageError, View, box_table, observe, reset_device, run_tool
 
@@ -74,7 +74,7 @@ def _info_object(device: EmulatedDevice, reading: Reading) -> dict[str, object]:
 def info(view: View, output_format: str) -> str:
     devices = view.present()
     if output_format == "json":
-        return json.dumps(
+        return jsontext.dumps(
             [_info_object(device, reading) for device, reading in devices], indent=2, ensure_ascii=False
         )
     if output_format == "full":
@@ -191,5 +191,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def cli() -> int:
+    """The entry point of the node's ``furiosa-smi`` wrapper."""
+    return run_tool("furiosa-smi", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tool("furiosa-smi", main))
+    sys.exit(cli())

@@ -35,5 +35,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def cli() -> int:
+    """The entry point of the node's ``furiosactl`` wrapper."""
+    return run_tool("furiosactl", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tool("furiosactl", main))
+    sys.exit(cli())

@@ -56,5 +56,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def cli() -> int:
+    """The entry point of the node's ``lspci`` wrapper."""
+    return run_tool("lspci", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tool("lspci", main))
+    sys.exit(cli())

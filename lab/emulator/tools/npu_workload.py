@@ -296,5 +296,10 @@ def main(argv: list[str]) -> int:
         raise ToolUsageError(str(error)) from error
 
 
+def cli() -> int:
+    """The entry point of the node's ``npu-workload`` wrapper."""
+    return run_tool("npu-workload", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tool("npu-workload", main))
+    sys.exit(cli())

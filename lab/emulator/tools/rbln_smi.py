@@ -17,9 +17,9 @@ and ``rbln-smi reset -d N`` (reset flags of the real tool are unverified).
 
 from __future__ import annotations
 
-import json
 import sys
 
+from lab.emulator import jsontext
 from lab.emulator.device import EmulatedDevice, Reading, link_speed_gts
 from lab.emulator.tools.common import ToolUsageError, View, observe, reset_device, run_tool
 
@@ -128,7 +128,7 @@ def as_json(view: View, driver: str) -> str:
                 "util_info": "97.0",
             }
         )
-    return json.dumps({"KMD_version": driver, "devices": devices, "contexts": contexts}, indent=2)
+    return jsontext.dumps({"KMD_version": driver, "devices": devices, "contexts": contexts}, indent=2)
 
 
 def as_table(view: View, driver: str) -> str:
@@ -177,5 +177,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def cli() -> int:
+    """The entry point of the node's ``rbln-smi`` wrapper."""
+    return run_tool("rbln-smi", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tool("rbln-smi", main))
+    sys.exit(cli())

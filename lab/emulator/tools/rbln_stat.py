@@ -7,6 +7,12 @@ import sys
 from lab.emulator.tools.common import run_tool
 from lab.emulator.tools.rbln_smi import main
 
-if __name__ == "__main__":
+
+def cli() -> int:
+    """The entry point of the node's ``rbln-stat`` wrapper."""
     print("rbln-stat is deprecated; use rbln-smi", file=sys.stderr)
-    sys.exit(run_tool("rbln-stat", main))
+    return run_tool("rbln-stat", main)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -8,9 +8,9 @@ figures behind a Sapeon card are emulator defaults where the catalog has none (l
 
 from __future__ import annotations
 
-import json
 import sys
 
+from lab.emulator import jsontext
 from lab.emulator.tools.common import ToolUsageError, View, box_table, observe, reset_device, run_tool
 
 VENDOR = "sapeon"
@@ -45,7 +45,7 @@ def as_json(view: View) -> str:
                 "synthetic_figures": list(device.spec.synthetic_figures),
             }
         )
-    return json.dumps({"synthetic": True, "tool": "sapeon-smi", "devices": devices}, indent=2)
+    return jsontext.dumps({"synthetic": True, "tool": "sapeon-smi", "devices": devices}, indent=2)
 
 
 def as_table(view: View) -> str:
@@ -82,5 +82,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def cli() -> int:
+    """The entry point of the node's ``sapeon-smi`` wrapper."""
+    return run_tool("sapeon-smi", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_tool("sapeon-smi", main))
+    sys.exit(cli())

@@ -38,5 +38,10 @@ def main(argv: list[str]) -> int:
     return 3
 
 
+def cli() -> int:
+    """The entry point of the node's ``systemctl`` wrapper."""
+    return main(sys.argv[1:])
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli())
