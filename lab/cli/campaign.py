@@ -91,6 +91,9 @@ def run_campaign(arguments: argparse.Namespace) -> int:
             "--junitxml", str(run_dir / "junit.xml"),
             "--alluredir", str(run_dir / "allure-results"),
             "-p", "no:cacheprovider",
+            # hypothesis (installed with the dev extra) costs each pytest process and xdist
+            # worker about 1 s of CPU at start; the certification suites do not use it
+            "-p", "no:hypothesispytest",
             "-q",
         ]  # fmt: skip
         if arguments.select:
