@@ -97,7 +97,8 @@ def settings_for(request: Request, lg: Any, expected_qps: float | None) -> Any:
 def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]:
     """Run the request's LoadGen test; an Offline run that ended before its min duration is re-run
     once at the rate it really reached (what LoadGen's own summary recommends), so a probe that
-    under-estimated a warming-up engine does not cost a VALID result. Both attempts are recorded."""
+    under-estimated a warming-up engine does not cost a VALID result. The first attempt's expected
+    and reached rates stay in ``settings.rerun_below_min_duration``; the logs are the second's."""
     lg = _loadgen()
     os.makedirs(request.output_dir, exist_ok=True)
     origin = time.monotonic()

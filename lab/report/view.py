@@ -239,7 +239,8 @@ def _measurement_row(record: TestRecord, m: Measurement) -> MeasurementRow:
         device=record.device or "",
         criterion=m.name,
         limit=_limit_text(m),
-        measured=_value_text(m.value),
+        # a criterion that could not be judged ("not computable: ...") says why where the value would be
+        measured=m.reason if m.value is None and m.verdict is Outcome.SKIP else _value_text(m.value),
         margin="" if m.margin is None else f"{m.margin:+.4g}",
         unit=m.unit,
         verdict=m.verdict,

@@ -38,9 +38,10 @@ _CHANNEL_RETRIES = 5  # a refused channel is retried this often (20, 40, 60, 80 
 CHANNELS_REMEMBERED = 1024
 """How many closed channel ids a connection keeps. paramiko remembers every channel a connection
 ever opened (``Transport.channels_seen``: a late message for a dead channel is then ignored
-instead of ending the connection), one entry per command, forever: a soak's telemetry grew the
-controller by 0.18 MiB/min with 8 nodes. Ids older than this many channels are forgotten; such
-a channel was closed by both sides long ago, and after its CLOSE the server sends nothing on it."""
+instead of ending the connection), one entry per command, forever: a soak (a command per node
+per second, for days) grows the controller without bound. Ids older than this many channels are
+forgotten; such a channel was closed by both sides long ago, and after its CLOSE the server
+sends nothing on it."""
 
 
 def forget_old_channels(transport: paramiko.Transport, keep: int | None = None) -> None:

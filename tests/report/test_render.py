@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from lab.criteria import DataFormatError, Outcome
+from lab.criteria import DataFormatError, Outcome, not_computable
+from lab.inventory.model import Axis, Criterion, Limits
 from lab.report import render_report
 from lab.report.seal import split
+from lab.report.view import _measurement_row
+from lab.results import TestRecord
 from tests.report.synthetic import (
     HOSTILE_DEVICE,
     HOSTILE_FIRMWARE,
@@ -182,3 +186,14 @@ def test_series_beyond_the_per_node_limit_are_counted_and_trust_mode_falls_back_
     assert body.count('<svg class="chart"') == 40
     assert "Further series not drawn (at most 40 per node): 5" in body
     assert "tofu (run)" in body
+
+
+def test_a_criterion_that_cannot_be_judged_shows_why_in_place_of_the_value() -> None:
+    peak = Criterion("percent-of-peak", Axis.PERFORMANCE, "fraction", "", Limits(minimum=0.2))
+    measured = not_computable(peak, "the catalog's int8_tops for sapeon-x220 is null")
+    record = TestRecord(test_id="t.py::test_percent_of_peak[n:snpu0]", outcome=Outcome.SKIP, device="snpu0")
+    row = _measurement_row(record, measured)
+    assert (row.verdict, row.limit) == (Outcome.SKIP, "≥ 0.2")
+    assert row.measured == "not computable: the catalog's int8_tops for sapeon-x220 is null"
+    not_measured = _measurement_row(record, replace(measured, verdict=Outcome.ERROR, reason="not measured"))
+    assert not_measured.measured == "—"  # a value the lab failed to read is not dressed up as a reason
