@@ -3,6 +3,7 @@
 ::
 
     lab inventory check inventory/gwangju.yaml inventory/emulated.yaml     # exit 0, or 2 with every problem
+    lab inventory check inventory/devices.yaml inventory/profiles/kcloud-npu-v1.yaml   # catalog, profile
     lab inventory show inventory/gwangju.yaml --select 'vendor=rebellions and operator=kt-cloud'
     lab inventory show inventory/emulated.yaml --format json
     lab inventory capacity inventory/gwangju.yaml
@@ -14,10 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from lab.errors import InventoryError
 from lab.inventory.capacity import compute_capacity, format_capacity
+from lab.inventory.documents import check_catalog, check_profile, kind_of
 from lab.inventory.loader import load_inventory
 from lab.inventory.model import Inventory, Node
 from lab.inventory.schema import KINDS, schema_text
@@ -32,7 +35,9 @@ def register(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="inventory_command", metavar="ACTION")
     commands.required = True
 
-    check = commands.add_parser("check", help="validate inventory files (exit 0, or 2 listing every problem)")
+    check = commands.add_parser(
+        "check", help="validate inventories, device catalogs, profiles (exit 0, or 2 listing every problem)"
+    )
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.set_defaults(handler=_check)
 
@@ -57,6 +62,11 @@ def _check(arguments: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in arguments.paths:
         try:
+            kind = kind_of(Path(path))
+            if kind != "inventory":
+                checker = check_catalog if kind == "catalog" else check_profile
+                print(f"{path}: OK: {checker(Path(path))}")
+                continue
             inventory = load_inventory(path)
         except InventoryError as error:
             for problem in error.problems:

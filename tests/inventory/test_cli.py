@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from lab.cli import main
+from lab.inventory import load_inventory
 from tests.inventory.conftest import KEY_A, NODE_HEAD, REPO, WriteInventory
 
 GWANGJU = str(REPO / "inventory" / "gwangju.yaml")
@@ -95,3 +97,31 @@ def test_schema_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert schema["required"] == ["version", "name"]
     assert main(["inventory", "schema", "--kind", "catalog"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "kcloud-lab device catalog"
+
+
+def test_check_recognises_the_catalog_and_a_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = str(REPO / "inventory" / "devices.yaml")
+    profile = str(REPO / "inventory" / "profiles" / "kcloud-npu-v1.yaml")
+    assert main(["inventory", "check", catalog, profile]) == 0
+    out = capsys.readouterr().out
+    models = len(load_inventory(EMULATED).catalog)  # the same catalog, read through an inventory
+    assert f"devices.yaml: OK: device catalog, {models} models" in out
+    assert "kcloud-npu-v1.yaml: OK: certification profile kcloud-npu-v1" in out
+
+
+def test_a_broken_catalog_or_profile_is_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (REPO / "inventory" / "devices.yaml").read_text(encoding="utf-8")
+    (tmp_path / "devices.yaml").write_text(
+        text.replace("vendor: nvidia", "vendor: nvida", 1), encoding="utf-8"
+    )
+    (tmp_path / "profiles").mkdir()
+    profile = (REPO / "inventory" / "profiles" / "kcloud-npu-v1.yaml").read_text(encoding="utf-8")
+    (tmp_path / "profiles" / "kcloud-npu-v1.yaml").write_text(
+        profile.replace("      warboy: {min: 3000}", "      warboyy: {min: 3000}", 1), encoding="utf-8"
+    )
+    paths = [str(tmp_path / "devices.yaml"), str(tmp_path / "profiles" / "kcloud-npu-v1.yaml")]
+    status = main(["inventory", "check", *paths])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "devices.yaml:" in err and "'nvida' is not one of" in err and "did you mean 'nvidia'" in err
+    assert "kcloud-npu-v1.yaml:" in err and "warboyy" in err
