@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,30 @@ from lab.transport.sshd import SshdServer
 SshdFactory = Callable[..., SshdServer]
 NodeBuilder = Callable[..., Node]
 _names = itertools.count(1)
+
+
+PROFILES = Path(__file__).resolve().parents[1] / "inventory" / "profiles"
+
+
+def profiles_with_settings(folder: Path, **settings: float) -> Path:
+    """A copy of the repository's profiles with some ``settings`` overridden; returns its folder.
+
+    Suites that pin a verdict use ``host_busy_cpu_pressure=1.0``: a test machine busy with
+    the rest of the test suite must not turn the FAIL they check into an inconclusive ERROR
+    (that rule has its own test, tests/performance/test_host_busy.py).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"  {key}: {value:f}\n" for key, value in settings.items())  # 1e-06 would be text
+    for source in PROFILES.glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        for key in settings:  # the profile's own line for a key goes: YAML keys are unique
+            text = re.sub(rf"^  {re.escape(key)}:.*\n", "", text, flags=re.MULTILINE)
+        if "\nsettings:\n" not in text:
+            raise ValueError(f"{source}: no settings section to override")
+        (folder / source.name).write_text(
+            text.replace("\nsettings:\n", f"\nsettings:\n{lines}", 1), encoding="utf-8"
+        )
+    return folder
 
 
 def make_node(name: str = "node", address: str = "127.0.0.1", port: int = 22, **changes: Any) -> Node:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backends import Backend
+from .pressure import cpu_pressure_total, pressure_share
 from .protocol import Request
 from .summary import parse_detail, parse_summary
 from .telemetry import TelemetrySampler
@@ -190,9 +191,9 @@ def _one_test(
         pool.start()
     sampler.start()
     try:
-        window_start = clock()
+        window_start, pressure_before = clock(), cpu_pressure_total()
         lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
-        window_end = clock()
+        window_end, pressure_after = clock(), cpu_pressure_total()
     finally:
         pool.stop()
         telemetry = sampler.stop()
@@ -213,5 +214,6 @@ def _one_test(
         "logs": {"summary": summary_path, "detail": detail_path},
         "window": {"start": round(window_start, 6), "end": round(window_end, 6)},
         "telemetry": {"interval_s": request.telemetry_interval_s, "samples": telemetry},
+        "host_cpu_pressure": pressure_share(pressure_before, pressure_after, window_end - window_start),
         "samples_per_device": pool.samples_done,
     }

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from lab.devices import adapter_for
+from lab.errors import InfrastructureError
 from lab.inventory.model import DeviceModel, Node, Profile
 from lab.performance.agent_runner import AgentRunner
 from lab.performance.backend_choice import BackendChoice, choose_backend
@@ -33,6 +34,11 @@ from lab.transport.base import Transport
 
 REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
 LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
+
+
+class HostTooBusy(InfrastructureError):
+    """A device computed on this machine missed a limit while the machine was oversubscribed:
+    inconclusive (ERROR), never counted against the device."""
 
 
 def computes_on_this_machine(node: Node) -> bool:
@@ -77,6 +83,9 @@ class PerformanceSession:
         self.runner = AgentRunner(transport, python=self.backend.python, environment=self.backend.environment)
         self.local_logs = Path(tempfile.mkdtemp(prefix="kcloud-loadgen-logs."))
         self._commands: dict[str, list[list[str]]] = {}
+        self.worst_cpu_pressure: float | None = None
+        """The largest share of a run, over this session's runs, in which the node's host had
+        tasks waiting for a CPU (Linux PSI; None where unknown)."""
 
     def telemetry_for(self, model: DeviceModel | None) -> list[list[str]]:
         """The vendor tool commands to sample for ``model`` (none for a CPU reference node)."""
@@ -101,11 +110,35 @@ class PerformanceSession:
 
     def run(self, request: Mapping[str, object], label: str) -> AgentResult:
         if not computes_on_this_machine(self.node):
-            return self.runner.run(request, evidence_dir=self.local_logs, label=label)
-        # Emulated and loopback nodes all compute on this machine's cores: two LoadGen runs at
-        # once (two xdist workers) would measure each other, not the device. They take turns.
-        with _local_timing_lock():
-            return self.runner.run(request, evidence_dir=self.local_logs, label=label)
+            result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
+        else:
+            # Emulated and loopback nodes all compute on this machine's cores: two LoadGen runs
+            # at once (two xdist workers) would measure each other, not the device. They take turns.
+            with _local_timing_lock():
+                result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
+        pressure = result.host_cpu_pressure
+        if pressure is not None:
+            worst = self.worst_cpu_pressure
+            self.worst_cpu_pressure = pressure if worst is None else max(worst, pressure)
+        return result
+
+    def host_busy_reason(self) -> str | None:
+        """Why a missed limit cannot be blamed on the device, or None when it can.
+
+        Only for devices that compute on this machine's cores (emulated, loopback): when its
+        tasks waited for a CPU for more than the profile's ``host_busy_cpu_pressure`` share of
+        a run, the figures measure the host's other jobs as much as the device.
+        """
+        pressure = self.worst_cpu_pressure
+        if not computes_on_this_machine(self.node) or pressure is None:
+            return None
+        if pressure <= self.settings.host_busy_cpu_pressure:
+            return None
+        return (
+            f"the host computing this device was oversubscribed: tasks waited for a CPU during "
+            f"{pressure:.0%} of a LoadGen run (limit {self.settings.host_busy_cpu_pressure:.0%}, "
+            "profile setting host_busy_cpu_pressure); rerun on a quiet machine"
+        )
 
     def series(
         self, result: AgentResult, model: DeviceModel, tool_indexes: Sequence[int]

@@ -136,6 +136,12 @@ class AgentResult:
         return str(version) if version is not None else None
 
     @property
+    def host_cpu_pressure(self) -> float | None:
+        """Share of the run in which some task on the node's host waited for a CPU (Linux PSI;
+        None where the kernel has none)."""
+        return _number(self.data.get("host_cpu_pressure"))
+
+    @property
     def backends(self) -> list[Mapping[str, object]]:
         items = self.data.get("backends")
         return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []

@@ -12,6 +12,9 @@ Profile ``settings`` keys (defaults in brackets)::
     multistream_samples_per_query [8]
     server_search_trials [8]          LoadGen runs the Server search may use per card
     server_search_tolerance [0.05]    stop bisecting when the bracket is this narrow
+    host_busy_cpu_pressure [0.5]      on nodes whose device computes on the controller's cores
+                                      (emulated, loopback), a miss is inconclusive (ERROR) when
+                                      tasks waited for a CPU this share of a run (Linux PSI)
 
 CI shortens runs with ``duration_override`` (the plugin's ``--lab-perf-duration``): the run
 is then a *short run*, recorded as such, and the minimum query counts drop to what
@@ -57,6 +60,7 @@ class PerfSettings:
     multistream_samples_per_query: int
     server_trials: int
     server_tolerance: float
+    host_busy_cpu_pressure: float = 0.5
     sample_count: int = 1024
 
     @property
@@ -98,4 +102,5 @@ class PerfSettings:
             multistream_samples_per_query=int(_number(settings, "multistream_samples_per_query", 8, profile)),
             server_trials=int(_number(settings, "server_search_trials", 8, profile)),
             server_tolerance=_number(settings, "server_search_tolerance", 0.05, profile),
+            host_busy_cpu_pressure=_number(settings, "host_busy_cpu_pressure", 0.5, profile),
         )

@@ -13,6 +13,7 @@ import pytest
 from lab.criteria import Outcome
 from lab.emulator.testbed.launcher import down, up
 from lab.results import Run, load_run
+from tests.conftest import profiles_with_settings
 
 from .conftest import REPOSITORY, cpu_quiet
 
@@ -22,7 +23,7 @@ INVENTORY = """\
 version: 1
 name: performance-suite-test
 catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
+profiles: {profiles}
 defaults:
   emulated: true
   user: lab
@@ -46,7 +47,8 @@ nodes:
 def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     directory = tmp_path_factory.mktemp("perf-suite")
     inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
+    profiles = profiles_with_settings(directory / "profiles", host_busy_cpu_pressure=1.0)
+    inventory.write_text(INVENTORY.format(repository=REPOSITORY, profiles=profiles), encoding="utf-8")
     testbed = up(inventory, directory / "testbed")
     try:
         command = [

@@ -13,6 +13,7 @@ import pytest
 
 from lab.cli import main as lab
 from lab.emulator.testbed.launcher import down, up
+from tests.conftest import profiles_with_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,7 @@ INVENTORY = """\
 version: 1
 name: nightly-test
 catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
+profiles: {profiles}
 defaults: {{emulated: true, user: lab, profile: kcloud-npu-v1}}
 nodes:
   - name: nightly-rbln
@@ -38,7 +39,10 @@ DEGRADED = "      faults: [{kind: perf-degradation, device: 0, parameters: {per_
 def _night(directory: Path, name: str, faults: str) -> Path:
     """One nightly run of the Offline throughput test; returns its run directory."""
     inventory = directory / f"{name}.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY, faults=faults), encoding="utf-8")
+    # the degraded card must FAIL however busy the test machine is (see profiles_with_settings)
+    profiles = profiles_with_settings(directory / f"profiles-{name}", host_busy_cpu_pressure=1.0)
+    text = INVENTORY.format(repository=REPOSITORY, profiles=profiles, faults=faults)
+    inventory.write_text(text, encoding="utf-8")
     testbed = up(inventory, directory / f"testbed-{name}")
     run_dir = directory / name
     try:

@@ -7,13 +7,16 @@ the property ``short_run: true`` ("short run — not MLPerf-compliant"), never s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Generator, Iterator
 
 import pytest
 
+from lab.criteria import Outcome
+from lab.errors import CriterionFailed
 from lab.performance.evidence import RunEvidence
-from lab.performance.node_session import PerformanceSession
-from lab.pytest_plugin.fixtures import LabNode
+from lab.performance.node_session import HostTooBusy, PerformanceSession
+from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, LabNode
 from lab.pytest_plugin.session import LabSession
 
 SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
@@ -32,9 +35,35 @@ def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceS
         request.node.user_properties.append(("loadgen_min_duration_s", session.settings.duration_s))
         request.node.user_properties.append(("performance_backend", session.backend.name))
         yield session
+        if session.worst_cpu_pressure is not None:
+            # how busy the node's host was: a reader can tell a slow device from a busy machine
+            request.node.user_properties.append(("host_cpu_pressure", session.worst_cpu_pressure))
 
 
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest, lab: LabSession) -> RunEvidence:
     """Where this test's LoadGen logs and telemetry series go (``evidence/<test>/``)."""
     return RunEvidence(lab.run_dir, request.node.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A limit missed by a device that computes on an oversubscribed controller is inconclusive.
+
+    Emulated (and loopback) devices run on this machine's cores: when other jobs kept its
+    tasks waiting for a CPU through a run, a FAIL says as much about the machine as about the
+    device, so it becomes ERROR (``HostTooBusy``) with the reason; its measurements say so too.
+    """
+    try:
+        return (yield)
+    except CriterionFailed as failed:
+        perf = getattr(item, "funcargs", {}).get("perf")
+        busy = perf.host_busy_reason() if isinstance(perf, PerformanceSession) else None
+        if busy is None:
+            raise
+        measurements = item.stash.get(MEASUREMENTS_KEY, [])
+        for position, measured in enumerate(measurements):
+            if measured.verdict is Outcome.FAIL:
+                reason = f"inconclusive: {busy} (measured: {measured.reason})"
+                measurements[position] = dataclasses.replace(measured, verdict=Outcome.ERROR, reason=reason)
+        raise HostTooBusy(f"{failed}\ninconclusive: {busy}") from failed
