@@ -44,14 +44,14 @@ from lab.devices import adapter_for  # noqa: E402
 from lab.emulator.testbed.launcher import down, up  # noqa: E402
 from lab.inventory import load_inventory  # noqa: E402
 from lab.inventory.model import Inventory  # noqa: E402
+from lab.performance.telemetry import RecordingTransport  # noqa: E402
 from lab.stability.cards import node_cards  # noqa: E402
 from lab.stability.settings import SoakSettings  # noqa: E402
 from lab.stability.soak import Soak  # noqa: E402
 from lab.stability.telemetry import read_cards  # noqa: E402
 from lab.transport.base import Transport  # noqa: E402
-from lab.transport.result import Command, CommandResult, ShellScript  # noqa: E402
+from lab.transport.result import ShellScript  # noqa: E402
 from lab.transport.ssh import SSHTransport  # noqa: E402
-from lab.transport.wrapper import TransportWrapper  # noqa: E402
 
 ISSUE_SOAK_SECONDS = 1800.0
 
@@ -192,27 +192,6 @@ def lag_report(label: str, run: SoakRun, seconds: float) -> float:
     return median
 
 
-class _Capturing(TransportWrapper):
-    """Keeps what each command printed (for the replayed tools)."""
-
-    def __init__(self, inner: Transport) -> None:
-        super().__init__(inner)
-        self.outputs: dict[tuple[str, ...], str] = {}
-
-    def run(
-        self,
-        command: Command | ShellScript,
-        *,
-        timeout: float | None = None,
-        stdin: bytes | None = None,
-        raise_on_timeout: bool = True,
-    ) -> CommandResult:
-        result = super().run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
-        if not isinstance(command, ShellScript) and result.ok:
-            self.outputs[tuple(command)] = result.stdout
-        return result
-
-
 def replay_tools(inventory: Inventory, names: list[str], node_dirs: dict[str, Path]) -> dict[Path, str]:
     """Replace each node's vendor tools by a ``cat`` of what they print now; returns the originals."""
     originals: dict[Path, str] = {}
@@ -220,7 +199,7 @@ def replay_tools(inventory: Inventory, names: list[str], node_dirs: dict[str, Pa
         node = inventory.node(name)
         transport = SSHTransport(node, resolve=inventory.node)
         try:
-            capturing = _Capturing(transport)
+            capturing = RecordingTransport(transport)
             cards = node_cards(node, inventory.catalog)
             read_cards({card.model.key: adapter_for(card.model, capturing) for card in cards}, cards)
         finally:

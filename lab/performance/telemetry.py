@@ -29,11 +29,13 @@ AdapterFactory = Callable[[Transport], DeviceAdapter]
 
 
 class RecordingTransport(TransportWrapper):
-    """Passes commands through to ``inner`` and remembers their argument vectors."""
+    """Passes commands through to ``inner`` and remembers their argument vectors (``commands``)
+    and what each successful one printed (``outputs``)."""
 
     def __init__(self, inner: Transport) -> None:
         super().__init__(inner)
         self.commands: list[list[str]] = []
+        self.outputs: dict[tuple[str, ...], str] = {}
 
     def run(
         self,
@@ -46,7 +48,10 @@ class RecordingTransport(TransportWrapper):
         if isinstance(command, ShellScript):
             raise InfrastructureError("the device adapter uses shell text: it cannot be sampled by the agent")
         self.commands.append(list(command))
-        return super().run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
+        result = super().run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
+        if result.ok:
+            self.outputs[tuple(command)] = result.stdout
+        return result
 
 
 class ReplayTransport(Transport):
