@@ -170,7 +170,20 @@ class SshdServer:
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self, port: int | None = None) -> SshdServer:
-        """Write keys and config, start sshd, wait (bounded) until it accepts connections."""
+        """Write keys and config, start sshd, wait (bounded) until it accepts connections.
+
+        On a server that is already running this is a no-op (``with SshdServer(d) as s:
+        s.start()`` must not launch a second sshd and forget the first); asking a running
+        server for another port raises ``RuntimeError``: ``restart()`` or ``stop()`` first.
+        """
+        if self.running:
+            if port is not None and port != self.port:
+                raise RuntimeError(
+                    f"sshd in {self.directory} already runs on port {self.port} (pid {self.pid}); "
+                    f"stop() it before starting it on port {port}"
+                )
+            return self
+        self.stop()  # a server that died on its own: reap it before launching its successor
         self.directory.mkdir(parents=True, exist_ok=True)
         _ensure_privilege_separation_dir()
         if not self.host_public_key:
@@ -228,6 +241,9 @@ class SshdServer:
         process = self._process
         if process is None:
             return
+        if process.poll() is not None:  # exited and reaped: its pid may belong to someone else now
+            self._process = None
+            return
         victims = [process.pid, *descendants(process.pid)]
         for pid in victims:
             with contextlib.suppress(ProcessLookupError):
@@ -237,7 +253,10 @@ class SshdServer:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         for pid in victims[1:]:
             _wait_gone(pid, deadline)
-        for pid in victims:
+        if process.poll() is None:  # once reaped, its pid is free for anyone: never signal it again
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        for pid in victims[1:]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -300,11 +319,20 @@ class SshdServer:
                 stderr=log,
                 start_new_session=True,  # Ctrl-C in a terminal must not hit the servers first
             )
+        try:
+            if self._wait_listening(self._process):
+                return True
+        except BaseException:  # Ctrl-C while waiting: the process just started must not outlive us
+            self.stop()
+            raise
+        self.stop()
+        return False
+
+    def _wait_listening(self, process: subprocess.Popen[bytes]) -> bool:
         deadline = time.monotonic() + _START_DEADLINE
         delay = 0.002
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._process = None
+            if process.poll() is not None:
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
@@ -312,7 +340,6 @@ class SshdServer:
             except OSError:
                 time.sleep(delay)
                 delay = min(delay * 1.5, 0.05)
-        self.stop()
         return False
 
     def _log_tail(self, limit: int = 4000) -> str:

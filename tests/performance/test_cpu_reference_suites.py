@@ -58,7 +58,6 @@ SUITES = ("functional", "performance", "stability")
 def cpu_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     directory = tmp_path_factory.mktemp("cpu-reference")
     with SshdServer(directory / "sshd") as server:
-        server.start()
         inventory = directory / "inventory.yaml"
         inventory.write_text(
             INVENTORY.format(

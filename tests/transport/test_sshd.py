@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -41,6 +42,56 @@ def test_stop_leaves_no_sshd_and_no_session_behind(tmp_path: Path, ssh_node) -> 
     assert listener is not None and not _alive(listener)
     assert not [pid for pid in children if _alive(pid)]
     assert server.pid is None
+
+
+def _sshd_pids_of(server: SshdServer) -> list[int]:
+    """Live sshd listeners started with this server's config file (found by command line, not memory).
+
+    sshd rewrites its process title ("sshd: /path/sshd_config [listener] ..."): match a substring.
+    """
+    config = str(server.config_path).encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                command_line = handle.read()
+        except OSError:
+            continue
+        if config in command_line and b"[listener]" in command_line and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_start_on_a_running_server_never_orphans_a_process(tmp_path: Path) -> None:
+    server = SshdServer(tmp_path / "twice")
+    try:
+        with server:  # __enter__ starts it; the CPU reference fixture then called start() again
+            first = server.pid
+            assert server.start() is server
+            assert server.pid == first
+            assert _sshd_pids_of(server) == [first]
+            with pytest.raises(RuntimeError, match="already runs on port"):
+                server.start(port=server.port + 1)
+            assert _sshd_pids_of(server) == [first]
+        assert _sshd_pids_of(server) == []
+    finally:  # on a broken start() the orphan must not outlive the test either
+        for pid in _sshd_pids_of(server):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_start_after_the_server_died_starts_a_fresh_one(tmp_path: Path) -> None:
+    with SshdServer(tmp_path / "dies") as server:
+        first = server.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while server.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.start()
+        assert server.running and server.pid != first
+        assert _sshd_pids_of(server) == [server.pid]
 
 
 def test_sessions_get_private_home_and_set_env(sshd_factory, ssh_node) -> None:
