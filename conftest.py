@@ -5,4 +5,6 @@ The lab's pytest plugin itself is registered through the ``pytest11`` entry poin
 """
 
 # pytester drives the plugin's own tests (tests/plugin); pytest only accepts this at the top.
-pytest_plugins = ["pytester"]
+# tests/session_guard.py fails a run of tests/ that leaves a process running or writes outside
+# its temporary folders.
+pytest_plugins = ["pytester", "tests.session_guard"]

@@ -45,23 +45,26 @@ def test_stop_leaves_no_sshd_and_no_session_behind(tmp_path: Path, ssh_node) -> 
 
 
 def _sshd_pids_of(server: SshdServer) -> list[int]:
-    """Live sshd listeners started with this server's config file (found by command line, not memory).
+    """Live sshd listeners started with this server's config file (found in /proc, not in memory).
 
-    sshd rewrites its process title ("sshd: /path/sshd_config [listener] ..."): match a substring.
+    sshd rewrites its process title ("sshd: /path/sshd_config [listener] ..."), and a
+    connection's own sshd may name the file too: a listener is one whose parent is not one.
     """
     config = str(server.config_path).encode()
-    found = []
+    found: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
                 command_line = handle.read()
-        except OSError:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        if config in command_line and b"[listener]" in command_line and _alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+        if config in command_line and _alive(int(entry.name)):
+            found[int(entry.name)] = parent
+    return sorted(pid for pid, parent in found.items() if parent not in found)
 
 
 def test_start_on_a_running_server_never_orphans_a_process(tmp_path: Path) -> None:
