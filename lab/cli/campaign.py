@@ -12,9 +12,14 @@ the certification report (signed with $LAB_REPORT_KEY when set), brings the
 test-bed down, and prints the path of the signed report last. For a real lab it runs the
 suites against the inventory as given.
 
+Nothing it started on the controller outlives it: at the end, any process the campaign
+started (pytest and its workers, the test-bed's sshd unless --keep-testbed, anything they
+left in the background, found by ancestry, by a marker in its environment or by the run or
+test-bed folder it names) is named on stderr, stopped by pid, and the exit status is 3.
+
 Exit status: 0 when the campaign ran to the end (whatever the devices' verdicts — the
 report says them), 1 with ``--strict`` when the verdict is not PASS/MARGINAL, 2 for bad
-input, 3 when the campaign itself could not run.
+input, 3 when the campaign itself could not run or left a process running.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
+from lab.transport.leftovers import ProcessWatch, stop_processes
 
 DEFAULT_INVENTORY = "inventory/emulated.yaml"
 DEFAULT_SUITES = ("testsuites/functional", "testsuites/performance", "testsuites/stability")
@@ -63,6 +69,46 @@ def register(subparsers: Any) -> None:
 
 
 def run_campaign(arguments: argparse.Namespace) -> int:
+    testbed_dir = Path(arguments.testbed_dir).resolve()
+    run_dir = Path(arguments.run_dir) if arguments.run_dir else None
+    watch = ProcessWatch.begin(folders=[testbed_dir, *([run_dir.resolve()] if run_dir else [])])
+    status = _run_campaign(arguments, run_dir)
+    spare = _kept_testbed_pids(testbed_dir) if arguments.keep_testbed else []
+    if report_leftovers(watch, spare=spare):
+        return EXIT_INFRASTRUCTURE
+    return status
+
+
+def report_leftovers(watch: ProcessWatch, spare: list[int] | None = None, grace: float = 3.0) -> bool:
+    """Name on stderr and stop (by pid) what the campaign left running; True when there was any."""
+    left = watch.left_behind(grace=grace, spare=spare or ())
+    if not left:
+        return False
+    print(f"lab campaign: {len(left)} process(es) it started still run on the controller:", file=sys.stderr)
+    for process in left:
+        print(f"  {process.describe()}", file=sys.stderr)
+    survivors = stop_processes(left)
+    print(
+        "lab campaign: stopped them by pid"
+        if not survivors
+        else f"lab campaign: could not stop pids {[process.pid for process in survivors]}",
+        file=sys.stderr,
+    )
+    return True
+
+
+def _kept_testbed_pids(directory: Path) -> list[int]:
+    """The sshd and emulator processes of a test-bed left up on purpose (--keep-testbed)."""
+    from lab.emulator.testbed.manifest import Manifest
+    from lab.emulator.testbed.processes import emulator_processes
+
+    manifest = Manifest.read(directory)
+    if manifest is None:
+        return []
+    return [node.pid for node in manifest.nodes] + emulator_processes(str(directory / "nodes"))
+
+
+def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
     from lab.criteria import Outcome
     from lab.inventory import load_inventory
     from lab.results import load_run, new_run_id
@@ -76,7 +122,7 @@ def run_campaign(arguments: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     inventory_path = Path(arguments.inventory)
     inventory = load_inventory(inventory_path)  # InventoryError → exit 2 with every problem
-    run_dir = Path(arguments.run_dir) if arguments.run_dir else Path("runs") / new_run_id()
+    run_dir = run_dir or Path("runs") / new_run_id()
     testbed_dir = Path(arguments.testbed_dir)
     emulated = any(node.emulated for node in inventory.nodes)
 

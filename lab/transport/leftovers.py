@@ -27,7 +27,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 MARKER_VARIABLE = "KCLOUD_LAB_SESSION"
@@ -121,32 +121,45 @@ class ProcessWatch:
     def add_folder(self, folder: str | os.PathLike[str]) -> None:
         self.folders = (*self.folders, os.fspath(folder).rstrip("/"))
 
-    def left_behind(self, grace: float = 0.0) -> list[Process]:
-        """Processes started since ``begin`` and still running; waits up to ``grace`` s for them to end."""
+    def left_behind(self, grace: float = 0.0, spare: Collection[int] = ()) -> list[Process]:
+        """Processes started since ``begin`` and still running; waits up to ``grace`` s for them to end.
+
+        ``spare``: pids left running on purpose (a test-bed kept up), their descendants with them.
+        """
         end = time.monotonic() + grace
         while True:
-            found = self._scan()
+            found = self._scan(spare)
             if not found or time.monotonic() >= end:
                 return found
             time.sleep(0.05)
 
-    def _scan(self) -> list[Process]:
+    def _scan(self, spare: Collection[int]) -> list[Process]:
         table = processes()
         children: dict[int, list[int]] = {}
         for process in table.values():
             children.setdefault(process.ppid, []).append(process.pid)
-        below: set[int] = set()
-        stack = [self.root]
-        while stack:
-            for child in children.get(stack.pop(), []):
-                if child not in below:
-                    below.add(child)
-                    stack.append(child)
+
+        def subtree(roots: Iterable[int]) -> set[int]:
+            found: set[int] = set()
+            stack = list(roots)
+            while stack:
+                for child in children.get(stack.pop(), []):
+                    if child not in found:
+                        found.add(child)
+                        stack.append(child)
+            return found
+
+        spared = set(spare) | subtree(spare)
+        below = subtree([self.root]) - spared
         marker = self.marker.encode()
         folders = [folder.encode() for folder in self.folders if folder]
         found = []
         for process in table.values():
-            if process.pid == self.root or (process.pid, process.started) in self.before:
+            if (
+                process.pid in spared
+                or process.pid == self.root
+                or (process.pid, process.started) in self.before
+            ):
                 continue
             if process.pid in below:
                 found.append(process)
