@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +107,7 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
     # Every spec is built (and every fault parameter checked) before any sshd starts.
     specs = {node.name: node_spec(node, inventory.catalog, started) for node in nodes}
     servers: dict[str, SshdServer] = {}
+    futures: dict[str, Future[SshdServer]] = {}
     try:
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
             futures = {
@@ -123,6 +124,11 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
             raise TestbedError("could not start the test-bed:\n" + "\n".join(errors))
         manifest = _write_outputs(inventory, inventory_path, directory, nodes, servers, client_key, started)
     except BaseException:
+        # Ctrl-C while collecting: the pool has finished every start by now (its exit waits),
+        # so servers not yet collected are stopped too, never orphaned
+        for future in futures.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().stop()
         for server in servers.values():
             server.stop()
         raise
