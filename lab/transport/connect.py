@@ -1,8 +1,9 @@
 """Opening one authenticated SSH connection to a node: socket, jump hosts, host key, auth.
 
 Every step has a deadline: TCP connect, SSH banner/key exchange and authentication are
-each bounded by ``node.connect_timeout``, and the whole chain (jump hosts included) by
-an outer ``Deadline``. Every paramiko/socket exception is mapped onto the project's
+each bounded by ``node.connect_timeout``, and the whole chain (jump hosts included, and
+the pool's retries of transient failures) by one outer ``Deadline``: the connect timeout
+per hop. Every paramiko/socket exception is mapped onto the project's
 tree (``UnreachableError``, ``AuthenticationError``, ``HostKeyError``) with ``raise ...
 from``::
 
@@ -41,6 +42,31 @@ from lab.transport.hostkeys import (
 
 log = logging.getLogger(__name__)
 
+
+class _DemoteToDebug(logging.Filter):
+    """paramiko's transport thread logs every failure it also hands back to us (``get_exception``)
+    as ERROR records carrying its own traceback; with no logging configured Python prints those
+    on the terminal, after our one-line error. They become DEBUG records: still there for whoever
+    debugs with logging on, never on a user's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+logging.getLogger("paramiko.transport").addFilter(_DemoteToDebug())
+
+TRANSIENT_CAUSES = (
+    ConnectionRefusedError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    EOFError,
+)
+"""Failures worth another attempt inside the same deadline: a server restarting, or shedding
+connections at its MaxStartups. A timeout is not among them: it has spent the deadline."""
+
 NodeResolver = Callable[[str], Node]
 """Turns a jump-host name into its ``Node`` (``Inventory.node`` fits)."""
 
@@ -66,7 +92,7 @@ class ConnectOptions:
     trust_mode: str | None = None  # overrides node.host_key.mode, e.g. "bring-up" by name
     known_hosts: str | None = None  # extra known_hosts file (and where bring-up records)
     ssh_config_path: str = "~/.ssh/config"
-    outer_timeout: float | None = None  # whole chain; default 3 x connect_timeout per hop
+    outer_timeout: float | None = None  # whole chain, retries included; default connect_timeout per hop
     max_channels: int = 8  # parallel commands per connection; OpenSSH's MaxSessions defaults to 10
 
 
@@ -109,6 +135,26 @@ def resolve_endpoint(node: Node, ssh_config_path: str = "~/.ssh/config") -> Endp
     return Endpoint(entry.get("hostname", endpoint.host), port, entry.get("user", endpoint.user), identities)
 
 
+def is_transient(error: BaseException) -> bool:
+    """Whether a connect failure may pass by itself (refused, reset, closed during the banner)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TRANSIENT_CAUSES):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def connect_deadline(
+    node: Node, resolve: NodeResolver | None = None, options: ConnectOptions | None = None
+) -> Deadline:
+    """The one deadline of reaching ``node``: its connect timeout per hop, or the caller's outer one."""
+    options = options or ConnectOptions()
+    return Deadline(options.outer_timeout or node.connect_timeout * (1 + _jump_depth(node, resolve)))
+
+
 def open_link(
     node: Node,
     *,
@@ -120,9 +166,7 @@ def open_link(
     """Connect to ``node`` (through its jump hosts), check its host key and authenticate."""
     options = options or ConnectOptions()
     if deadline is None:
-        deadline = Deadline(
-            options.outer_timeout or 3 * node.connect_timeout * (1 + _jump_depth(node, resolve))
-        )
+        deadline = connect_deadline(node, resolve, options)
     if node.name in _chain or len(_chain) >= MAX_JUMP_DEPTH:
         raise UnreachableError(f"jump-host chain {' -> '.join((*_chain, node.name))} loops or is too long")
     endpoint = resolve_endpoint(node, options.ssh_config_path)
@@ -177,7 +221,7 @@ def _tcp_connect(node: Node, endpoint: Endpoint, deadline: Deadline) -> socket.s
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
     except TimeoutError as error:
         raise UnreachableError(
-            f"TCP connect to {where} timed out after {timeout:g} s", node=node.name
+            f"TCP connect to {where} timed out after {round(timeout, 1):g} s", node=node.name
         ) from error
     except OSError as error:
         reason = error.strerror or type(error).__name__
@@ -225,7 +269,7 @@ def _handshake(
         transport.start_client(event=ready)
         if not ready.wait(timeout) or not transport.is_active():
             error = transport.get_exception()
-            reason = str(error) if error else f"no SSH handshake within {timeout:g} s"
+            reason = str(error) if error else f"no SSH handshake within {round(timeout, 1):g} s"
             raise UnreachableError(
                 f"SSH handshake with {endpoint.host}:{endpoint.port} failed: {reason}", node=node.name
             ) from error

@@ -10,7 +10,8 @@ opens its own instead of writing into its parent's socket::
     pool.close_all()                                   # at session end (also via atexit)
 
 A dead connection (server restarted, network blip) is re-opened before the next
-command with bounded exponential backoff. Commands are never retried: a command that
+command; a refused or reset attempt is retried with bounded exponential backoff, all
+attempts inside the one connect deadline. Commands are never retried: a command that
 was running when the connection dropped raises ``ConnectionLost``.
 """
 
@@ -28,7 +29,14 @@ import paramiko
 
 from lab.errors import ConnectionLost, UnreachableError
 from lab.inventory.model import Node
-from lab.transport.connect import ConnectOptions, Link, NodeResolver, open_link
+from lab.transport.connect import (
+    ConnectOptions,
+    Link,
+    NodeResolver,
+    connect_deadline,
+    is_transient,
+    open_link,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +165,20 @@ class Connection:
             link.close()
             self._link = None
         delay = self.backoff
+        # one deadline for every attempt: a node that accepts TCP and never speaks SSH costs its
+        # connect timeout once, not once per attempt
+        deadline = connect_deadline(self.node, self.resolve, self.options)
         for attempt in range(1, self.attempts + 1):
             try:
-                self._link = open_link(self.node, resolve=self.resolve, options=self.options)
+                self._link = open_link(
+                    self.node, resolve=self.resolve, options=self.options, deadline=deadline
+                )
                 self.connects += 1
                 return self._link
             except UnreachableError as error:
-                # host-key and authentication errors are permanent: they are not retried
-                if attempt == self.attempts:
+                # only a refused or reset connection may pass by itself; timeouts, host-key and
+                # authentication errors are not retried
+                if attempt == self.attempts or not is_transient(error) or deadline.remaining() <= delay:
                     raise
                 log.info(
                     "%s: connect attempt %d failed (%s); retrying in %.2f s",
