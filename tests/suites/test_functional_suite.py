@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.criteria import Outcome
 from lab.emulator.testbed.launcher import UpResult, down, up
@@ -57,6 +58,25 @@ nodes:
     accelerators: [{{model: h100-pcie, count: 1}}]
     emulation: {{seed: 3}}
 """
+
+
+# The functional check each injected fault must break (docs/emulator.md, "Faults"); a fault
+# kind missing here makes the derivation below fail rather than expect nothing.
+FUNCTIONAL_BREAKS = {
+    "pcie-degraded": "test_pcie_link[{node}:npu{device}]",
+    "wrong-firmware": "test_version_pinned[{node}:npu{device}-firmware]",
+    "wrong-output": "test_runtime_smoke[{node}:npu{device}]",
+}
+
+
+def _expected_failures(node_name: str) -> list[str]:
+    """The FAIL set of ``node_name``, derived from the faults INVENTORY injects into it."""
+    inventory = yaml.safe_load(INVENTORY.format(repository=REPOSITORY))
+    node = next(node for node in inventory["nodes"] if node["name"] == node_name)
+    faults = node.get("emulation", {}).get("faults", [])
+    return sorted(
+        FUNCTIONAL_BREAKS[fault["kind"]].format(node=node_name, device=fault["device"]) for fault in faults
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +129,8 @@ def test_faulty_cards_fail_exactly_the_checks_their_faults_break(campaign: tuple
     run, output = campaign
     outcomes = _outcomes(run, "faulty-rngd")
     failed = sorted(test for test, outcome in outcomes.items() if outcome is Outcome.FAIL)
-    assert failed == [
-        "test_pcie_link[faulty-rngd:npu0]",
-        "test_runtime_smoke[faulty-rngd:npu2]",
-        "test_version_pinned[faulty-rngd:npu1-firmware]",
-    ], output
+    assert failed == _expected_failures("faulty-rngd"), output
+    assert failed  # the derivation found the three injected faults
     assert not [test for test, outcome in outcomes.items() if outcome is Outcome.ERROR], output
     degraded = run.record(
         next(r.test_id for r in run.records if r.test_id.endswith("test_pcie_link[faulty-rngd:npu0]"))
