@@ -157,7 +157,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
         lines += [f"  {path}" for path in written]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.ensure_newline()
+        reporter.write_line("")  # ends the progress line of -q runs
         reporter.write_sep("=", "session guard: left behind", red=True, bold=True)
         for line in lines:
             reporter.write_line(line)
