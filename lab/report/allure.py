@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 from lab.errors import InfrastructureError
+from lab.transport.local import run_in_own_group
 
 
 class AllureError(InfrastructureError):
@@ -40,9 +41,7 @@ def generate_allure(results: Path, output: Path, *, timeout: float = 300.0) -> b
     environment = {**os.environ, "ALLURE_NO_ANALYTICS": "true"}
     command = [binary, "generate", str(results), "-o", str(output), "--clean"]
     try:
-        completed = subprocess.run(
-            command, capture_output=True, timeout=timeout, env=environment, check=False
-        )
+        completed = run_in_own_group(command, timeout=timeout, env=environment)
     except subprocess.TimeoutExpired:
         raise AllureError(f"allure generate did not finish within {timeout:.0f} s") from None
     if completed.returncode != 0:

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from lab.errors import InfrastructureError
+from lab.transport.local import run_in_own_group
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = (
@@ -66,7 +67,7 @@ def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120.0) -> Path:
             html.resolve().as_uri(),
         ]
         try:
-            completed = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+            completed = run_in_own_group(command, timeout=timeout)  # Chromium's helpers included
         except subprocess.TimeoutExpired:
             raise PdfError(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
         except OSError as exc:

@@ -18,6 +18,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import tempfile
 
 from lab.errors import CommandTimeout
 from lab.transport.base import Transport
@@ -155,3 +156,33 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     for pipe in (process.stdout, process.stderr, process.stdin):
         if pipe is not None:
             pipe.close()
+
+
+def run_in_own_group(
+    argv: list[str], *, timeout: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``subprocess.run(argv, capture_output=True)`` for programs that start helpers (Chromium,
+    a JVM): the program gets its own process group, and when it exits, times out or is
+    interrupted, whatever is left in that group is killed, not only the program itself::
+
+        done = run_in_own_group(["chromium", "--headless", ...], timeout=120)
+
+    Output goes through temporary files, not pipes: a helper holding a pipe open would keep
+    the caller waiting after the program itself ended. Raises ``subprocess.TimeoutExpired``
+    (after the kill) and ``OSError`` like ``subprocess.run``.
+    """
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True, env=env
+        )
+        try:
+            process.wait(timeout=timeout)
+        except BaseException:
+            _kill_group(process)
+            raise
+        # helpers the program left behind in its group (a renderer, a crash handler) go with it
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        stdout.seek(0)
+        stderr.seek(0)
+        return subprocess.CompletedProcess(argv, process.returncode, stdout.read(), stderr.read())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import CommandFailed, CommandTimeout
-from lab.transport.local import LocalTransport
+from lab.transport.local import LocalTransport, run_in_own_group
 from lab.transport.result import ShellScript
 
 
@@ -66,3 +66,21 @@ def test_put_get(tmp_path: Path) -> None:
     assert os.stat(tmp_path / "b").st_mode & 0o777 == 0o700
     local.get(str(tmp_path / "b"), str(tmp_path / "c"))
     assert (tmp_path / "c").read_text() == "data"
+
+
+def test_run_in_own_group_leaves_no_helper_behind(unique_marker: str) -> None:
+    # a program that starts a helper in its group and exits (Chromium's renderers, a crash handler)
+    done = run_in_own_group(["sh", "-c", f"sleep {unique_marker}1 & echo printed"], timeout=30)
+    assert (done.returncode, done.stdout) == (0, b"printed\n")
+    deadline = time.monotonic() + 5
+    while _leftovers(f"sleep {unique_marker}1") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _leftovers(f"sleep {unique_marker}1") == ""
+
+
+def test_run_in_own_group_kills_the_whole_group_on_timeout(unique_marker: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_in_own_group(["sh", "-c", f"sleep {unique_marker}2 & sleep {unique_marker}3"], timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert _leftovers(f"sleep {unique_marker}2") == "" and _leftovers(f"sleep {unique_marker}3") == ""
