@@ -71,6 +71,31 @@ def _mask_exception(exc: BaseException, depth: int = 0) -> None:
     # Allure and the record take the message from the exception itself (``exconly()``).
     with contextlib.suppress(AttributeError, TypeError):  # an exception that forbids it
         exc.args = tuple(SECRETS.text(arg) if isinstance(arg, str) else arg for arg in exc.args)
+    if _leaks(exc):  # its __str__ reads attributes, not args: give it a masking __str__
+        _mask_str(exc)
     for chained in (exc.__cause__, exc.__context__):
         if chained is not None and depth < 8:
             _mask_exception(chained, depth + 1)
+
+
+def _leaks(exc: BaseException) -> bool:
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ is pytest's to report, not ours
+        return False
+    return SECRETS.text(text) != text
+
+
+def _mask_str(exc: BaseException) -> None:
+    """Swap in a subclass whose ``__str__`` is masked; same name and module, so ``isinstance``
+    checks, the record's error type and Allure's broken/failed decision do not change."""
+    kind = type(exc)
+    original = kind.__str__
+
+    def masked_str(self: BaseException) -> str:
+        return SECRETS.text(original(self))
+
+    masked = type(kind.__name__, (kind,), {"__str__": masked_str, "__module__": kind.__module__})
+    masked.__qualname__ = kind.__qualname__
+    with contextlib.suppress(TypeError):  # built-in exception types refuse __class__ assignment
+        exc.__class__ = masked
