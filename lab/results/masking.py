@@ -12,8 +12,10 @@ registry. Reporters (HTML, PDF, history) read records that are already masked::
 
 Where a secret comes from: the inventory's ``password_env`` / ``passphrase_env`` (also
 written ``password: !env VAR`` / ``passphrase: !env VAR``) of every node — their values are
-read from the environment, never stored in the inventory model — and whatever a test
-registers. Non-secret ``!env`` values (an address, a user name) are not masked.
+read from the environment, never stored in the inventory model — every label given as
+``!env VAR`` (a BMC password, a registry token), and whatever a test registers. ``!env``
+in the fields that say where and how to connect (address, port, user, key file, timeouts)
+is configuration the report must show, and is not masked.
 
 Short secrets: a secret of ``MIN_SUBSTRING_LENGTH`` (4) characters or more is masked
 wherever it occurs, also inside longer words. A shorter one would turn every ``a`` or
@@ -127,9 +129,15 @@ def register_secret(*values: str) -> None:
 
 
 def inventory_secrets(nodes: Iterable[Node]) -> tuple[str, ...]:
-    """The secret values the nodes' auth names (password, key passphrase), read from the environment.
+    """The nodes' secret values, read from the environment: the variables their auth names
+    (password, key passphrase) and those of labels given as ``!env VAR`` (``Node.secret_env``).
 
     Unset variables are skipped: the transport reports them when it needs them.
     """
-    names = {name for node in nodes for name in (node.auth.password_env, node.auth.passphrase_env) if name}
+    names = {
+        name
+        for node in nodes
+        for name in (node.auth.password_env, node.auth.passphrase_env, *node.secret_env)
+        if name
+    }
     return tuple(sorted(value for name in names if (value := os.environ.get(name))))

@@ -99,3 +99,30 @@ def test_inventory_secrets_come_from_the_variables_auth_names(
         make_node("c", auth=Auth(method="password", password_env="LAB_T_UNSET")),
     ]
     assert inventory_secrets(nodes) == ("pass-5678", "pw-1234")
+
+
+def test_labels_given_as_env_are_secrets_and_inventory_show_masks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lab.cli import main
+    from lab.inventory import load_inventory
+
+    monkeypatch.setenv("LAB_T_BMC", "bmc-Secret-4411")
+    monkeypatch.setenv("LAB_T_PASS", "pass-5678")
+    monkeypatch.setenv("LAB_T_ADDR", "192.0.2.77")
+    inventory = tmp_path / "lab.yaml"
+    inventory.write_text(
+        "version: 1\nname: t\nnodes:\n"
+        "  - name: a\n    address: !env LAB_T_ADDR\n    user: lab\n    operator: kt-cloud\n"
+        '    host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"\n'
+        "    auth: {key_file: id_lab, passphrase: !env LAB_T_PASS}\n"
+        "    labels: {bmc_login: !env LAB_T_BMC, rack_unit: 7}\n",
+        encoding="utf-8",
+    )
+    (node,) = load_inventory(inventory).nodes
+    assert node.secret_env == ("LAB_T_BMC", "LAB_T_PASS")  # the address is configuration, not a secret
+    assert inventory_secrets([node]) == ("bmc-Secret-4411", "pass-5678")
+    assert main(["inventory", "show", str(inventory), "--format", "json"]) == 0
+    shown = capsys.readouterr().out
+    assert "bmc-Secret-4411" not in shown and f'"bmc_login": "{MASK}"' in shown
+    assert "192.0.2.77" in shown
