@@ -53,7 +53,8 @@ setup() {
 
 campaign() {
   "$VENV/bin/lab" inventory check inventory/gwangju.yaml inventory/emulated.yaml
-  # the report is signed with the lab's key ($LAB_REPORT_KEY), else with a local key made once (out/ is git-ignored)
+  # the report is signed with the lab's key ($LAB_REPORT_KEY), else with a local key made once (out/ is git-ignored);
+  # lab campaign ends by verifying it against that key: later, lab verify REPORT --key out/keys/report-signing.pub
   if [ -z "${LAB_REPORT_KEY:-}" ]; then
     [ -f out/keys/report-signing.key ] || "$VENV/bin/lab" keys generate out/keys >/dev/null
     export LAB_REPORT_KEY=out/keys/report-signing.key

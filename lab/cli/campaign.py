@@ -8,9 +8,9 @@
 For an inventory of emulated nodes it brings the emulated test-bed up (fresh, so the
 emulated clocks and injected faults start from zero), runs the suites with pytest and
 xdist against it (short runs: 2 s LoadGen runs, 20 s soaks, unless --full-length), renders
-the certification report (signed with $LAB_REPORT_KEY when set), brings the
-test-bed down, and prints the path of the signed report last. For a real lab it runs the
-suites against the inventory as given.
+the certification report (signed with $LAB_REPORT_KEY when set, then verified against that
+key's public half), brings the test-bed down, and prints the path of the signed report
+last. For a real lab it runs the suites against the inventory as given.
 
 Nothing it started on the controller outlives it: at the end, any process the campaign
 started (pytest and its workers, the test-bed's sshd unless --keep-testbed, anything they
@@ -19,12 +19,14 @@ test-bed folder it names) is named on stderr, stopped by pid, and the exit statu
 
 Exit status: 0 when the campaign ran to the end (whatever the devices' verdicts — the
 report says them), 1 with ``--strict`` when the verdict is not PASS/MARGINAL, 2 for bad
-input, 3 when the campaign itself could not run or left a process running.
+input, 3 when the campaign itself could not run, left a process running, or its own signed
+report did not verify.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,10 +165,28 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
     print(f"lab campaign: verdict {run.verdict.value} ({counts})", file=sys.stderr)
     from lab.report import render_run
 
-    print(render_run(run_dir, lang=arguments.lang))
+    report = render_run(run_dir, lang=arguments.lang)
+    verified = _verify_own_report(report)
+    print(report)
+    if not verified:
+        return EXIT_INFRASTRUCTURE
     if arguments.strict and run.verdict not in (Outcome.PASS, Outcome.MARGINAL):
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _verify_own_report(report: Path) -> bool:
+    """``lab verify`` of the report just written, trusting the public half of the key that
+    signed it ($LAB_REPORT_KEY); says so on stderr. False only when that check fails."""
+    from lab.report import load_public_key, verify_report
+
+    key_path = os.environ.get("LAB_REPORT_KEY")
+    if not key_path:
+        print("lab campaign: the report is UNSIGNED (no $LAB_REPORT_KEY)", file=sys.stderr)
+        return True
+    result = verify_report(report, trusted_keys=[load_public_key(Path(key_path))])
+    print(f"lab campaign: lab verify {report}: {result.summary()}", file=sys.stderr)
+    return result.valid
 
 
 def _fresh_testbed(inventory_path: Path, directory: Path) -> Path:

@@ -6,7 +6,8 @@
     lab exec --inventory inv.yaml --format json -- furiosa-smi info
 
 Prints, per node, the status, exit status, duration, trust mode and output (or the
-infrastructure error). Exit status: 0 when every node succeeded, 1 when a command
+infrastructure error). The inventory's secrets (passwords, key passphrases) are printed as
+``********`` in either format. Exit status: 0 when every node succeeded, 1 when a command
 failed somewhere, 3 when some node had an infrastructure error (unreachable, host key
 refused, authentication, timeout) — never a traceback.
 """
@@ -14,13 +15,15 @@ refused, authentication, timeout) — never a traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from lab.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
+from lab.criteria import JsonValue
 from lab.transport.fanout import NodeOutcome
 
 
@@ -64,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def handle(arguments: argparse.Namespace) -> int:
     from lab.inventory import load_inventory, select_nodes  # lazy: keeps `lab --help` fast
+    from lab.results.masking import SecretMask, inventory_secrets
     from lab.transport.connect import ConnectOptions
     from lab.transport.fanout import run_on_nodes
     from lab.transport.pool import ConnectionPool
@@ -90,11 +94,15 @@ def handle(arguments: argparse.Namespace) -> int:
     outcomes = run_on_nodes(
         nodes, argv, resolve=inventory.node, timeout=arguments.timeout, options=options, pool=ConnectionPool()
     )
+    mask = SecretMask(inventory_secrets(inventory.nodes))
     if arguments.format == "json":
-        json.dump([outcome.as_dict() for outcome in outcomes], sys.stdout, indent=2)
+        data = mask.json(cast("list[JsonValue]", [outcome.as_dict() for outcome in outcomes]))
+        json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print_text(outcomes, sys.stdout)
+        text = io.StringIO()
+        print_text(outcomes, text)
+        sys.stdout.write(mask.text(text.getvalue()))
     return exit_status(outcomes)
 
 

@@ -25,6 +25,7 @@ from lab.inventory.loader import load_inventory
 from lab.inventory.model import Inventory, Node
 from lab.inventory.schema import KINDS, schema_text
 from lab.inventory.selection import select_nodes
+from lab.results.masking import SecretMask, inventory_secrets
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -83,11 +84,12 @@ def _check(arguments: argparse.Namespace) -> int:
 def _show(arguments: argparse.Namespace) -> int:
     inventory = load_inventory(arguments.path)
     nodes = select_nodes(inventory, arguments.select) if arguments.select else inventory.nodes
+    mask = SecretMask(inventory_secrets(inventory.nodes))  # a label given as !env is a secret
     if arguments.format == "json":
         document = {"inventory": inventory.name, "nodes": [node_record(node, inventory) for node in nodes]}
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print(mask.text(json.dumps(document, indent=2, ensure_ascii=False)))
     else:
-        print(_table(nodes))
+        print(mask.text(_table(nodes)))
     return EXIT_OK
 
 

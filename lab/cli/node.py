@@ -45,6 +45,7 @@ def handle(arguments: argparse.Namespace) -> int:
     from lab.inventory import load_inventory
     from lab.performance.backend_choice import choose_backend
     from lab.performance.node_setup import check_node, prepare_node
+    from lab.results.masking import SecretMask, inventory_secrets
     from lab.transport.pool import ConnectionPool
     from lab.transport.ssh import SSHTransport
 
@@ -59,6 +60,7 @@ def handle(arguments: argparse.Namespace) -> int:
         print(f"lab node: error: unknown node(s): {', '.join(unknown)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     pool = ConnectionPool()
+    mask = SecretMask(inventory_secrets(inventory.nodes))  # tool output may echo a password
     status = EXIT_OK
     for name in arguments.nodes:
         node = inventory.node(name)
@@ -73,7 +75,7 @@ def handle(arguments: argparse.Namespace) -> int:
                 report = check_node(transport, choice)
         finally:
             transport.close()
-        print("\n".join(report.lines()))
+        print(mask.text("\n".join(report.lines())))
         if not report.ok:
             status = EXIT_FAILED
     return status

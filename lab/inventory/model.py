@@ -221,6 +221,10 @@ class Node:
     command_timeout: float = 300.0  # default wall-clock deadline of one command, seconds
     emulation: Emulation | None = None
     location: Location | None = None
+    # names of the environment variables whose values are this node's secrets: the auth's
+    # password_env / passphrase_env and every label given as ``!env VAR`` (values are read
+    # when needed and masked in every output, never stored here)
+    secret_env: tuple[str, ...] = ()
 
     @property
     def device_count(self) -> int:

@@ -120,6 +120,7 @@ def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
         command_timeout=_float(timeouts.get("command") if timeouts else None, 300.0),
         emulation=emulation,
         location=Location(draft.file, draft.name_y.line, draft.name_y.column),
+        secret_env=_secret_env(auth, s.get("labels")),
     )
 
 
@@ -159,6 +160,14 @@ def _required_str(draft: NodeDraft, key: str, ctx: Ctx) -> str | None:
             f"missing required key '{key}' (set it on the node, a group or defaults)",
         )
     return value
+
+
+def _secret_env(auth: Auth, labels: Y | None) -> tuple[str, ...]:
+    """The variables holding this node's secrets: its auth's, and every label given as ``!env``."""
+    names = [auth.password_env, auth.passphrase_env]
+    if labels is not None and isinstance(labels.value, dict):
+        names += [value.env for value in labels.value.values()]
+    return tuple(sorted({name for name in names if name}))
 
 
 def _labels(y: Y | None) -> dict[str, Scalar]:

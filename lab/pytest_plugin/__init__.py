@@ -6,6 +6,7 @@ It turns an inventory into parametrized tests and a trustworthy results folder::
 
 * options (all ``--lab-*``): :mod:`lab.pytest_plugin.options`
 * fixtures ``lab``, ``node``, ``device``, ``criteria``, ``measure``: :mod:`lab.pytest_plugin.fixtures`
+* secrets masked in failure text, the ``lab_secret`` fixture: :mod:`lab.pytest_plugin.masking`
 * parametrization over nodes/devices and requirement markers: :mod:`lab.pytest_plugin.parametrize`
 * outcomes, the results record, JUnit and Allure: :mod:`lab.pytest_plugin.recording`
 """

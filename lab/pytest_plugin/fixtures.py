@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from lab.errors import CriterionFailed, InfrastructureError
 from lab.inventory import Criterion, DeviceModel, Limits, Node, Profile
 from lab.pytest_plugin.session import LabSession, Target
 from lab.pytest_plugin.transcript import TranscriptTransport
+from lab.results.masking import inventory_secrets
 from lab.transport.base import Transport
 
 MEASUREMENTS_KEY = pytest.StashKey[list[Measurement]]()
@@ -158,7 +158,7 @@ def node(request: pytest.FixtureRequest, lab_target: Target) -> Iterator[LabNode
     session = LabSession.of(request.config)
     inventory_node = session.node(lab_target.node_name)
     transcript = TranscriptTransport(
-        session.transport(lab_target.node_name), secrets=_secrets_of(inventory_node)
+        session.transport(lab_target.node_name), secrets=inventory_secrets([inventory_node])
     )
     request.node.stash[TRANSCRIPT_KEY] = transcript
     yield LabNode(
@@ -225,11 +225,6 @@ def measure(request: pytest.FixtureRequest, criteria: CriteriaView) -> Measure:
         return result
 
     return record
-
-
-def _secrets_of(node: Node) -> tuple[str, ...]:
-    names = (node.auth.password_env, node.auth.passphrase_env)
-    return tuple(value for name in names if name and (value := os.environ.get(name)))
 
 
 def _allure_parameters(target: Target) -> None:

@@ -26,6 +26,7 @@ import pytest
 
 from lab import __version__
 from lab.criteria import MARGINAL_MARKER, Measurement, Outcome, combine
+from lab.pytest_plugin import masking
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, TRANSCRIPT_KEY
 from lab.pytest_plugin.parametrize import _target_of, register_markers
 from lab.pytest_plugin.session import RUN_DIR_KEY, LabSession, Target, _plain_id
@@ -34,6 +35,7 @@ from lab.results import ErrorInfo, TestRecord, git_commit, load_run, read_manife
 log = logging.getLogger(__name__)
 
 LOADGROUP_KEY = "lab_loadgroup"
+_MASKING_PLUGIN = "lab-masking"
 OUTCOME_PROPERTY = MARGINAL_MARKER[0]  # "lab.outcome", the one name JUnit/Allure/xdist carry
 
 
@@ -69,6 +71,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
+    if not config.pluginmanager.has_plugin(_MASKING_PLUGIN):
+        # its own module: it needs a second, innermost pytest_runtest_makereport
+        config.pluginmanager.register(masking, _MASKING_PLUGIN)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(LOADGROUP_KEY):
         # xdist workers re-read the command line, so they miss the controller's --dist change

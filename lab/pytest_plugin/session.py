@@ -97,11 +97,15 @@ class LabSession:
             )
             raise pytest.UsageError(f"no inventory file at {', '.join(missing)}: {hint}")
         from lab.inventory import load_inventory
+        from lab.results.masking import inventory_secrets, register_secret
 
         try:
-            return load_inventory(*paths)
+            inventory = load_inventory(*paths)
         except InventoryError as error:
             raise pytest.UsageError(str(error)) from None
+        # every node's, not only the selected ones: a jump host's password travels too
+        register_secret(*inventory_secrets(inventory.nodes))
+        return inventory
 
     @cached_property
     def nodes(self) -> tuple[Node, ...]:

@@ -10,6 +10,7 @@ transcript becomes evidence in the run folder and an Allure attachment::
 
 from __future__ import annotations
 
+from lab.results.masking import SECRETS
 from lab.transport.base import Transport
 from lab.transport.result import Command, CommandResult, ShellScript, render_command
 from lab.transport.wrapper import TransportWrapper
@@ -51,8 +52,9 @@ class TranscriptTransport(TransportWrapper):
         self.inner.get(remote_path, local_path)
 
     def text(self) -> str:
-        """The transcript with every secret replaced by ``********``."""
-        return mask("".join(self.entries), self.secrets)
+        """The transcript with every secret replaced by ``********``: the node's own and every
+        secret registered in this process (``lab_secret``), since it is attached to Allure too."""
+        return SECRETS.text(mask("".join(self.entries), self.secrets))
 
 
 def mask(text: str, secrets: tuple[str, ...]) -> str:

@@ -105,3 +105,18 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read key file: {exc.strerror or exc}") from None
+
+
+def load_trusted_keys(directory: Path) -> tuple[Ed25519PublicKey, ...]:
+    """Every ``*.pub`` of the lab's trust folder, in name order; a missing folder trusts nobody.
+
+    ::
+
+        trusted = load_trusted_keys(Path("keys/trusted"))   # keys/trusted/nightly-ci.pub, ...
+
+    A file there that is not an Ed25519 public key is a ``KeyFileError`` naming it: a trust
+    folder silently ignoring a key would make every report that key signed look forged.
+    """
+    if not directory.is_dir():
+        return ()
+    return tuple(load_public_key(path) for path in sorted(directory.glob("*.pub")) if path.is_file())

@@ -14,22 +14,33 @@ page runs no code, and a browser shows neither)::
 The *body* is every byte before the ``<!--lab-signature`` line. ``sections`` holds a short
 digest of each ``<!--lab-section:ID-->`` part of the body and ``records`` one per record and
 measurement, so ``lab verify`` can say where a change is, not only that there is one.
+
+Files that cannot hold a comment (the PDF) get a **detached signature** next to them,
+``report.pdf.sig``: the same block shape, its payload naming the file's size and SHA-256 and
+the run digest of the report it was printed from::
+
+    sign_file(Path("runs/RUN/report.pdf"), key, run_digest=...)   # → runs/RUN/report.pdf.sig
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lab.criteria import DataFormatError, JsonValue
 from lab.report.canonical import canonical_bytes, encode_and_digest, sha256_hex
 from lab.report.keys import fingerprint, raw_public
+from lab.results.files import write_atomically
 
 SEAL_FORMAT = "kcloud-lab-report-seal/1"
+FILE_SEAL_FORMAT = "kcloud-lab-file-signature/1"
+SIGNATURE_SUFFIX = ".sig"
 SIGNATURE_MARKER = "\n<!--lab-signature\n"
 DATA_MARKER = "\n<!--lab-run-data\n"
 _END = "\n-->\n"
@@ -58,15 +69,7 @@ def seal(body: str, run_data: dict[str, JsonValue], key: Ed25519PrivateKey | Non
         "body_digest": body_digest(body),
         "sections": section_digests(body),
     }
-    block: dict[str, JsonValue] = {"payload": payload, "signed": key is not None}
-    if key is not None:
-        public = key.public_key()
-        block.update(
-            algorithm="ed25519",
-            public_key=base64.b64encode(raw_public(public)).decode("ascii"),
-            key_fingerprint=fingerprint(public),
-            signature=base64.b64encode(key.sign(canonical_bytes(payload))).decode("ascii"),
-        )
+    block = _signed_block(payload, key)
     return (
         body.rstrip("\n")
         + SIGNATURE_MARKER
@@ -76,6 +79,54 @@ def seal(body: str, run_data: dict[str, JsonValue], key: Ed25519PrivateKey | Non
         + _comment_safe(encoded.decode("ascii"))
         + _END
     )
+
+
+def _signed_block(payload: dict[str, JsonValue], key: Ed25519PrivateKey | None) -> dict[str, JsonValue]:
+    block: dict[str, JsonValue] = {"payload": payload, "signed": key is not None}
+    if key is not None:
+        public = key.public_key()
+        block.update(
+            algorithm="ed25519",
+            public_key=base64.b64encode(raw_public(public)).decode("ascii"),
+            key_fingerprint=fingerprint(public),
+            signature=base64.b64encode(key.sign(canonical_bytes(payload))).decode("ascii"),
+        )
+    return block
+
+
+def detached_signature_path(path: Path) -> Path:
+    """Where the detached signature of ``path`` lives: ``report.pdf`` → ``report.pdf.sig``."""
+    return path.with_name(path.name + SIGNATURE_SUFFIX)
+
+
+def sign_file(path: Path, key: Ed25519PrivateKey, *, run_digest: str | None = None) -> Path:
+    """Write the detached signature of ``path`` (its size and SHA-256, and the run digest of the
+    report it shows) next to it; returns the signature's path."""
+    data = path.read_bytes()
+    payload: dict[str, JsonValue] = {
+        "format": FILE_SEAL_FORMAT,
+        "file": path.name,
+        "size": len(data),
+        "sha256": sha256_hex(data),
+        "run_digest": run_digest,
+    }
+    target = detached_signature_path(path)
+    text = json.dumps(_signed_block(payload, key), sort_keys=True, indent=1, ensure_ascii=True) + "\n"
+    write_atomically(target, text.encode("ascii"))
+    os.chmod(target, 0o644)  # handed out with the file it signs
+    return target
+
+
+def read_detached_signature(path: Path) -> dict[str, object]:
+    """The signature block of a ``.sig`` file; ``DataFormatError`` when it is not one."""
+    try:
+        block = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataFormatError(f"{path}: not a readable lab signature: {exc}") from None
+    payload = block.get("payload") if isinstance(block, dict) else None
+    if not isinstance(payload, dict) or payload.get("format") != FILE_SEAL_FORMAT:
+        raise DataFormatError(f"{path}: not a lab detached signature (format {FILE_SEAL_FORMAT})")
+    return block  # type: ignore[no-any-return]
 
 
 def split(html: str) -> SealedParts:

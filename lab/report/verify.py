@@ -2,21 +2,25 @@
 
 ::
 
-    result = verify_report(Path("report.html"), trusted_key=load_public_key(Path("keys/report-signing.pub")))
-    result.valid        # True only when signed, the signature matches and nothing changed
+    trusted = [load_public_key(Path("keys/report-signing.pub"))]
+    result = verify_report(Path("report.html"), trusted_keys=trusted)
+    result.valid        # True only when signed by a trusted key, the signature matches and nothing changed
     result.problems     # e.g. ["test t.py::test_temp[n1:npu0]: measured value of 'temperature' changed
                         #        (the report now says 91.0 °C)", "HTML body changed in section 'node-n1'"]
 
-Order of checks: the signature over the digests (and, with ``trusted_key``, that the right
-key made it), then the embedded run data against the signed digests (locating a change down
-to one measurement), then the HTML body against its digest (locating it to one section).
+Order of checks: the signature over the digests, then whether one of ``trusted_keys`` made it
+(without a trusted key the answer is "signature intact, signer unknown", never valid), then
+the embedded run data against the signed digests (locating a change down to one
+measurement), then the HTML body against its digest (locating it to one section).
 Optionally the run directory it was made from (``run_data``) against the report.
+``verify_file`` checks a file with a detached signature (the PDF and its ``report.pdf.sig``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,24 +28,44 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from lab.criteria import DataFormatError, JsonValue
-from lab.report.canonical import canonical_bytes, digest_tree
+from lab.report.canonical import canonical_bytes, digest_tree, sha256_hex
 from lab.report.keys import fingerprint, raw_public
-from lab.report.seal import SEAL_FORMAT, body_digest, section_digests, split
+from lab.report.seal import (
+    SEAL_FORMAT,
+    body_digest,
+    detached_signature_path,
+    read_detached_signature,
+    section_digests,
+    split,
+)
+
+NO_TRUST_HINT = (
+    "no trusted key was given: pass --key PUBLIC_KEY, set $LAB_REPORT_PUBKEY, "
+    "or put the signer's .pub in the trust folder keys/trusted/ (or $LAB_TRUSTED_KEYS)"
+)
 
 
 @dataclass(slots=True)
 class Verification:
-    """What ``verify_report`` found. ``signed``/``signer`` describe the block; ``problems`` lists
-    every change found, one sentence each."""
+    """What ``verify_report`` / ``verify_file`` found.
+
+    ``signed``/``signer`` describe the signature; ``intact`` that it matches what it signs;
+    ``trusted`` that the signer is one of the trusted keys (``trusted_signers`` lists their
+    fingerprints); ``problems`` lists every change found, one sentence each. Only a signature
+    that is intact, made by a trusted key, over contents that did not change is ``valid``:
+    anyone can sign a forged report with a key of their own.
+    """
 
     signed: bool = False
     signer: str = ""
+    intact: bool = False
     trusted: bool = False
+    trusted_signers: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
-        return self.signed and not self.problems
+        return self.signed and self.intact and self.trusted and not self.problems
 
     def summary(self) -> str:
         if self.problems:
@@ -50,19 +74,26 @@ class Verification:
             return "UNSIGNED: the contents match their embedded digests, but nobody signed them"
         if self.trusted:
             return f"valid: signed by the trusted key {self.signer}"
-        return (
-            f"valid: signature by key {self.signer} matches (not checked against a trusted key: "
-            "pass --key PUBLIC_KEY to check who signed)"
+        known = (
+            f"it is not one of the trusted keys ({', '.join(self.trusted_signers)})"
+            if self.trusted_signers
+            else NO_TRUST_HINT
         )
+        return f"signature intact, signer unknown: signed by key {self.signer}; {known}"
 
 
 def verify_report(
     path: Path,
     *,
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
     trusted_key: Ed25519PublicKey | None = None,
     run_data: dict[str, JsonValue] | None = None,
 ) -> Verification:
-    """Verify the report at ``path``; ``DataFormatError`` when it is unreadable or not a lab report."""
+    """Verify the report at ``path``; ``DataFormatError`` when it is unreadable or not a lab report.
+
+    ``trusted_keys`` (and/or the single ``trusted_key``) are the signers accepted; with none,
+    an intact signature is reported with its signer's fingerprint but is not ``valid``.
+    """
     try:
         html = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -73,7 +104,7 @@ def verify_report(
     assert isinstance(payload, dict)  # checked by split
     if payload.get("format") != SEAL_FORMAT:
         raise DataFormatError(f"{path}: unknown seal format {payload.get('format')!r}")
-    _check_signature(parts.block, payload, trusted_key, result)
+    _check_signature(parts.block, payload, _trusted(trusted_keys, trusted_key), result)
     _check_run_data(payload, parts.run_data, result)
     _check_body(payload, parts.body, result)
     if parts.trailer.strip():
@@ -83,16 +114,60 @@ def verify_report(
     return result
 
 
+def verify_file(
+    path: Path,
+    *,
+    trusted_keys: Sequence[Ed25519PublicKey] = (),
+    run_data: dict[str, JsonValue] | None = None,
+) -> Verification:
+    """Verify a file signed by a detached signature next to it (``report.pdf`` by ``report.pdf.sig``).
+
+    ::
+
+        verify_file(Path("runs/RUN/report.pdf"), trusted_keys=[public]).summary()
+
+    A missing signature file is UNSIGNED; a changed byte of the file, INVALID. With
+    ``run_data`` the run the file was made from is compared too.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    result = Verification()
+    signature_path = detached_signature_path(path)
+    if not signature_path.is_file():
+        return result  # UNSIGNED: never valid
+    block = read_detached_signature(signature_path)
+    payload = block["payload"]
+    assert isinstance(payload, dict)  # checked by read_detached_signature
+    _check_signature(block, payload, tuple(trusted_keys), result)
+    if payload.get("sha256") != sha256_hex(data) or payload.get("size") != len(data):
+        result.problems.append(
+            f"the file changed since it was signed ({len(data)} bytes now, {payload.get('size')} signed; "
+            "SHA-256 differs)"
+        )
+    if run_data is not None and payload.get("run_digest") != digest_tree(run_data)["run"]:
+        result.problems.append("differs from the run directory: it was made from other run data")
+    return result
+
+
+def _trusted(
+    trusted_keys: Sequence[Ed25519PublicKey], trusted_key: Ed25519PublicKey | None
+) -> tuple[Ed25519PublicKey, ...]:
+    return (*trusted_keys, trusted_key) if trusted_key is not None else tuple(trusted_keys)
+
+
 def _check_signature(
     block: dict[str, object],
     payload: dict[str, object],
-    trusted: Ed25519PublicKey | None,
+    trusted: tuple[Ed25519PublicKey, ...],
     result: Verification,
 ) -> None:
     result.signed = block.get("signed") is True
+    result.trusted_signers = tuple(dict.fromkeys(fingerprint(key) for key in trusted))
     if not result.signed:
-        if trusted is not None:
-            result.problems.append("the report is UNSIGNED but a signature by the given key was expected")
+        if trusted:
+            result.problems.append("the report is UNSIGNED but a signature by a trusted key was expected")
         return
     try:
         public = Ed25519PublicKey.from_public_bytes(
@@ -103,19 +178,15 @@ def _check_signature(
         result.problems.append("the signature block is damaged (public key or signature unreadable)")
         return
     result.signer = fingerprint(public)
-    if trusted is not None:
-        if raw_public(trusted) != raw_public(public):
-            result.problems.append(
-                f"signed by a different key: {result.signer}, expected {fingerprint(trusted)}"
-            )
-            return
-        result.trusted = True
     try:
         public.verify(signature, canonical_bytes(payload))  # type: ignore[arg-type]
     except InvalidSignature:
         result.problems.append(
             "the signature does not match the signed digests (the signature block was altered)"
         )
+        return
+    result.intact = True
+    result.trusted = any(raw_public(key) == raw_public(public) for key in trusted)
 
 
 def _check_run_data(payload: dict[str, object], run_data: dict[str, JsonValue], result: Verification) -> None:

@@ -16,18 +16,23 @@ import tempfile
 from pathlib import Path
 
 from lab.results.files import fsync_directory, safe_name
+from lab.results.masking import SECRETS, SecretMask
 
 EVIDENCE_DIR = "evidence"
 _MAX_SAME_NAME = 10_000
 
 
-def write_evidence(run_dir: Path, test_id: str | None, name: str, data: bytes | str) -> str:
+def write_evidence(
+    run_dir: Path, test_id: str | None, name: str, data: bytes | str, *, mask: SecretMask = SECRETS
+) -> str:
     """Store ``data`` as an attachment of ``test_id`` (None: of the run itself).
 
     Returns the path relative to ``run_dir`` with ``/`` separators, ready to put in a
-    record's or measurement's ``evidence``. Text is written as UTF-8.
+    record's or measurement's ``evidence``. Text is written as UTF-8. Every secret of
+    ``mask`` (the process-wide registry by default) is replaced by ``********`` first, in
+    text and in bytes alike (a tool log is bytes).
     """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = mask.bytes(data.encode("utf-8") if isinstance(data, str) else data)
     folder = Path(run_dir) / EVIDENCE_DIR / safe_name(test_id or "run", default="run")
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".evidence.", suffix=".tmp", dir=folder)

@@ -37,6 +37,7 @@ from lab.criteria import DataFormatError, JsonValue
 from lab.criteria.jsonfields import Fields
 from lab.inventory.model import Profile
 from lab.results.files import sha256_of, write_atomically
+from lab.results.masking import SECRETS
 from lab.results.provenance import git_commit
 
 MANIFEST_NAME = "manifest.json"
@@ -187,11 +188,12 @@ def write_manifest(run_dir: Path, manifest: Manifest) -> Path:
     """Write ``run_dir/manifest.json`` atomically (readers never see half a manifest).
 
     Creates ``run_dir`` if needed. Two processes writing at once is safe: each write
-    replaces the file whole, and the last one wins.
+    replaces the file whole, and the last one wins. Secrets registered in this process
+    (``lab.results.masking``) are masked, e.g. in the command line.
     """
     path = Path(run_dir) / MANIFEST_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(SECRETS.json(manifest.to_dict()), indent=2, ensure_ascii=False) + "\n"
     write_atomically(path, text.encode("utf-8"))
     return path
 

@@ -10,6 +10,10 @@ share a file and never need a lock between them:
   ``fsync``-ed before ``record`` returns: killing the process at any later moment, even
   with SIGKILL, loses nothing already recorded.
 
+Every line and attachment is masked first (``lab.results.masking``): a secret registered in
+this process (inventory passwords and passphrases, ``lab_secret`` values) is written as
+``********``, and observers receive the masked record.
+
 Record first, reporters subscribe: observers (JUnit, Allure, console) are told about a
 record only after it is on disk, so a crashing reporter can never lose a result::
 
@@ -36,6 +40,7 @@ from lab.criteria import JsonValue
 from lab.inventory.model import Axis
 from lab.results.evidence import EVIDENCE_DIR, write_evidence
 from lab.results.files import fsync_directory
+from lab.results.masking import SECRETS, SecretMask
 from lab.results.record import TestRecord, utc_now
 
 log = logging.getLogger(__name__)
@@ -77,7 +82,12 @@ class RunWriter:
     """
 
     def __init__(
-        self, run_dir: str | os.PathLike[str], *, worker: str = "main", observers: Sequence[RunObserver] = ()
+        self,
+        run_dir: str | os.PathLike[str],
+        *,
+        worker: str = "main",
+        observers: Sequence[RunObserver] = (),
+        mask: SecretMask = SECRETS,
     ) -> None:
         if not _WORKER_NAME.match(worker):
             raise ValueError(f"worker name {worker!r} must be 1-64 characters of [A-Za-z0-9_.-]")
@@ -85,6 +95,7 @@ class RunWriter:
         self.worker = worker
         self.observers: list[RunObserver] = list(observers)
         self.observer_errors: list[str] = []
+        self.mask = mask
         self._lock = threading.Lock()
         (self.run_dir / EVIDENCE_DIR).mkdir(parents=True, exist_ok=True)
         self.records_path = self.run_dir / f"{RECORDS_PREFIX}{worker}.jsonl"
@@ -97,7 +108,7 @@ class RunWriter:
 
     def collected(self, tests: Iterable[CollectedTest]) -> None:
         """Note the tests this worker collected (one fsync for the whole batch)."""
-        payload = b"".join(_line(test.to_dict()) for test in tests)
+        payload = b"".join(_line(self.mask.json(test.to_dict())) for test in tests)  # type: ignore[arg-type]
         with self._lock:
             if self._collected_fd is None:
                 self._collected_fd = _open_append(self.collected_path)
@@ -110,16 +121,15 @@ class RunWriter:
         Flushed to the kernel (survives the process being killed) but not fsync-ed: a lost
         ``started`` line after a power cut only loses that hint, never a result.
         """
-        line = _line(
-            {
-                "kind": "started",
-                "test_id": test_id,
-                "node": node,
-                "device": device,
-                "started": utc_now().isoformat(),
-                "worker": self.worker,
-            }
-        )
+        started: dict[str, JsonValue] = {
+            "kind": "started",
+            "test_id": test_id,
+            "node": node,
+            "device": device,
+            "started": utc_now().isoformat(),
+            "worker": self.worker,
+        }
+        line = _line(self.mask.json(started))  # type: ignore[arg-type]
         with self._lock:
             _write_all(self._fd(), line)
 
@@ -128,10 +138,15 @@ class RunWriter:
 
         The record is stamped with this writer's ``worker`` name. An observer that raises is
         logged and listed in ``observer_errors``; the other observers still run and the
-        record stays written.
+        record stays written. Secrets are masked in every text of the record (message, details,
+        reason, properties, measured text values) before it is written or shown to anyone.
         """
         if record.worker != self.worker:
             record = replace(record, worker=self.worker)
+        data = record.to_dict()
+        masked = self.mask.json(data)
+        if masked != data:
+            record = TestRecord.from_dict(masked)
         line = _line({"kind": "record", **record.to_dict()})
         with self._lock:
             descriptor = self._fd()
@@ -146,8 +161,8 @@ class RunWriter:
                 log.warning("%s", message)
 
     def write_evidence(self, test_id: str | None, name: str, data: bytes | str) -> str:
-        """Store an attachment; returns its path relative to the run directory."""
-        return write_evidence(self.run_dir, test_id, name, data)
+        """Store an attachment, secrets masked; returns its path relative to the run directory."""
+        return write_evidence(self.run_dir, test_id, name, data, mask=self.mask)
 
     def add_observer(self, observer: RunObserver) -> None:
         self.observers.append(observer)

@@ -106,3 +106,25 @@ def test_a_failing_printer_keeps_the_html_and_exits_3(
     monkeypatch.setenv("LAB_CHROMIUM", str(tmp_path / "missing"))
     assert main(["report", str(finished_run), "--pdf"]) == 3
     assert "no Chromium found for --pdf" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_printed_pdf_is_signed_and_verified_next_to_the_html(
+    tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lab.cli import main
+
+    _chromium()
+    out = tmp_path / "out" / "report.html"
+    arguments = ["report", str(finished_run), "--out", str(out), "--pdf", "--key", str(key_pair[0])]
+    assert main(arguments) == 0
+    pdf, signature = out.with_suffix(".pdf"), tmp_path / "out" / "report.pdf.sig"
+    assert pdf.read_bytes().startswith(b"%PDF-") and signature.is_file()
+    capsys.readouterr()
+    assert main(["verify", str(pdf), "--key", str(key_pair[1]), "--run", str(finished_run)]) == 0
+    assert "valid: signed by the trusted key" in capsys.readouterr().out
+    pdf.write_bytes(pdf.read_bytes().replace(b"%%EOF", b"%%EOF\n% appended", 1))
+    assert main(["verify", str(pdf), "--key", str(key_pair[1])]) == 1
+    assert "the file changed since it was signed" in capsys.readouterr().out
+    assert main(["report", str(finished_run), "--out", str(out), "--pdf"]) == 0  # unsigned this time
+    assert not signature.exists(), "an old signature must not vouch for a new PDF"

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import DataFormatError
-from lab.report import generate_key_pair, load_private_key, load_public_key, render_report, verify_report
+from lab.report import (
+    fingerprint,
+    generate_key_pair,
+    load_private_key,
+    load_public_key,
+    render_report,
+    verify_report,
+)
 from lab.report.canonical import canonical_run, digest_tree
 from lab.report.seal import DATA_MARKER, SIGNATURE_MARKER, split
 from lab.results import load_run
@@ -27,11 +34,12 @@ def test_signed_report_is_valid_against_the_trusted_key(
     result = verify_report(report, trusted_key=load_public_key(key_pair[1]))
     assert result.valid and result.trusted and result.problems == []
     assert result.summary().startswith("valid: signed by the trusted key SHA256:")
-    untrusted = verify_report(report)
-    assert (
-        untrusted.valid
-        and not untrusted.trusted
-        and "not checked against a trusted key" in untrusted.summary()
+    untrusted = verify_report(report)  # no trusted key: intact, but anyone could have signed it
+    assert not untrusted.valid and untrusted.intact and not untrusted.trusted and untrusted.problems == []
+    assert untrusted.summary() == (
+        f"signature intact, signer unknown: signed by key {result.signer}; no trusted key was given: "
+        "pass --key PUBLIC_KEY, set $LAB_REPORT_PUBKEY, or put the signer's .pub in the trust folder "
+        "keys/trusted/ (or $LAB_TRUSTED_KEYS)"
     )
 
 
@@ -104,7 +112,15 @@ def test_report_signed_by_another_key_is_rejected(
     other_private, _ = generate_key_pair(tmp_path / "other")
     report = _write_signed(finished_run, other_private, tmp_path / "r.html")
     result = verify_report(report, trusted_key=load_public_key(key_pair[1]))
-    assert not result.valid and result.problems[0].startswith("signed by a different key: SHA256:")
+    assert not result.valid and result.intact and not result.trusted and result.problems == []
+    other = fingerprint(load_public_key(other_private))
+    assert result.signer == other
+    assert result.summary() == (
+        f"signature intact, signer unknown: signed by key {other}; "
+        f"it is not one of the trusted keys ({fingerprint(load_public_key(key_pair[1]))})"
+    )
+    both = [load_public_key(key_pair[1]), load_public_key(other_private)]
+    assert verify_report(report, trusted_keys=both).valid  # a trust folder may hold several signers
 
 
 def test_unsigned_report_says_so_and_is_not_valid(
@@ -117,14 +133,15 @@ def test_unsigned_report_says_so_and_is_not_valid(
     assert not result.valid and not result.signed and result.problems == []
     assert result.summary().startswith("UNSIGNED")
     expecting = verify_report(report, trusted_key=load_public_key(key_pair[1]))
-    assert expecting.problems == ["the report is UNSIGNED but a signature by the given key was expected"]
+    assert expecting.problems == ["the report is UNSIGNED but a signature by a trusted key was expected"]
 
 
 def test_report_is_compared_with_its_run_directory(
     tmp_path: Path, finished_run: Path, key_pair: tuple[Path, Path]
 ) -> None:
     report = _write_signed(finished_run, key_pair[0], tmp_path / "r.html")
-    assert verify_report(report, run_data=canonical_run(load_run(finished_run))).valid
+    trusted = [load_public_key(key_pair[1])]
+    assert verify_report(report, trusted_keys=trusted, run_data=canonical_run(load_run(finished_run))).valid
     record_file = next(finished_run.glob("records-*.jsonl"))
     text = record_file.read_text(encoding="utf-8")
     record_file.write_text(text.replace('"value":1500.0', '"value":1400.0'), encoding="utf-8")
@@ -144,7 +161,7 @@ def test_hostile_strings_with_comment_markers_survive_embedding(
     html = report.read_text(encoding="utf-8")
     trailer = html[html.index(SIGNATURE_MARKER) :]
     assert trailer.count("-->") == 2 and "<!-- " not in trailer
-    assert verify_report(report).valid
+    assert verify_report(report, trusted_keys=[load_public_key(key_pair[1])]).valid
     measured = [m for r in split(html).run_data["records"] for m in r["measurements"]]  # type: ignore[union-attr,index]
     assert "--> <!-- -- --!> ---" in [m["value"] for m in measured]  # type: ignore[index]
 
