@@ -63,6 +63,7 @@ class MeasurementRow:
     unit: str
     verdict: Outcome
     reason: str
+    uncertified: bool = False  # SKIP for want of a limit: the value was measured but certifies nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,7 @@ def _measurement_row(record: TestRecord, m: Measurement) -> MeasurementRow:
         unit=m.unit,
         verdict=m.verdict,
         reason=m.reason,
+        uncertified=m.verdict is Outcome.SKIP and not _limit_text(m),
     )
 
 
