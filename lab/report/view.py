@@ -88,6 +88,7 @@ class TestRow:
     duration: float
     note: str  # reason or error summary
     short_run: bool
+    performance_only: bool = False  # a full-length LoadGen run without an accuracy run
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,7 @@ def _node_section(
                 duration=record.duration,
                 note=str(record.error) if record.error is not None else record.reason,
                 short_run=record.properties.get("short_run") is True,
+                performance_only=record.properties.get("performance_only") is True,
             )
         )
         rows.extend(_measurement_row(record, m) for m in record.measurements)
@@ -279,7 +281,11 @@ def _identity(records: Sequence[TestRecord], trust_mode: str | None) -> tuple[tu
     seen: dict[str, list[str]] = {}
     for record in records:
         for key, value in record.properties.items():
-            if key in _NOT_IDENTITY or key.startswith("short_run") or isinstance(value, list | dict):
+            if (
+                key in _NOT_IDENTITY
+                or key.startswith(("short_run", "performance_only"))
+                or isinstance(value, list | dict)
+            ):
                 continue
             values = seen.setdefault(key, [])
             text = _value_text(value)
