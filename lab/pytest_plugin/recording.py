@@ -27,6 +27,7 @@ import pytest
 from lab import __version__
 from lab.criteria import MARGINAL_MARKER, Measurement, Outcome, combine
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, TRANSCRIPT_KEY
+from lab.pytest_plugin.interrupt import install_sigterm_as_interrupt, restore_sigterm
 from lab.pytest_plugin.parametrize import _target_of, register_markers
 from lab.pytest_plugin.session import RUN_DIR_KEY, LabSession, Target, _plain_id
 from lab.results import ErrorInfo, TestRecord, git_commit, load_run, read_manifest, utc_now, write_manifest
@@ -69,6 +70,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
+    install_sigterm_as_interrupt()  # a CI timeout's SIGTERM ends the run like Ctrl-C, cleanly
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(LOADGROUP_KEY):
         # xdist workers re-read the command line, so they miss the controller's --dist change
@@ -277,6 +279,7 @@ def _junit_properties(config: pytest.Config, provenance: dict[str, str]) -> None
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After junitxml wrote its file: lab ERROR outcomes become ``<error>``, not ``<failure>``."""
+    restore_sigterm()
     xmlpath = getattr(config.option, "xmlpath", None)
     if xmlpath and Path(xmlpath).is_file():
         rewrite_infrastructure_errors(Path(xmlpath))
