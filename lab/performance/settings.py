@@ -32,6 +32,11 @@ from lab.errors import InventoryError, Problem
 from lab.inventory.model import Scalar
 
 MLPERF_MIN_DURATION_S = 600.0
+SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
+PERFORMANCE_ONLY_NOTE = (
+    "performance-only — LoadGen PerformanceOnly mode with no accuracy run: a performance figure, "
+    "not an MLPerf result"
+)
 SHORT_SINGLESTREAM_QUERIES = 100
 SHORT_MULTISTREAM_QUERIES = 700
 DEADLINE_FACTOR = 5.0  # an agent run may take this many times its min duration (plus a margin)
@@ -66,6 +71,17 @@ class PerfSettings:
     @property
     def short_run(self) -> bool:
         return self.duration_s < MLPERF_MIN_DURATION_S
+
+    def run_kind_properties(self) -> list[tuple[str, object]]:
+        """What a test record says about its runs' standing: a short run is "not MLPerf-compliant",
+        and a full-length one is still only "performance-only" while no accuracy run exists.
+
+        >>> PerfSettings.from_profile({}).run_kind_properties()[0]
+        ('performance_only', True)
+        """
+        if self.short_run:
+            return [("short_run", True), ("short_run_note", SHORT_RUN_NOTE)]
+        return [("performance_only", True), ("performance_only_note", PERFORMANCE_ONLY_NOTE)]
 
     @property
     def deadline_s(self) -> float:

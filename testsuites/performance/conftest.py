@@ -21,12 +21,6 @@ from lab.performance.node_session import HostTooBusy, PerformanceSession
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, LabNode
 from lab.pytest_plugin.session import LabSession
 
-SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
-PERFORMANCE_ONLY_NOTE = (
-    "performance-only — LoadGen PerformanceOnly mode with no accuracy run: a performance figure, "
-    "not an MLPerf result"
-)
-
 
 @pytest.fixture
 def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceSession]:
@@ -35,12 +29,8 @@ def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceS
     with PerformanceSession(
         node.transport, node.node, node.catalog, node.profile, duration_override=duration
     ) as session:
-        if session.settings.short_run:
-            request.node.user_properties.append(("short_run", True))
-            request.node.user_properties.append(("short_run_note", SHORT_RUN_NOTE))
-        else:  # full length still implies no MLPerf compliance while no accuracy run exists
-            request.node.user_properties.append(("performance_only", True))
-            request.node.user_properties.append(("performance_only_note", PERFORMANCE_ONLY_NOTE))
+        # short: "not MLPerf-compliant"; full length: still "performance-only" (no accuracy run)
+        request.node.user_properties.extend(session.settings.run_kind_properties())
         request.node.user_properties.append(("loadgen_min_duration_s", session.settings.duration_s))
         request.node.user_properties.append(("performance_backend", session.backend.name))
         yield session
