@@ -51,6 +51,7 @@ class _TestState:
 
 
 _STATE_KEY = pytest.StashKey[_TestState]()
+_SIGTERM_KEY = pytest.StashKey[bool]()  # this session installed the SIGTERM handler
 
 
 # --- configuration -----------------------------------------------------------------------
@@ -70,7 +71,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
-    install_sigterm_as_interrupt()  # a CI timeout's SIGTERM ends the run like Ctrl-C, cleanly
+    # a CI timeout's SIGTERM ends the run like Ctrl-C, cleanly (once per process: pytester
+    # sessions inside a test session leave the outer session's handler alone)
+    config.stash[_SIGTERM_KEY] = install_sigterm_as_interrupt()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(LOADGROUP_KEY):
         # xdist workers re-read the command line, so they miss the controller's --dist change
@@ -279,7 +282,8 @@ def _junit_properties(config: pytest.Config, provenance: dict[str, str]) -> None
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After junitxml wrote its file: lab ERROR outcomes become ``<error>``, not ``<failure>``."""
-    restore_sigterm()
+    if config.stash.get(_SIGTERM_KEY, False):
+        restore_sigterm()
     xmlpath = getattr(config.option, "xmlpath", None)
     if xmlpath and Path(xmlpath).is_file():
         rewrite_infrastructure_errors(Path(xmlpath))

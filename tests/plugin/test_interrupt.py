@@ -119,3 +119,15 @@ def test_a_stopped_xdist_run_ends_cleanly(
         "test_slow[n1]": Outcome.INCOMPLETE,
     }
     assert run.verdict is Outcome.INCOMPLETE
+
+
+def test_the_sigterm_handler_is_installed_once_and_restored_by_its_installer() -> None:
+    from lab.pytest_plugin.interrupt import install_sigterm_as_interrupt, restore_sigterm
+
+    ours = signal.getsignal(signal.SIGTERM)  # this very session installed it
+    assert callable(ours) and getattr(ours, "__module__", "") == "lab.pytest_plugin.interrupt"
+    assert install_sigterm_as_interrupt() is False  # a nested session leaves it alone
+    restore_sigterm()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert install_sigterm_as_interrupt() is True
+    assert signal.getsignal(signal.SIGTERM) is ours
