@@ -17,7 +17,11 @@ The rules, in order:
    Otherwise, for each bound present, ``distance`` is how far the value sits inside it
    (``value - minimum``, ``maximum - value``) and ``band = marginal × |bound|``;
    ``distance < band`` for any bound → MARGINAL, else PASS.
-5. No limits at all → PASS: the value is recorded for information only.
+5. No limit at all (no ``min``, ``max`` or ``expected`` for this device model) → SKIP,
+   "no limit for sapeon-x220 in kcloud-npu-v1": a value nobody set a limit for certifies
+   nothing, so it is never a PASS. Only a criterion the profile marks ``informational: true``
+   records a value without limits as PASS ("recorded for information"), and a model the
+   criterion lists under ``not_applicable`` is SKIP with the profile's reason.
 
 Marginal examples (``marginal: 0.05``)::
 
@@ -35,11 +39,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lab.criteria.measurement import MeasuredValue, Measurement
 from lab.criteria.outcome import Outcome
 from lab.inventory.model import Axis, Criterion, Limits
+
+NO_LIMIT = "no limit: uncertified"
+"""``judge``'s reason for a value without any limit (SKIP); ``evaluate`` names the model and profile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,7 @@ def evaluate(
     (<Outcome.PASS: 'PASS'>, <Outcome.MARGINAL: 'MARGINAL'>, <Outcome.FAIL: 'FAIL'>)
     """
     limits = criterion.limits_for(device_model)
-    return measurement(
+    result = measurement(
         criterion.name,
         value,
         limits,
@@ -77,6 +84,18 @@ def evaluate(
         description=criterion.description,
         evidence=evidence,
     )
+    model = device_model or "this device"
+    in_profile = f" in {criterion.profile}" if criterion.profile else ""
+    if device_model is not None and device_model in criterion.not_applicable:
+        why = criterion.not_applicable[device_model]
+        return replace(result, verdict=Outcome.SKIP, reason=f"not applicable to {model}{in_profile}: {why}")
+    if result.verdict is Outcome.SKIP and result.reason == NO_LIMIT:
+        if criterion.informational:
+            return replace(
+                result, verdict=Outcome.PASS, reason="informational criterion: recorded, not judged"
+            )
+        return replace(result, reason=f"no limit for {model}{in_profile}: uncertified")
+    return result
 
 
 def measurement(
@@ -139,7 +158,7 @@ def judge(value: MeasuredValue, limits: Limits, *, unit: str = "") -> Judgement:
     if limits.minimum is None and limits.maximum is None:
         if limits.expected is not None:
             return Judgement(Outcome.PASS, f"as expected ({_show(value)})")
-        return Judgement(Outcome.PASS, "no limits: recorded for information")
+        return Judgement(Outcome.SKIP, NO_LIMIT)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return Judgement(Outcome.ERROR, f"expected a number, measured {_show(value)}")
     try:

@@ -17,6 +17,7 @@ from datetime import UTC
 
 from lab.criteria import Outcome
 from lab.history.db import VERSION_KEYS, HistoryDB
+from lab.history.length import run_length
 from lab.history.regression import Flag, detect
 from lab.results import Run
 
@@ -35,15 +36,22 @@ class MeasurementChange:
     before: object
     after: object
     unit: str
+    lengths: tuple[str, str] | None = None  # the run lengths, when they differ: not comparable
 
     @property
     def delta(self) -> float | None:
-        if _numeric(self.before) and _numeric(self.after):
+        if self.lengths is None and _numeric(self.before) and _numeric(self.after):
             return float(self.after) - float(self.before)  # type: ignore[arg-type]
         return None
 
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
+        if self.lengths is not None:
+            before_length, after_length = (length or "no workload length" for length in self.lengths)
+            return (
+                f"{self.test_id} {self.name}: not compared, different run lengths "
+                f"({before_length} → {after_length}): {self.before!r} → {self.after!r}{unit}"
+            )
         delta = self.delta
         if delta is None:
             return f"{self.test_id} {self.name}: {self.before!r} → {self.after!r}"
@@ -109,9 +117,13 @@ def compare_runs(a: Run, b: Run) -> RunComparison:
     values_a = _measurements(a)
     values_b = _measurements(b)
     measurements = []
+    lengths_a, lengths_b = _lengths(a), _lengths(b)
     for key in sorted(set(values_a) & set(values_b)):
         (before, unit), (after, _) = values_a[key], values_b[key]
-        if not _same(before, after):
+        lengths = lengths_a.get(key[0], ""), lengths_b.get(key[0], "")
+        if lengths[0] != lengths[1]:  # a short run against a full one is no delta
+            measurements.append(MeasurementChange(key[0], key[1], before, after, unit, lengths))
+        elif not _same(before, after):
             measurements.append(MeasurementChange(key[0], key[1], before, after, unit))
     versions_a, versions_b = _versions(a), _versions(b)
     versions = tuple(
@@ -164,6 +176,10 @@ def _measurements(run: Run) -> dict[tuple[str, str], tuple[object, str]]:
         for m in record.measurements:
             found.setdefault((record.test_id, m.name), (m.value, m.unit))
     return found
+
+
+def _lengths(run: Run) -> dict[str, str]:
+    return {record.test_id: run_length(record.properties) for record in run.records}
 
 
 def _versions(run: Run) -> dict[tuple[str, str], set[str]]:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from lab.criteria import DataFormatError, Outcome
 from lab.errors import LabError
+from lab.history.length import run_length
 from lab.results import Run
 
 SCHEMA = (
@@ -38,7 +39,7 @@ SCHEMA = (
         verdict TEXT NOT NULL, complete INTEGER NOT NULL, directory TEXT, ingested TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS results (
         run_id TEXT NOT NULL, test_id TEXT NOT NULL, node TEXT, device TEXT, outcome TEXT NOT NULL,
-        duration REAL, PRIMARY KEY (run_id, test_id))""",
+        duration REAL, run_length TEXT, PRIMARY KEY (run_id, test_id))""",
     """CREATE TABLE IF NOT EXISTS measurements (
         run_id TEXT NOT NULL, test_id TEXT NOT NULL, ordinal INTEGER NOT NULL, node TEXT, device TEXT,
         name TEXT NOT NULL, value REAL, value_text TEXT, unit TEXT, verdict TEXT NOT NULL,
@@ -93,6 +94,18 @@ class HistoryDB:
         with self._transaction() as cursor:
             for statement in SCHEMA:
                 cursor.execute(statement)
+        self._add_run_length_column()
+
+    def _add_run_length_column(self) -> None:
+        """``results.run_length`` (lab.history.length), added to a database made before it
+        existed; rows ingested before have NULL, read as "" (never equal to a workload's length)."""
+        try:
+            self._query("SELECT run_length FROM results WHERE 1 = 0", ())
+            return
+        except HistoryError:
+            self._connection.rollback()  # PostgreSQL refuses anything more in a failed transaction
+        with self._transaction() as cursor:
+            cursor.execute("ALTER TABLE results ADD COLUMN run_length TEXT")
 
     def close(self) -> None:
         self._connection.close()
@@ -130,7 +143,10 @@ class HistoryDB:
             versions: set[tuple[str, str, str]] = set()
             for record in run.records:
                 cursor.execute(
-                    self._sql("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?)"),
+                    self._sql(
+                        "INSERT INTO results (run_id, test_id, node, device, outcome, duration, run_length) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    ),
                     (
                         run_id,
                         record.test_id,
@@ -138,6 +154,7 @@ class HistoryDB:
                         record.device,
                         record.outcome.value,
                         record.duration,
+                        run_length(record.properties),
                     ),
                 )
                 for ordinal, m in enumerate(record.measurements):
@@ -192,15 +209,18 @@ class HistoryDB:
         return found
 
     def values(
-        self, test_id: str, name: str, *, before: str, exclude: str = "", limit: int = 10
+        self, test_id: str, name: str, *, before: str, exclude: str = "", limit: int = 10, length: str = ""
     ) -> list[float]:
         """The last ``limit`` numeric values of one metric in runs started before ``before``,
-        oldest first (the rolling baseline of a regression check)."""
+        oldest first (the rolling baseline of a regression check), from tests of the same run
+        ``length`` only (``lab.history.length``: a short run is never a full run's baseline)."""
         rows = self._query(
             "SELECT m.value FROM measurements m JOIN runs r ON r.run_id = m.run_id "
+            "JOIN results t ON t.run_id = m.run_id AND t.test_id = m.test_id "
             "WHERE m.test_id = ? AND m.name = ? AND m.value IS NOT NULL AND r.started < ? AND r.run_id <> ? "
+            "AND COALESCE(t.run_length, '') = ? "
             "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
-            (test_id, name, before, exclude, limit),
+            (test_id, name, before, exclude, length, limit),
         )
         return [float(row[0]) for row in reversed(rows)]
 

@@ -1,7 +1,9 @@
 """Regression detection for nightly runs: a metric that left its rolling baseline.
 
 For every numeric measurement of the new run, the baseline is the same test's same metric
-in the last ``window`` runs before it (from the history database):
+in the last ``window`` runs before it with the same run length (``lab.history.length``: a
+2-second CI LoadGen run never forms the baseline of a 600-second one, nor the other way),
+from the history database:
 
 * ``median`` of those values, and the noise ``k × 1.4826 × MAD`` (the median absolute
   deviation, scaled so that it estimates one standard deviation for normal noise);
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from lab.history.db import HistoryDB
+from lab.history.length import run_length
 from lab.results import Run
 
 DEFAULT_TOLERANCE = 0.05
@@ -94,7 +97,12 @@ def detect(
             ):
                 continue
             past = db.values(
-                record.test_id, m.name, before=started, exclude=run.manifest.run_id, limit=window
+                record.test_id,
+                m.name,
+                before=started,
+                exclude=run.manifest.run_id,
+                limit=window,
+                length=run_length(record.properties),  # short runs never baseline full ones
             )
             if not past:
                 continue

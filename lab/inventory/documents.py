@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lab.errors import InventoryError, Problem
 from lab.inventory.catalog import load_catalog
-from lab.inventory.profiles import load_profile
+from lab.inventory.profiles import load_profile, missing_limits
 from lab.inventory.yamlsource import Problems
 
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
@@ -53,6 +53,13 @@ def check_catalog(path: Path) -> str:
 
 def check_profile(path: Path) -> str:
     """Validate a certification profile against the catalog beside its folder (``../devices.yaml``)."""
+    summary, _uncertified = check_profile_limits(path)
+    return summary
+
+
+def check_profile_limits(path: Path) -> tuple[str, list[str]]:
+    """``check_profile``'s summary and one line per catalog model a criterion has no limit for
+    (``file:line:col: criteria.NAME: no limit for MODEL: its values are SKIP, uncertified``)."""
     catalog = path.resolve().parent.parent / "devices.yaml"
     if not catalog.is_file():
         message = (
@@ -69,4 +76,10 @@ def check_profile(path: Path) -> str:
     if profile is None:  # every reason for None is a reported problem; kept as a guard
         raise InventoryError([Problem(str(path), 0, 0, "", "not a certification profile")])
     criteria = len(profile.criteria)
-    return f"certification profile {profile.name} {profile.version}, {criteria} criteria ({catalog})"
+    uncertified = [
+        f"{criterion.location or path}: criteria.{criterion.name}: no limit for {model} in {profile.name}:"
+        f" its values are SKIP, uncertified (add by_device.{model}, or not_applicable.{model} and why)"
+        for criterion, model in missing_limits(profile, declared)
+    ]
+    summary = f"certification profile {profile.name} {profile.version}, {criteria} criteria ({catalog})"
+    return summary, uncertified

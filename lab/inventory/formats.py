@@ -254,6 +254,16 @@ CRITERION = Obj(
         "description": Field(Str(), required=True),
         **LIMITS_FIELDS,
         "by_device": Field(MapOf(LIMITS, key_pattern=WORD, key_doc="a device catalog key")),
+        "informational": Field(
+            Bool(doc="Deliberately without limits: a value is recorded as PASS, never certified.")
+        ),
+        "not_applicable": Field(
+            MapOf(
+                Str(doc="Why the criterion does not apply to this model."),
+                key_pattern=WORD,
+                key_doc="a device catalog key",
+            )
+        ),
     }
 )
 

@@ -259,12 +259,26 @@ class Criterion:
     description: str
     limits: Limits
     by_device: Mapping[str, Limits] = field(default_factory=frozen_mapping)  # type: ignore[arg-type]
+    profile: str = ""  # the profile it belongs to, named in "no limit for X in PROFILE"
+    informational: bool = False  # deliberately without limits: recorded, never certified
+    not_applicable: Mapping[str, str] = field(default_factory=frozen_mapping)  # type: ignore[arg-type]
+    location: Location | None = None  # where the profile defines it
 
     def limits_for(self, device_model: str | None) -> Limits:
         """The limits for ``device_model`` (a catalog key), falling back to the default."""
         if device_model is not None and device_model in self.by_device:
             return self.by_device[device_model]
         return self.limits
+
+    def has_limit_for(self, device_model: str | None) -> bool:
+        """Whether a value of ``device_model`` can be judged: a min, max or expected applies.
+
+        >>> c = Criterion("memory", Axis.COMPATIBILITY, "GiB", "", Limits(), {"rngd": Limits(minimum=46.0)})
+        >>> c.has_limit_for("rngd"), c.has_limit_for("sapeon-x220")
+        (True, False)
+        """
+        limits = self.limits_for(device_model)
+        return limits.minimum is not None or limits.maximum is not None or limits.expected is not None
 
 
 @dataclass(frozen=True, slots=True)

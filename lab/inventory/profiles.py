@@ -60,7 +60,8 @@ def load_profile(
     criteria_y = fields["criteria"].value
     assert isinstance(criteria_y, dict)
     for key, entry in criteria_y.items():
-        criterion = _criterion(key, entry, ctx, catalog_keys)
+        where = fields["criteria"].key_position(key)
+        criterion = _criterion(key, entry, ctx, catalog_keys, name, where)
         if criterion is not None:
             criteria[key] = criterion
     settings: dict[str, Scalar] = {}
@@ -85,7 +86,9 @@ def _scalar(y: Y) -> Scalar:
     return str(value)
 
 
-def _criterion(name: str, entry: Y, ctx: Ctx, catalog_keys: Collection[str]) -> Criterion | None:
+def _criterion(
+    name: str, entry: Y, ctx: Ctx, catalog_keys: Collection[str], profile_name: str, position: tuple[int, int]
+) -> Criterion | None:
     fields = entry.value
     assert isinstance(fields, dict)
     path = join_path("criteria", name)
@@ -104,8 +107,25 @@ def _criterion(name: str, entry: Y, ctx: Ctx, catalog_keys: Collection[str]) -> 
                 continue
             assert isinstance(override.value, dict)
             by_device[model] = _limits(override.value, fields, where, ctx)
-    if not any(key in fields for key in ("min", "max", "expected")) and not by_device:
-        ctx.at(entry, path, "a criterion needs min, max or expected (or by_device limits)")
+    informational = "informational" in fields and fields["informational"].value is True
+    not_applicable: dict[str, str] = {}
+    listed = fields.get("not_applicable")
+    if listed is not None and isinstance(listed.value, dict):
+        for model, why in listed.value.items():
+            if model not in catalog_keys:
+                line, column = listed.key_position(model)
+                where = join_path(join_path(path, "not_applicable"), model)
+                ctx.add(
+                    line, column, where, f"unknown device model '{model}'{did_you_mean(model, catalog_keys)}"
+                )
+                continue
+            not_applicable[model] = str(why.value)
+    if not any(key in fields for key in ("min", "max", "expected")) and not by_device and not informational:
+        ctx.at(
+            entry,
+            path,
+            "a criterion needs min, max or expected (or by_device limits, or informational: true)",
+        )
     return Criterion(
         name=name,
         axis=Axis(fields["axis"].value),
@@ -113,7 +133,29 @@ def _criterion(name: str, entry: Y, ctx: Ctx, catalog_keys: Collection[str]) -> 
         description=str(fields["description"].value),
         limits=limits,
         by_device=frozen_mapping(by_device),  # type: ignore[arg-type]
+        profile=profile_name,
+        informational=informational,
+        not_applicable=frozen_mapping(not_applicable),  # type: ignore[arg-type]
+        location=Location(ctx.file, *position),
     )
+
+
+def missing_limits(profile: Profile, catalog_keys: Collection[str]) -> list[tuple[Criterion, str]]:
+    """Every (criterion, catalog model) pair whose values would be SKIP "no limit": uncertified.
+
+    Informational criteria and the models a criterion lists under ``not_applicable`` are left
+    out: those are deliberate, not forgotten::
+
+        for criterion, model in missing_limits(profile, catalog):
+            print(f"{criterion.location}: {criterion.name}: no limit for {model}")
+    """
+    return [
+        (criterion, model)
+        for criterion in profile.criteria.values()
+        if not criterion.informational
+        for model in sorted(catalog_keys)
+        if model not in criterion.not_applicable and not criterion.has_limit_for(model)
+    ]
 
 
 def _limits(own: dict[str, Y], inherited: dict[str, Y], path: str, ctx: Ctx) -> Limits:

@@ -68,5 +68,5 @@ class ScenarioPlan:
             self.settings.server_batch,
             target_qps=target_qps,
             latency_bound_ms=self.settings.server_bound_ms,
-            min_query_count=100,
+            min_query_count=self.settings.server_queries,  # early stopping can hold at any rate
         )

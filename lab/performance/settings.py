@@ -19,8 +19,8 @@ Profile ``settings`` keys (defaults in brackets)::
 CI shortens runs with ``duration_override`` (the plugin's ``--lab-perf-duration``): the run
 is then a *short run*, recorded as such, and the minimum query counts drop to what
 LoadGen's early-stopping estimate needs for the percentile judged (p90: 64 → 100 is used,
-p99: 662 → 700), and the telemetry interval to a quarter of the run, so that a few samples
-fall inside LoadGen's performance window.
+p99: 662 → 700, for MultiStream and every Server trial), and the telemetry interval to a
+quarter of the run, so that a few samples fall inside LoadGen's performance window.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ from lab.errors import InventoryError, Problem
 from lab.inventory.model import Scalar
 
 MLPERF_MIN_DURATION_S = 600.0
+SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
+PERFORMANCE_ONLY_NOTE = (
+    "performance-only — LoadGen PerformanceOnly mode with no accuracy run: a performance figure, "
+    "not an MLPerf result"
+)
 SHORT_SINGLESTREAM_QUERIES = 100
 SHORT_MULTISTREAM_QUERIES = 700
 DEADLINE_FACTOR = 5.0  # an agent run may take this many times its min duration (plus a margin)
@@ -62,10 +67,22 @@ class PerfSettings:
     server_tolerance: float
     host_busy_cpu_pressure: float = 0.5
     sample_count: int = 1024
+    server_queries: int = 662  # a Server trial's min query count: enough for LoadGen's p99 early stopping
 
     @property
     def short_run(self) -> bool:
         return self.duration_s < MLPERF_MIN_DURATION_S
+
+    def run_kind_properties(self) -> list[tuple[str, object]]:
+        """What a test record says about its runs' standing: a short run is "not MLPerf-compliant",
+        and a full-length one is still only "performance-only" while no accuracy run exists.
+
+        >>> PerfSettings.from_profile({}).run_kind_properties()[0]
+        ('performance_only', True)
+        """
+        if self.short_run:
+            return [("short_run", True), ("short_run_note", SHORT_RUN_NOTE)]
+        return [("performance_only", True), ("performance_only_note", PERFORMANCE_ONLY_NOTE)]
 
     @property
     def deadline_s(self) -> float:
@@ -103,4 +120,7 @@ class PerfSettings:
             server_trials=int(_number(settings, "server_search_trials", 8, profile)),
             server_tolerance=_number(settings, "server_search_tolerance", 0.05, profile),
             host_busy_cpu_pressure=_number(settings, "host_busy_cpu_pressure", 0.5, profile),
+            # A Server trial passes only when VALID, early stopping included: LoadGen needs at
+            # least 459 queries to bound a p99 with none late (662 allows one), whatever the rate.
+            server_queries=multistream,
         )

@@ -28,6 +28,7 @@ from lab import __version__
 from lab.criteria import MARGINAL_MARKER, Measurement, Outcome, combine
 from lab.pytest_plugin import masking
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, TRANSCRIPT_KEY
+from lab.pytest_plugin.interrupt import install_sigterm_as_interrupt, restore_sigterm
 from lab.pytest_plugin.parametrize import _target_of, register_markers
 from lab.pytest_plugin.session import RUN_DIR_KEY, LabSession, Target, _plain_id
 from lab.results import ErrorInfo, TestRecord, git_commit, load_run, read_manifest, utc_now, write_manifest
@@ -52,6 +53,7 @@ class _TestState:
 
 
 _STATE_KEY = pytest.StashKey[_TestState]()
+_SIGTERM_KEY = pytest.StashKey[bool]()  # this session installed the SIGTERM handler
 
 
 # --- configuration -----------------------------------------------------------------------
@@ -74,6 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin(_MASKING_PLUGIN):
         # its own module: it needs a second, innermost pytest_runtest_makereport
         config.pluginmanager.register(masking, _MASKING_PLUGIN)
+    # a CI timeout's SIGTERM ends the run like Ctrl-C, cleanly (once per process: pytester
+    # sessions inside a test session leave the outer session's handler alone)
+    config.stash[_SIGTERM_KEY] = install_sigterm_as_interrupt()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and workerinput.get(LOADGROUP_KEY):
         # xdist workers re-read the command line, so they miss the controller's --dist change
@@ -282,6 +287,8 @@ def _junit_properties(config: pytest.Config, provenance: dict[str, str]) -> None
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After junitxml wrote its file: lab ERROR outcomes become ``<error>``, not ``<failure>``."""
+    if config.stash.get(_SIGTERM_KEY, False):
+        restore_sigterm()
     xmlpath = getattr(config.option, "xmlpath", None)
     if xmlpath and Path(xmlpath).is_file():
         rewrite_infrastructure_errors(Path(xmlpath))

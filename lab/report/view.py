@@ -63,6 +63,7 @@ class MeasurementRow:
     unit: str
     verdict: Outcome
     reason: str
+    uncertified: bool = False  # SKIP for want of a limit: the value was measured but certifies nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class TestRow:
     duration: float
     note: str  # reason or error summary
     short_run: bool
+    performance_only: bool = False  # a full-length LoadGen run without an accuracy run
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ def _node_section(
                 duration=record.duration,
                 note=str(record.error) if record.error is not None else record.reason,
                 short_run=record.properties.get("short_run") is True,
+                performance_only=record.properties.get("performance_only") is True,
             )
         )
         rows.extend(_measurement_row(record, m) for m in record.measurements)
@@ -245,6 +248,7 @@ def _measurement_row(record: TestRecord, m: Measurement) -> MeasurementRow:
         unit=m.unit,
         verdict=m.verdict,
         reason=m.reason,
+        uncertified=m.verdict is Outcome.SKIP and not _limit_text(m),
     )
 
 
@@ -277,7 +281,11 @@ def _identity(records: Sequence[TestRecord], trust_mode: str | None) -> tuple[tu
     seen: dict[str, list[str]] = {}
     for record in records:
         for key, value in record.properties.items():
-            if key in _NOT_IDENTITY or key.startswith("short_run") or isinstance(value, list | dict):
+            if (
+                key in _NOT_IDENTITY
+                or key.startswith(("short_run", "performance_only"))
+                or isinstance(value, list | dict)
+            ):
                 continue
             values = seen.setdefault(key, [])
             text = _value_text(value)

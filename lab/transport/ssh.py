@@ -185,7 +185,12 @@ class SSHTransport(Transport):
         try:
             token = secrets.token_hex(8)
             preamble = f"export {_TOKEN_VARIABLE}={token}\n" + ("" if stdin is not None else _NO_STDIN)
-            outcome = _Execution(channel, capture, deadline).run(preamble + text, stdin)
+            try:
+                outcome = _Execution(channel, capture, deadline).run(preamble + text, stdin)
+            except KeyboardInterrupt:  # Ctrl-C, or a CI timeout's SIGTERM (lab.pytest_plugin.interrupt)
+                channel.close()
+                self._kill_tagged(token)  # the run is stopping: leave nothing running on the node
+                raise
         finally:
             channel.close()
         if outcome.lost:

@@ -117,10 +117,41 @@ def test_expected_and_range_both_apply() -> None:
     assert judge(6, limits).verdict is Outcome.FAIL
 
 
-def test_no_limits_means_recorded_for_information() -> None:
-    judgement = judge(42.0, Limits())
-    assert judgement.verdict is Outcome.PASS
+def test_no_limit_is_not_a_pass() -> None:
+    judgement = judge(42.0, Limits(marginal=0.05))
+    assert judgement.verdict is Outcome.SKIP
     assert judgement.margin is None
+
+
+# memory-capacity as kcloud-npu-v1 writes it: limits per model, none for Sapeon (unpublished)
+MEMORY = Criterion(
+    "memory-capacity",
+    Axis.COMPATIBILITY,
+    "GiB",
+    "device memory",
+    Limits(marginal=0.005),
+    {"rngd": Limits(minimum=46.0, marginal=0.005)},
+    profile="kcloud-npu-v1",
+    not_applicable={"cpu-x86-64": "host memory, not device memory"},
+)
+
+
+def test_a_model_without_a_limit_is_skip_naming_model_and_profile() -> None:
+    tiny = evaluate(MEMORY, 0.1, "sapeon-x220")  # 0.1 GiB passed "for information" before
+    assert tiny.verdict is Outcome.SKIP
+    assert tiny.reason == "no limit for sapeon-x220 in kcloud-npu-v1: uncertified"
+    assert tiny.value == 0.1  # what was measured is still recorded
+    assert evaluate(MEMORY, 0.1, "rngd").verdict is Outcome.FAIL  # the limited model is still judged
+    assert evaluate(MEMORY, None, "sapeon-x220").verdict is Outcome.ERROR  # not measured stays ERROR
+
+
+def test_not_applicable_and_informational_are_explicit() -> None:
+    skipped = evaluate(MEMORY, 64.0, "cpu-x86-64")
+    assert skipped.verdict is Outcome.SKIP
+    assert skipped.reason == "not applicable to cpu-x86-64 in kcloud-npu-v1: host memory, not device memory"
+    info = Criterion("fan-speed", Axis.STABILITY, "rpm", "", Limits(), informational=True)
+    assert evaluate(info, 3000.0, "rngd").verdict is Outcome.PASS
+    assert evaluate(info, 3000.0, "rngd").reason == "informational criterion: recorded, not judged"
 
 
 def test_zero_bound_has_no_marginal_band() -> None:

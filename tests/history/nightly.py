@@ -26,8 +26,10 @@ def nightly_run(
     temperature: float = 70.0,
     link: Outcome = Outcome.PASS,
     firmware: str = "1.2.3",
+    perf_properties: dict[str, object] | None = None,
 ) -> Path:
-    """Night ``night`` (0, 1, 2, ...): a run started at 02:00 that day."""
+    """Night ``night`` (0, 1, 2, ...): a run started at 02:00 that day. ``perf_properties`` are
+    extra properties of the throughput test (e.g. its LoadGen run length)."""
     started = FIRST_NIGHT + timedelta(days=night)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{night:06x}"
     run_dir = root / run_id
@@ -46,7 +48,11 @@ def nightly_run(
                 TestRecord(
                     test_id=test_id, outcome=verdict, node="n1", device="npu0", axis=Axis.COMPATIBILITY,
                     measurements=measurements, started=started, finished=started + timedelta(seconds=1),
-                    duration=1.0, properties={"firmware_version": firmware, "trust_mode": "strict"},
+                    duration=1.0,
+                    properties={
+                        "firmware_version": firmware, "trust_mode": "strict",
+                        **(perf_properties if test_id == PERF_TEST and perf_properties else {}),
+                    },
                 )
             )  # fmt: skip
     write_manifest(run_dir, replace(manifest.finish(exit_status=0), finished=started + timedelta(minutes=5)))

@@ -113,7 +113,8 @@ criteria:
         f"{file}:5:17: criteria.speed.axis: 'speed' is not one of compatibility, stability, usability, "
         "scalability, performance",
         f"{file}:6:10: criteria.power: missing required key 'description'",
-        f"{file}:7:10: criteria.empty: a criterion needs min, max or expected (or by_device limits)",
+        f"{file}:7:10: criteria.empty: a criterion needs min, max or expected (or by_device limits, "
+        "or informational: true)",
     ]
 
 

@@ -125,3 +125,52 @@ def test_a_broken_catalog_or_profile_is_located(tmp_path: Path, capsys: pytest.C
     assert status == 2
     assert "devices.yaml:" in err and "'nvida' is not one of" in err and "did you mean 'nvidia'" in err
     assert "kcloud-npu-v1.yaml:" in err and "warboyy" in err
+
+
+def test_check_of_a_profile_lists_every_model_without_a_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "devices.yaml").write_text((REPO / "inventory" / "devices.yaml").read_text("utf-8"), "utf-8")
+    (tmp_path / "profiles").mkdir()
+    profile = tmp_path / "profiles" / "p1.yaml"
+    profile.write_text(
+        """\
+name: p1
+version: "1"
+description: d
+criteria:
+  memory:
+    axis: compatibility
+    unit: GiB
+    description: device memory
+    by_device: {rngd: {min: 46}}
+    not_applicable: {cpu-x86-64: host memory}
+  temperature: {axis: stability, unit: °C, description: t, max: 85}
+  fan: {axis: stability, unit: rpm, description: f, informational: true}
+""",
+        encoding="utf-8",
+    )
+    assert main(["inventory", "check", str(profile)]) == 0  # valid: missing limits are listed, not fatal
+    out = capsys.readouterr().out.splitlines()
+    catalog = load_inventory(EMULATED).catalog
+    expected = sorted(set(catalog) - {"rngd", "cpu-x86-64"})
+    listed = [line for line in out if "no limit for" in line]
+    assert [line.split("no limit for ")[1].split(" ")[0] for line in listed] == expected
+    assert all(line.startswith(f"{profile}:5:3: criteria.memory: ") for line in listed)
+    assert "SKIP, uncertified" in listed[0]
+    assert out[-1].endswith(f"{len(expected)} model limits missing (listed above)")
+
+
+def test_check_of_the_shipped_profile_lists_sapeon_limits() -> None:
+    from lab.inventory.documents import check_profile_limits
+
+    _summary, lines = check_profile_limits(REPO / "inventory" / "profiles" / "kcloud-npu-v1.yaml")
+    missing = {
+        (line.split("criteria.")[1].split(":")[0], line.split("no limit for ")[1].split(" ")[0])
+        for line in lines
+    }
+    assert missing == {
+        (criterion, model)
+        for criterion in ("memory-capacity", "offline-throughput", "server-max-qps")
+        for model in ("sapeon-x220", "sapeon-x330")
+    }

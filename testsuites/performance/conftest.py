@@ -2,7 +2,9 @@
 
 ``--lab-perf-duration 2s`` (a plugin option) shortens every LoadGen run (CI uses 1-2 s;
 the profile's ``performance_seconds`` is MLPerf's 600 s). A shortened run is recorded with
-the property ``short_run: true`` ("short run — not MLPerf-compliant"), never silently.
+the property ``short_run: true`` ("short run — not MLPerf-compliant"), never silently. A
+full-length run is still only a performance run (no accuracy run exists yet): it carries
+``performance_only: true`` ("performance-only"), never a claim of MLPerf compliance.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from lab.performance.node_session import HostTooBusy, PerformanceSession
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, LabNode
 from lab.pytest_plugin.session import LabSession
 
-SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
-
 
 @pytest.fixture
 def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceSession]:
@@ -29,9 +29,8 @@ def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceS
     with PerformanceSession(
         node.transport, node.node, node.catalog, node.profile, duration_override=duration
     ) as session:
-        if session.settings.short_run:
-            request.node.user_properties.append(("short_run", True))
-            request.node.user_properties.append(("short_run_note", SHORT_RUN_NOTE))
+        # short: "not MLPerf-compliant"; full length: still "performance-only" (no accuracy run)
+        request.node.user_properties.extend(session.settings.run_kind_properties())
         request.node.user_properties.append(("loadgen_min_duration_s", session.settings.duration_s))
         request.node.user_properties.append(("performance_backend", session.backend.name))
         yield session

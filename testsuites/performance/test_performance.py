@@ -8,23 +8,41 @@ Power is the card's board power from its vendor tool, not MLPerf's wall power.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import NoReturn
 
 import pytest
 
-from lab.criteria import not_computable
-from lab.errors import CriterionFailed
+from lab.criteria import MeasuredValue, Outcome, evaluate, not_computable
 from lab.performance.evidence import RunEvidence
 from lab.performance.figures import efficiency, peak_fraction, scaling
 from lab.performance.node_session import PerformanceSession
 from lab.performance.result import AgentResult
 from lab.performance.server_search import TrialResult, find_max_qps
+from lab.performance.validity import InvalidRun, detail_errors, run_problem, server_trial_passed
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView, LabDevice, LabNode, Measure
 
 
-def _require_valid(result: AgentResult, what: str) -> None:
-    if not result.valid:
-        raise CriterionFailed(f"{what}: LoadGen result is {result.validity}\n{result.summary_text}")
+def _require_valid(
+    request: pytest.FixtureRequest,
+    criteria: CriteriaView,
+    name: str,
+    value: MeasuredValue,
+    results: Sequence[AgentResult],
+    evidence: Sequence[str] = (),
+) -> None:
+    """A figure needs every run it comes from VALID and free of detail-log errors: otherwise it
+    is recorded as ERROR with LoadGen's own words (the value kept, never judged) and the test
+    is ERROR, never FAIL."""
+    for result in results:
+        problem = run_problem(result)
+        if problem is None:
+            continue
+        judged = evaluate(criteria[name], value, criteria.model, evidence=evidence)
+        not_a_figure = replace(judged, verdict=Outcome.ERROR, reason=f"not a figure: {problem}")
+        request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(not_a_figure)
+        raise InvalidRun(f"{name}: {problem}\n{result.summary_text}")
 
 
 def _skip_not_computable(
@@ -54,25 +72,38 @@ def _offline(
 
 
 def test_offline_throughput(
-    device: LabDevice, perf: PerformanceSession, measure: Measure, evidence: RunEvidence
+    request: pytest.FixtureRequest,
+    device: LabDevice,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
 ) -> None:
-    """MLPerf Offline samples/s ≥ the profile's minimum, and LoadGen calls the run VALID."""
+    """MLPerf Offline samples/s ≥ the profile's minimum, from a run LoadGen calls VALID."""
     result, logs = _offline(perf, device, evidence)
-    measure("offline-throughput", result.samples_per_second, evidence=logs)
-    _require_valid(result, "offline-throughput")
+    figure = result.samples_per_second
+    _require_valid(request, criteria, "offline-throughput", figure, [result], logs)
+    measure("offline-throughput", figure, evidence=logs)
 
 
 def test_singlestream_latency(
-    device: LabDevice, perf: PerformanceSession, measure: Measure, evidence: RunEvidence
+    request: pytest.FixtureRequest,
+    device: LabDevice,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
 ) -> None:
-    """MLPerf SingleStream 90th-percentile latency ≤ the profile's maximum (ms)."""
+    """MLPerf SingleStream 90th-percentile latency ≤ the profile's maximum (ms), from a VALID run."""
     result = perf.run(perf.plan(device.model).singlestream(device.index), f"singlestream-{device.label}")
     logs = evidence.loadgen_logs(result)
-    measure("singlestream-p90-latency", result.latency_ms("90.00"), evidence=logs)
-    _require_valid(result, "singlestream-p90-latency")
+    figure = result.latency_ms("90.00")
+    _require_valid(request, criteria, "singlestream-p90-latency", figure, [result], logs)
+    measure("singlestream-p90-latency", figure, evidence=logs)
 
 
 def test_multistream_latency(
+    request: pytest.FixtureRequest,
     device: LabDevice,
     perf: PerformanceSession,
     measure: Measure,
@@ -84,14 +115,22 @@ def test_multistream_latency(
         pytest.skip(f"profile {criteria.profile.name} has no multistream-p99-latency criterion")
     result = perf.run(perf.plan(device.model).multistream(device.index), f"multistream-{device.label}")
     logs = evidence.loadgen_logs(result)
-    measure("multistream-p99-latency", result.latency_ms("99.00"), evidence=logs)
-    _require_valid(result, "multistream-p99-latency")
+    figure = result.latency_ms("99.00")
+    _require_valid(request, criteria, "multistream-p99-latency", figure, [result], logs)
+    measure("multistream-p99-latency", figure, evidence=logs)
 
 
 def test_server_max_qps(
-    device: LabDevice, perf: PerformanceSession, measure: Measure, evidence: RunEvidence
+    request: pytest.FixtureRequest,
+    device: LabDevice,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
 ) -> None:
-    """The highest Poisson QPS whose p99 stays within the profile's bound (bracket, then bisect)."""
+    """The highest Poisson QPS whose run LoadGen calls VALID — p99 within the profile's bound,
+    min duration, min query count and early stopping met — (bracket, then bisect). A trial whose
+    detail log reports errors makes the figure ERROR: the search itself cannot be trusted."""
     plan = perf.plan(device.model)
     offline, _ = _offline(perf, device, evidence)
     results: list[AgentResult] = []
@@ -99,7 +138,7 @@ def test_server_max_qps(
     def trial(qps: float) -> TrialResult:
         result = perf.run(plan.server(device.index, qps), f"server-{device.label}-{qps:.0f}")
         results.append(result)
-        return TrialResult(qps, result.performance_constraints_met is True, result.latency_ms("99.00"))
+        return TrialResult(qps, server_trial_passed(result), result.latency_ms("99.00"))
 
     start = 0.7 * (offline.samples_per_second or 1.0)
     search = find_max_qps(
@@ -112,7 +151,10 @@ def test_server_max_qps(
     evidence.series(
         "server-search-p99", "ms", [t.qps for t in search.trials], [t.p99_ms or 0.0 for t in search.trials]
     )
-    measure("server-max-qps", search.best_qps if search.best_qps is not None else 0.0, evidence=logs)
+    figure = search.best_qps if search.best_qps is not None else 0.0
+    with_errors = [result for result in results if detail_errors(result)]
+    _require_valid(request, criteria, "server-max-qps", figure, with_errors, logs)
+    measure("server-max-qps", figure, evidence=logs)
 
 
 def test_efficiency(
@@ -126,6 +168,7 @@ def test_efficiency(
     """Offline samples/s per watt of the card's own board power over LoadGen's window; a device
     whose tool reports no power (a host CPU) is "not computable", not 0."""
     result, logs = _offline(perf, device, evidence)
+    _require_valid(request, criteria, "efficiency", None, [result], logs)  # before any figure is made
     series = perf.series(result, device.model, [device.tool_index])
     power_points = [(s.t, s.power_watts) for s in series if s.power_watts is not None]
     if series and not power_points:
@@ -152,6 +195,7 @@ def test_percent_of_peak(
         why = f"the catalog's int8_tops for {device.model.key} is null"
         _skip_not_computable(request, criteria, "percent-of-peak", why)
     result, logs = _offline(perf, device, evidence)
+    _require_valid(request, criteria, "percent-of-peak", None, [result], logs)
     if result.ops_per_sample is None:
         why = f"backend {perf.backend.name} does not know the operations per sample"
         _skip_not_computable(request, criteria, "percent-of-peak", why)
@@ -164,7 +208,12 @@ def test_percent_of_peak(
 
 @pytest.mark.lab_devices(minimum=2)
 def test_multi_card_scaling(
-    node: LabNode, perf: PerformanceSession, measure: Measure, evidence: RunEvidence
+    request: pytest.FixtureRequest,
+    node: LabNode,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
 ) -> None:
     """Offline throughput of all cards of the node's first model ≥ N × one card × the profile's ratio."""
     spec = node.node.accelerators[0]
@@ -174,7 +223,6 @@ def test_multi_card_scaling(
     one = perf.run(plan.offline(cards[:1]), "scaling-1")
     many = perf.run(plan.offline(cards), f"scaling-{len(cards)}")
     logs = (*evidence.loadgen_logs(one), *evidence.loadgen_logs(many))
-    for result in (one, many):
-        _require_valid(result, "multi-card-scaling")
+    _require_valid(request, criteria, "multi-card-scaling", None, [one, many], logs)
     ratio = scaling(many.samples_per_second or 0.0, one.samples_per_second or 0.0, len(cards))
     measure("multi-card-scaling", ratio, evidence=logs)
