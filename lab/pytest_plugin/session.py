@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lab.criteria import JsonValue
 from lab.errors import InventoryError, LabError
 from lab.inventory import Inventory, Node, Profile
+from lab.inventory.shard import ShardSpec
 from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
 from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
+from lab.results.shards import nodes_digest
 from lab.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ class LabSession:
         self._transports: dict[str, Transport] = {}
         self._leases: dict[str, NodeLease] = {}
         self._writer: RunWriter | None = None
+        self.unsharded: tuple[str, ...] = ()  # the selected nodes before sharding
 
     @classmethod
     def of(cls, config: pytest.Config) -> LabSession:
@@ -115,11 +119,31 @@ class LabSession:
             )
         except LabError as error:
             raise pytest.UsageError(f"--lab-select: {error}") from None
+        self.unsharded = tuple(node.name for node in selected)
+        if self.options.shard is not None:
+            selected = self._shard(selected, self.options.shard)
         if self.options.command_timeout is not None:
             selected = tuple(
                 dataclasses.replace(node, command_timeout=self.options.command_timeout) for node in selected
             )
         return selected
+
+    def _shard(self, selected: tuple[Node, ...], spec: ShardSpec) -> tuple[Node, ...]:
+        from lab.inventory.shard import shard_nodes
+
+        costs: dict[str, float] = {}
+        if self.options.shard_costs is not None:
+            from lab.results import load_run
+            from lab.results.shards import node_costs
+
+            try:
+                costs = node_costs(load_run(self.options.shard_costs))
+            except LabError as error:
+                raise pytest.UsageError(f"--lab-shard-costs: {error}") from None
+        try:
+            return shard_nodes(selected, spec, cost=lambda node: costs.get(node.name))
+        except LabError as error:
+            raise pytest.UsageError(f"--lab-shard: {error}") from None
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -254,8 +278,26 @@ class LabSession:
             profile=ProfileRef.of(first) if first is not None else None,
             selected_nodes=[node.name for node in self.nodes],
             trust_mode=self.options.trust,
-            properties={"pid": os.getpid()},
+            properties={"pid": os.getpid(), **self._shard_properties()},
         )
+
+    def _shard_properties(self) -> dict[str, JsonValue]:
+        """What ``lab campaign merge`` checks: which shard this is, of which selection."""
+        spec = self.options.shard
+        if spec is None:
+            return {}
+        self.nodes  # noqa: B018 -- computes self.unsharded
+        return {
+            "shard": {
+                "number": spec.number,
+                "count": spec.count,
+                "by": list(spec.by),
+                "source": spec.source,
+                "selection": self.options.select,
+                "of_nodes": len(self.unsharded),
+                "of_nodes_sha256": nodes_digest(self.unsharded),
+            }
+        }
 
     def close(self) -> None:
         """Release leases, close connections and the record (at the end of the session)."""
