@@ -160,6 +160,8 @@ def _copy_shard(shard: _Shard, out: Path) -> None:
             if not path.is_file() or path.is_symlink():
                 continue  # a link in a run directory is not evidence: never follow it out
             target = out / tree / path.relative_to(source)
+            if target.exists() and path.name == "environment.properties":
+                continue  # Allure's run-wide environment: every shard writes one; the first is kept
             if target.exists():
                 raise ShardMergeError(
                     f"{path}: another shard already wrote {target.relative_to(out)} "
