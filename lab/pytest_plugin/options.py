@@ -107,6 +107,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="balance shards by the seconds each node's tests took in this earlier run",
     )
     group.addoption(
+        "--lab-lease-wait",
+        default=None,
+        metavar="DURATION",
+        help="wait up to this long for a node another controller holds (e.g. 30m; default: ERROR at once)",
+    )
+    group.addoption(
         "--lab-no-lease",
         action="store_true",
         default=False,
@@ -128,6 +134,7 @@ class LabOptions:
     perf_duration: float | None
     lease: bool
     shard: ShardSpec | None = None
+    lease_wait: float = 0.0
     shard_costs: Path | None = None
 
     @classmethod
@@ -138,6 +145,7 @@ class LabOptions:
         soak = config.getoption("lab_soak_duration")
         perf = config.getoption("lab_perf_duration")
         costs = config.getoption("lab_shard_costs")
+        wait = config.getoption("lab_lease_wait")
         return cls(
             inventories=tuple(Path(path) for path in inventories),
             select=config.getoption("lab_select"),
@@ -150,6 +158,7 @@ class LabOptions:
             lease=not config.getoption("lab_no_lease"),
             shard=_shard(config.getoption("lab_shard"), config.getoption("lab_shard_by")),
             shard_costs=Path(costs) if costs else None,
+            lease_wait=parse_duration(wait) if wait else 0.0,
         )
 
 

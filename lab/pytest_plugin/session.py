@@ -230,7 +230,7 @@ class LabSession:
             self._transports[node_name] = transport
         if self.options.lease and node_name not in self._leases:
             lease = NodeLease(transport, owner=f"kcloud-lab {self.worker}", run_id=self.run_id)
-            lease.acquire()
+            lease.acquire(wait=self.options.lease_wait)
             self._leases[node_name] = lease
         return transport
 
