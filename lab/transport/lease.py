@@ -59,7 +59,8 @@ write() {
 mine() { grep -qF "\"token\": \"$1\"" "$p/owner.json" 2>/dev/null; }
 # the audit trail beside the lease: who held the node when, kept after release (one short line each)
 log() {
-  printf '%s, "event": "%s", "at": "%s"}\n' "$2" "$1" "$(date +%s.%N 2>/dev/null || echo "$now")" >> "$p.log"
+  printf '%s, "event": "%s", "at": "%s"}\n' "$2" "$1" "$(date +%s.%N 2>/dev/null || echo "$now")" \
+    >> "$p.log" 2>/dev/null || true  # a full disk must not block taking or releasing the lease
 }
 case $act in
 acquire)  # prefix ttl
