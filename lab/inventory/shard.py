@@ -164,17 +164,16 @@ def shard_nodes(
 
 
 def _costs(nodes: Sequence[Node], cost: CostFunction | None) -> dict[str, float]:
-    given = {node.name: (cost(node) if cost is not None else None) for node in nodes}
-    known = [value for value in given.values() if value is not None and value > 0]
-    if cost is None or not known:
+    given: dict[str, float] = {}
+    for node in nodes:
+        value = cost(node) if cost is not None else None
+        if value is not None and value > 0:
+            given[node.name] = value
+    if not given:
         return {node.name: default_cost(node) for node in nodes}
-    defaults = [default_cost(node) for node in nodes if given[node.name] is not None]
-    scale = (sum(known) / len(known)) / (sum(defaults) / len(defaults)) if defaults else 1.0
-    return {
-        node.name: value if value is not None and value > 0 else default_cost(node) * scale
-        for node in nodes
-        for value in (given[node.name],)
-    }
+    # unmeasured nodes: the card estimate, scaled so that it is in the measured nodes' units
+    scale = sum(given.values()) / sum(default_cost(n) for n in nodes if n.name in given)
+    return {node.name: given.get(node.name, default_cost(node) * scale) for node in nodes}
 
 
 def _allot(count: int, loads: Sequence[float]) -> list[int]:

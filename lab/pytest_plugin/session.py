@@ -77,7 +77,6 @@ class LabSession:
         self._transports: dict[str, Transport] = {}
         self._leases: dict[str, NodeLease] = {}
         self._writer: RunWriter | None = None
-        self.unsharded: tuple[str, ...] = ()  # the selected nodes before sharding
 
     @classmethod
     def of(cls, config: pytest.Config) -> LabSession:
@@ -108,7 +107,8 @@ class LabSession:
             raise pytest.UsageError(str(error)) from None
 
     @cached_property
-    def nodes(self) -> tuple[Node, ...]:
+    def selected(self) -> tuple[Node, ...]:
+        """The nodes ``--lab-select`` chose, before sharding."""
         from lab.inventory import select_nodes
 
         try:
@@ -119,14 +119,18 @@ class LabSession:
             )
         except LabError as error:
             raise pytest.UsageError(f"--lab-select: {error}") from None
-        self.unsharded = tuple(node.name for node in selected)
-        if self.options.shard is not None:
-            selected = self._shard(selected, self.options.shard)
         if self.options.command_timeout is not None:
             selected = tuple(
                 dataclasses.replace(node, command_timeout=self.options.command_timeout) for node in selected
             )
         return selected
+
+    @cached_property
+    def nodes(self) -> tuple[Node, ...]:
+        """The nodes this process tests: the selection, or this shard's part of it."""
+        if self.options.shard is None:
+            return self.selected
+        return self._shard(self.selected, self.options.shard)
 
     def _shard(self, selected: tuple[Node, ...], spec: ShardSpec) -> tuple[Node, ...]:
         from lab.inventory.shard import shard_nodes
@@ -286,7 +290,6 @@ class LabSession:
         spec = self.options.shard
         if spec is None:
             return {}
-        self.nodes  # noqa: B018 -- computes self.unsharded
         return {
             "shard": {
                 "number": spec.number,
@@ -294,8 +297,8 @@ class LabSession:
                 "by": list(spec.by),
                 "source": spec.source,
                 "selection": self.options.select,
-                "of_nodes": len(self.unsharded),
-                "of_nodes_sha256": nodes_digest(self.unsharded),
+                "of_nodes": len(self.selected),
+                "of_nodes_sha256": nodes_digest(node.name for node in self.selected),
             }
         }
 
