@@ -265,14 +265,16 @@ class LabSession:
     def note_collected(self, test_ids: Iterable[str]) -> None:
         """Record the collected lab tests (never-run ones become INCOMPLETE) and the manifest."""
         tests = [CollectedTest(_plain_id(test_id)) for test_id in test_ids]
-        if not tests or self.config.option.collectonly:
+        if (not tests and self.options.shard is None) or self.config.option.collectonly:
             return
-        self.writer.collected(tests)
+        if tests:
+            self.writer.collected(tests)
         if not (self.run_dir / "manifest.json").exists():
             write_manifest(self.run_dir, self.start_manifest())
 
     def start_manifest(self) -> Manifest:
-        profiles = {self.profile_for(node).name: self.profile_for(node) for node in self.nodes}
+        judged = self.nodes or self.selected  # an empty shard names the profile its siblings use
+        profiles = {self.profile_for(node).name: self.profile_for(node) for node in judged}
         first = next(iter(profiles.values()), None)
         return Manifest.start(
             run_id=self.run_id,

@@ -82,3 +82,19 @@ def test_impossible_shards_are_usage_errors_not_tracebacks(
     assert result.ret != 0
     assert message in "\n".join(result.errlines + result.outlines)
     assert "Traceback" not in "\n".join(result.errlines + result.outlines)
+
+
+def test_an_empty_shard_still_leaves_a_run_directory_that_merges(lab_project: pytest.Pytester) -> None:
+    from lab.results import load_run
+    from lab.results.shards import merge_shards
+
+    write_fake_conftest(lab_project, "pass")
+    lab_project.makepyfile(TESTS)
+    for number in (1, 2, 3, 4):  # four shards of three nodes: one is empty
+        run_dir = f"run-{number}"
+        lab_project.runpytest(*ARGS[:-4], "--lab-run-dir", run_dir, *ARGS[-2:], "--lab-shard", f"{number}/4")
+        assert (lab_project.path / run_dir / "manifest.json").is_file()
+    merged = merge_shards([lab_project.path / f"run-{n}" for n in (1, 2, 3, 4)], lab_project.path / "merged")
+    run = load_run(merged)
+    assert sorted(record.node or "" for record in run.records) == ["alpha", "beta", "gamma"]
+    assert run.complete
