@@ -142,7 +142,11 @@ def test_the_merged_report_verifies(campaigns: Path) -> None:
     report = campaigns / "merged" / "report.html"
     result = verify_report(report, trusted_key=load_public_key(campaigns / "keys" / "report-signing.pub"))
     assert result.valid and result.trusted, result.summary()
-    assert "nhn-x220" in report.read_text(encoding="utf-8")
+    html = report.read_text(encoding="utf-8")
+    assert "nhn-x220" in html
+    shards = json.loads((campaigns / "merged" / "manifest.json").read_text())["properties"]["shards"]
+    for shard in shards:  # each shard's origin is in the signed provenance section
+        assert f"shard {shard['number']}/3" in html and f"run {shard['run_id']} on " in html
 
 
 def test_merging_a_shard_twice_or_leaving_one_out_is_refused(
