@@ -73,10 +73,22 @@ def merge_shards(directories: Sequence[Path], out: Path, *, command_line: Sequen
     _check_together(shards)
     if out.exists() and any(out.iterdir()):
         raise ShardMergeError(f"{out}: already exists and is not empty (choose a new --run-dir)")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    for shard in shards:
-        _copy_shard(shard, out)
-    write_manifest(out, _merged_manifest(shards, out, command_line))
+    try:
+        for shard in shards:
+            _copy_shard(shard, out)
+        write_manifest(out, _merged_manifest(shards, out, command_line))
+    except BaseException:
+        # half a merged run must never be mistaken for one: remove what we wrote
+        for path in out.iterdir():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        if created:
+            out.rmdir()
+        raise
     return out
 
 

@@ -153,3 +153,14 @@ def test_node_costs_sum_each_nodes_durations(tmp_path: Path) -> None:
     run = load_run(_shard(tmp_path, 1, ("n1", "n3"), record_nodes=("n1", "n1", "n3")))
     # n1's two records share a test id: the later one supersedes the first, so 2.5 s each
     assert node_costs(run) == {"n1": 2.5, "n3": 2.5}
+
+
+def test_a_collision_while_copying_leaves_nothing_behind(tmp_path: Path) -> None:
+    first, second = _shard(tmp_path, 1, ("n1", "n3")), _shard(tmp_path, 2, ("n2",))
+    (evidence,) = (first / "evidence").iterdir()
+    clash = second / "evidence" / evidence.name
+    clash.mkdir(parents=True)
+    (clash / "transcript.txt").write_text("the same test's evidence in two shards")
+    with pytest.raises(ShardMergeError, match=r"another shard already wrote evidence/"):
+        merge_shards([first, second], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
