@@ -137,6 +137,8 @@ def split(
     """
     keys = tuple(by)
     ShardSpec(1, count, keys)  # validates count and keys
+    if not nodes:
+        return tuple(() for _ in range(count))
     costs = _costs(nodes, cost)
     groups: dict[tuple[str, ...], list[Node]] = {}
     for node in nodes:

@@ -131,3 +131,10 @@ def test_shard_nodes_is_one_slice_of_the_plan(gwangju: Inventory) -> None:
     # all pairs of shards are disjoint
     for first, second in itertools.combinations(plan, 2):
         assert not {n.name for n in first} & {n.name for n in second}
+
+
+def test_no_nodes_gives_empty_shards_and_more_shards_than_nodes_leaves_some_empty(gwangju: Inventory) -> None:
+    assert split((), 3) == ((), (), ())
+    assert split((), 2, by=("site",)) == ((), ())
+    plan = split(gwangju.nodes[:2], 4)
+    assert sorted(len(shard) for shard in plan) == [0, 0, 1, 1]
