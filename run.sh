@@ -21,6 +21,8 @@ need_debian_packages() {
     # report PDF, browser test and Korean glyphs: installed when we can, never required
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     [ -d /usr/share/fonts/truetype/nanum ] || missing+=(fonts-nanum)
+    # the history's PostgreSQL path is tested against a real server the tests start from this package
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
   fi
   echo "${missing[@]:-}"
 }
@@ -46,7 +48,7 @@ setup() {
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e '.[dev,cpu-reference]'
+    "$VENV/bin/python" -m pip install -q -e '.[dev,cpu-reference,postgresql]'
     echo "$want" > "$stamp"
   fi
 }

@@ -132,3 +132,15 @@ def spill_cleanup() -> Iterator[list[str]]:
     yield paths
     for path in paths:
         Path(path).unlink(missing_ok=True)
+
+
+SHARD_ENVIRONMENT = ("LAB_SHARD", "LAB_SHARD_INDEX", "LAB_SHARD_COUNT")
+SHARD_ENVIRONMENT += ("CI_NODE_INDEX", "CI_NODE_TOTAL", "JOB_COMPLETION_INDEX")
+
+
+@pytest.fixture(autouse=True)
+def _no_shard_from_the_ci_running_these_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The framework's own tests run unsharded even inside a GitLab ``parallel:`` job or a
+    Kubernetes Indexed Job: the plugin (and every pytest they start) would read its index."""
+    for variable in SHARD_ENVIRONMENT:
+        monkeypatch.delenv(variable, raising=False)

@@ -4,6 +4,8 @@
 
     lab campaign [--inventory inventory/emulated.yaml] [--suite testsuites/functional]...
                  [--workers 2] [--run-dir runs/ID] [--keep-testbed] [--strict]
+                 [--shard K/N [--shard-by site] [--shard-costs RUN_DIR]]
+    lab campaign merge SHARD_RUN_DIR... --run-dir runs/ID [--lang en] [--strict]
 
 For an inventory of emulated nodes it brings the emulated test-bed up (fresh, so the
 emulated clocks and injected faults start from zero), runs the suites with pytest and
@@ -16,6 +18,12 @@ Nothing it started on the controller outlives it: at the end, any process the ca
 started (pytest and its workers, the test-bed's sshd unless --keep-testbed, anything they
 left in the background, found by ancestry, by a marker in its environment or by the run or
 test-bed folder it names) is named on stderr, stopped by pid, and the exit status is 3.
+
+Sharded (``--shard K/N``, or the CI engine's index and count in the environment — see
+``lab.inventory.shard``), a campaign runs only its share of the selected nodes, split by node
+and balanced by cost; ``lab campaign merge`` then joins the shards' run directories into one
+run (refusing a missing or repeated shard and a node in two shards) and renders one signed
+report of it.
 
 Exit status: 0 when the campaign ran to the end (whatever the devices' verdicts — the
 report says them), 1 with ``--strict`` when the verdict is not PASS/MARGINAL, 2 for bad
@@ -66,7 +74,24 @@ def register(subparsers: Any) -> None:
         help="on the emulated test-bed, run the profile's full durations (default: 2 s runs, 20 s soaks)",
     )
     parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="report language (default ko)")
-    parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed on to pytest")
+    parser.add_argument(
+        "--shard", default=None, metavar="K/N", help="run shard K of N (default: from CI env)"
+    )
+    parser.add_argument(
+        "--shard-by", default=None, metavar="KEYS", help="keep shards within site/operator/rack"
+    )
+    parser.add_argument(
+        "--shard-costs",
+        default=None,
+        metavar="RUN_DIR",
+        help="balance shards by this earlier run's durations",
+    )
+    parser.add_argument(
+        "pytest_args",
+        nargs="*",
+        metavar="-- PYTEST_ARGS",
+        help="passed on to pytest; or `merge SHARD_RUN_DIR...` to merge shards into --run-dir",
+    )
     parser.set_defaults(handler=run_campaign)
 
 
@@ -111,10 +136,13 @@ def _kept_testbed_pids(directory: Path) -> list[int]:
 
 
 def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
-    from lab.criteria import Outcome
     from lab.inventory import load_inventory
-    from lab.results import load_run, new_run_id
+    from lab.results import new_run_id
 
+    if arguments.pytest_args[:1] == ["merge"]:
+        from lab.cli.campaign_merge import merge_campaign
+
+        return merge_campaign(arguments, [Path(p) for p in arguments.pytest_args[1:]])
     suites = arguments.suites or list(DEFAULT_SUITES)
     missing = [suite for suite in suites if not Path(suite).exists()]
     if missing:
@@ -146,6 +174,13 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
         ]  # fmt: skip
         if arguments.select:
             command += ["--lab-select", arguments.select]
+        for option, value in (
+            ("--lab-shard", arguments.shard),
+            ("--lab-shard-by", arguments.shard_by),
+            ("--lab-shard-costs", arguments.shard_costs),
+        ):
+            if value:
+                command += [option, value]
         if emulated and not arguments.full_length:
             command += EMULATED_SHORT_RUNS
         command += arguments.pytest_args
@@ -158,8 +193,19 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
             down(testbed_dir)
 
     if not (run_dir / "manifest.json").is_file():
+        if pytest_status == 5:  # no tests collected: e.g. an empty shard (more shards than nodes)
+            print("lab campaign: no lab test selected (an empty shard?)", file=sys.stderr)
+            return EXIT_OK
         print(f"lab campaign: pytest exited {pytest_status} before recording anything", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
+    return report_and_verdict(run_dir, arguments)
+
+
+def report_and_verdict(run_dir: Path, arguments: argparse.Namespace) -> int:
+    """Print the verdict, render the (signed) report and print its path; the exit status."""
+    from lab.criteria import Outcome
+    from lab.results import load_run
+
     run = load_run(run_dir)
     counts = ", ".join(f"{count} {outcome.value}" for outcome, count in run.counts().items() if count)
     print(f"lab campaign: verdict {run.verdict.value} ({counts})", file=sys.stderr)

@@ -3,9 +3,14 @@
 A thin DB-API 2.0 layer rather than SQLAlchemy: the schema is four tables and a handful of
 queries, the standard library's ``sqlite3`` needs no set-up (a file path), and the same SQL
 runs on PostgreSQL through ``psycopg`` (optional, only imported for a ``postgresql://`` URL).
-The only dialect difference we meet is the parameter style (``?`` for sqlite3, ``%s`` for
-psycopg), handled in ``_sql``; every statement is plain SQL-92 otherwise (no upsert syntax:
-re-ingesting a run deletes its rows and inserts them again in one transaction).
+The dialect differences we meet are the parameter style (``?`` for sqlite3, ``%s`` for
+psycopg), handled in ``_sql``, and on PostgreSQL two advisory locks: one around creating the
+schema (two controllers opening a new database at once would otherwise race in
+``CREATE TABLE IF NOT EXISTS``) and one per run id around an ingest (two shards ingesting the
+same merged run wait for each other instead of colliding on its primary key). Every statement
+is plain SQL-92 otherwise (no upsert syntax: re-ingesting a run deletes its rows and inserts
+them again in one transaction). Tested on both against real servers: SQLite files and a
+PostgreSQL the tests start from Debian's package (``tests/history/postgres.py``).
 
 ::
 
@@ -17,6 +22,7 @@ re-ingesting a run deletes its rows and inserts them again in one transaction).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import math
 import re
@@ -39,18 +45,25 @@ SCHEMA = (
         verdict TEXT NOT NULL, complete INTEGER NOT NULL, directory TEXT, ingested TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS results (
         run_id TEXT NOT NULL, test_id TEXT NOT NULL, node TEXT, device TEXT, outcome TEXT NOT NULL,
-        duration REAL, run_length TEXT, PRIMARY KEY (run_id, test_id))""",
+        duration DOUBLE PRECISION, run_length TEXT, PRIMARY KEY (run_id, test_id))""",
     """CREATE TABLE IF NOT EXISTS measurements (
         run_id TEXT NOT NULL, test_id TEXT NOT NULL, ordinal INTEGER NOT NULL, node TEXT, device TEXT,
-        name TEXT NOT NULL, value REAL, value_text TEXT, unit TEXT, verdict TEXT NOT NULL,
-        minimum REAL, maximum REAL, marginal REAL, PRIMARY KEY (run_id, test_id, ordinal))""",
+        name TEXT NOT NULL, value DOUBLE PRECISION, value_text TEXT, unit TEXT, verdict TEXT NOT NULL,
+        minimum DOUBLE PRECISION, maximum DOUBLE PRECISION, marginal DOUBLE PRECISION,
+        PRIMARY KEY (run_id, test_id, ordinal))""",
     """CREATE TABLE IF NOT EXISTS versions (
         run_id TEXT NOT NULL, node TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (run_id, node, name, value))""",
     "CREATE INDEX IF NOT EXISTS measurements_metric ON measurements (test_id, name)",
     "CREATE INDEX IF NOT EXISTS runs_started ON runs (started)",
 )
+# DOUBLE PRECISION, not REAL: REAL is a 4-byte float on PostgreSQL (SQLite gives both 8 bytes)
+SCHEMA_LOCK = 0x6B636C6F7564  # PostgreSQL advisory lock key of schema creation ("kcloud")
+_SCHEMA_COMPLETE = "SELECT to_regclass('runs_started') IS NOT NULL"  # PostgreSQL: its last object
 VERSION_KEYS = re.compile(r"version|firmware|driver|runtime|kmd|sdk|vbios", re.IGNORECASE)
+
+
+CONNECT_TIMEOUT = 10  # seconds: an unreachable database server is an error, not a hang
 
 
 class HistoryError(LabError):
@@ -88,12 +101,22 @@ class MetricPoint:
 class HistoryDB:
     """One open history database (use ``open_history``)."""
 
-    def __init__(self, connection: _Connection, paramstyle: str) -> None:
+    def __init__(self, connection: _Connection, paramstyle: str, *, dialect: str = "sqlite") -> None:
         self._connection = connection
         self._paramstyle = paramstyle
+        self.dialect = dialect
         with self._transaction() as cursor:
-            for statement in SCHEMA:
-                cursor.execute(statement)
+            complete = False
+            if dialect == "postgresql":
+                # DDL only while the schema is incomplete, checked under the schema lock: on
+                # PostgreSQL, CREATE INDEX IF NOT EXISTS takes a SHARE lock on its table before
+                # it checks, and would deadlock against other controllers' ingests
+                self._advisory_lock(cursor, SCHEMA_LOCK)
+                cursor.execute(_SCHEMA_COMPLETE)
+                complete = bool(cursor.fetchall()[0][0])
+            if not complete:
+                for statement in SCHEMA:
+                    cursor.execute(statement)
         self._add_run_length_column()
 
     def _add_run_length_column(self) -> None:
@@ -124,6 +147,7 @@ class HistoryDB:
         run_id = manifest.run_id
         now = datetime.now(UTC).isoformat()
         with self._transaction() as cursor:
+            self._advisory_lock(cursor, _lock_key(run_id))
             for table in ("runs", "results", "measurements", "versions"):
                 cursor.execute(self._sql(f"DELETE FROM {table} WHERE run_id = ?"), (run_id,))
             cursor.execute(
@@ -253,11 +277,22 @@ class HistoryDB:
         cursor = self._connection.cursor()
         try:
             cursor.execute(self._sql(sql), tuple(parameters))
-            return [tuple(row) for row in cursor.fetchall()]
+            rows = [tuple(row) for row in cursor.fetchall()]
+            # psycopg opens a transaction for a SELECT too: end it, so that a long-lived reader
+            # never sits "idle in transaction" on a shared server
+            self._connection.commit()
+            return rows
         except Exception as exc:  # the driver's own error classes differ: report them as ours
+            self._connection.rollback()
             raise HistoryError(f"history query failed: {exc}") from exc
         finally:
             cursor.close()
+
+    def _advisory_lock(self, cursor: Any, key: int) -> None:
+        """On PostgreSQL, serialize with other writers of ``key`` until this transaction ends
+        (SQLite needs nothing: a writer locks the whole file)."""
+        if self.dialect == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -289,10 +324,14 @@ def open_history(target: str | Path) -> HistoryDB:
         except ImportError:
             raise HistoryError("a PostgreSQL history needs psycopg: pip install 'psycopg[binary]'") from None
         try:
-            connection = psycopg.connect(text)
-        except Exception as exc:
+            connection = psycopg.connect(text, connect_timeout=CONNECT_TIMEOUT)
+        except Exception as exc:  # the message may echo the URL, password included: name the class only
             raise HistoryError(f"cannot connect to the history database: {type(exc).__name__}") from None
-        return HistoryDB(connection, "format")
+        try:
+            return HistoryDB(connection, "format", dialect="postgresql")
+        except HistoryError:
+            connection.close()
+            raise
     path = Path(text)
     if path.parent and not path.parent.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -305,6 +344,11 @@ def open_history(target: str | Path) -> HistoryDB:
     except HistoryError:
         connection.close()
         raise
+
+
+def _lock_key(run_id: str) -> int:
+    """A signed 64-bit advisory lock key for ``run_id`` (stable across processes and machines)."""
+    return int.from_bytes(hashlib.sha256(run_id.encode("utf-8")).digest()[:8], "big", signed=True)
 
 
 def _number(value: object) -> float | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from lab.inventory.shard import ShardError, ShardSpec, parse_keys, shard_from_env
 
 DEFAULT_INVENTORY = "testbed/inventory.yaml"
 """What ``lab testbed up`` writes; used when no ``--lab-inventory`` is given."""
@@ -85,6 +88,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="LoadGen minimum duration of every performance run (CI: 1s-2s); default: the profile's 600 s",
     )
     group.addoption(
+        "--lab-shard",
+        default=None,
+        metavar="K/N",
+        help="run only shard K of N (split by node, balanced by cost); default: from the CI environment "
+        "(LAB_SHARD, GitLab CI_NODE_INDEX/CI_NODE_TOTAL, Kubernetes JOB_COMPLETION_INDEX + LAB_SHARD_COUNT)",
+    )
+    group.addoption(
+        "--lab-shard-by",
+        default=None,
+        metavar="KEYS",
+        help="keep each shard inside one group of these keys, e.g. 'site' or 'operator,rack'",
+    )
+    group.addoption(
+        "--lab-shard-costs",
+        default=None,
+        metavar="RUN_DIR",
+        help="balance shards by the seconds each node's tests took in this earlier run",
+    )
+    group.addoption(
+        "--lab-lease-wait",
+        default=None,
+        metavar="DURATION",
+        help="wait up to this long for a node another controller holds (e.g. 30m; default: ERROR at once)",
+    )
+    group.addoption(
         "--lab-no-lease",
         action="store_true",
         default=False,
@@ -105,6 +133,9 @@ class LabOptions:
     soak_duration: float | None
     perf_duration: float | None
     lease: bool
+    shard: ShardSpec | None = None
+    lease_wait: float = 0.0
+    shard_costs: Path | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> LabOptions:
@@ -113,6 +144,8 @@ class LabOptions:
         timeout = config.getoption("lab_command_timeout")
         soak = config.getoption("lab_soak_duration")
         perf = config.getoption("lab_perf_duration")
+        costs = config.getoption("lab_shard_costs")
+        wait = config.getoption("lab_lease_wait")
         return cls(
             inventories=tuple(Path(path) for path in inventories),
             select=config.getoption("lab_select"),
@@ -123,4 +156,19 @@ class LabOptions:
             soak_duration=parse_duration(soak) if soak else None,
             perf_duration=parse_duration(perf) if perf else None,
             lease=not config.getoption("lab_no_lease"),
+            shard=_shard(config.getoption("lab_shard"), config.getoption("lab_shard_by")),
+            shard_costs=Path(costs) if costs else None,
+            lease_wait=parse_duration(wait) if wait else 0.0,
         )
+
+
+def _shard(text: str | None, by: str | None) -> ShardSpec | None:
+    """``--lab-shard`` if given, else what the CI engine put in the environment."""
+    try:
+        keys = parse_keys(by)
+        spec = ShardSpec.parse(text, by=keys) if text else shard_from_env(os.environ, by=keys)
+        if spec is None and keys:
+            raise ShardError("--lab-shard-by needs --lab-shard K/N (or a CI shard index in the environment)")
+        return spec
+    except ShardError as error:
+        raise pytest.UsageError(f"--lab-shard: {error}") from None

@@ -17,10 +17,12 @@ different nodes run in parallel.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import pytest
 
+from lab.errors import LabError
 from lab.pytest_plugin.session import LabSession, Target
 
 TARGET_ARGUMENT = "lab_target"
@@ -87,8 +89,18 @@ def pytest_collection_modifyitems(
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Note the lab tests that will run (after -k/-m deselection): never-finished ones become INCOMPLETE."""
     lab_items = [item.nodeid for item in session.items if _target_of(item) is not None]
-    if lab_items:
+    if lab_items or session.config.getoption("lab_shard", None) or _sharded_by_environment():
+        # an empty shard (more shards than nodes) still leaves a run directory for the merge
         LabSession.of(session.config).note_collected(lab_items)
+
+
+def _sharded_by_environment() -> bool:
+    from lab.inventory.shard import shard_from_env
+
+    try:
+        return shard_from_env(os.environ) is not None
+    except LabError:
+        return True  # let the session report the malformed variable as a usage error
 
 
 def _target_of(item: pytest.Item) -> Target | None:

@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lab.criteria import JsonValue
 from lab.errors import InventoryError, LabError
 from lab.inventory import Inventory, Node, Profile
+from lab.inventory.shard import ShardSpec
 from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
 from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
+from lab.results.shards import nodes_digest
 from lab.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -108,7 +111,8 @@ class LabSession:
         return inventory
 
     @cached_property
-    def nodes(self) -> tuple[Node, ...]:
+    def selected(self) -> tuple[Node, ...]:
+        """The nodes ``--lab-select`` chose, before sharding."""
         from lab.inventory import select_nodes
 
         try:
@@ -124,6 +128,30 @@ class LabSession:
                 dataclasses.replace(node, command_timeout=self.options.command_timeout) for node in selected
             )
         return selected
+
+    @cached_property
+    def nodes(self) -> tuple[Node, ...]:
+        """The nodes this process tests: the selection, or this shard's part of it."""
+        if self.options.shard is None:
+            return self.selected
+        return self._shard(self.selected, self.options.shard)
+
+    def _shard(self, selected: tuple[Node, ...], spec: ShardSpec) -> tuple[Node, ...]:
+        from lab.inventory.shard import shard_nodes
+
+        costs: dict[str, float] = {}
+        if self.options.shard_costs is not None:
+            from lab.results import load_run
+            from lab.results.shards import node_costs
+
+            try:
+                costs = node_costs(load_run(self.options.shard_costs))
+            except LabError as error:
+                raise pytest.UsageError(f"--lab-shard-costs: {error}") from None
+        try:
+            return shard_nodes(selected, spec, cost=lambda node: costs.get(node.name))
+        except LabError as error:
+            raise pytest.UsageError(f"--lab-shard: {error}") from None
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -210,7 +238,7 @@ class LabSession:
             self._transports[node_name] = transport
         if self.options.lease and node_name not in self._leases:
             lease = NodeLease(transport, owner=f"kcloud-lab {self.worker}", run_id=self.run_id)
-            lease.acquire()
+            lease.acquire(wait=self.options.lease_wait)
             self._leases[node_name] = lease
         return transport
 
@@ -241,14 +269,16 @@ class LabSession:
     def note_collected(self, test_ids: Iterable[str]) -> None:
         """Record the collected lab tests (never-run ones become INCOMPLETE) and the manifest."""
         tests = [CollectedTest(_plain_id(test_id)) for test_id in test_ids]
-        if not tests or self.config.option.collectonly:
+        if (not tests and self.options.shard is None) or self.config.option.collectonly:
             return
-        self.writer.collected(tests)
+        if tests:
+            self.writer.collected(tests)
         if not (self.run_dir / "manifest.json").exists():
             write_manifest(self.run_dir, self.start_manifest())
 
     def start_manifest(self) -> Manifest:
-        profiles = {self.profile_for(node).name: self.profile_for(node) for node in self.nodes}
+        judged = self.nodes or self.selected  # an empty shard names the profile its siblings use
+        profiles = {self.profile_for(node).name: self.profile_for(node) for node in judged}
         first = next(iter(profiles.values()), None)
         return Manifest.start(
             run_id=self.run_id,
@@ -258,8 +288,25 @@ class LabSession:
             profile=ProfileRef.of(first) if first is not None else None,
             selected_nodes=[node.name for node in self.nodes],
             trust_mode=self.options.trust,
-            properties={"pid": os.getpid()},
+            properties={"pid": os.getpid(), **self._shard_properties()},
         )
+
+    def _shard_properties(self) -> dict[str, JsonValue]:
+        """What ``lab campaign merge`` checks: which shard this is, of which selection."""
+        spec = self.options.shard
+        if spec is None:
+            return {}
+        return {
+            "shard": {
+                "number": spec.number,
+                "count": spec.count,
+                "by": list(spec.by),
+                "source": spec.source,
+                "selection": self.options.select,
+                "of_nodes": len(self.selected),
+                "of_nodes_sha256": nodes_digest(node.name for node in self.selected),
+            }
+        }
 
     def close(self) -> None:
         """Release leases, close connections and the record (at the end of the session)."""

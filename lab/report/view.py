@@ -359,7 +359,22 @@ def _provenance(run: Run) -> tuple[tuple[str, str], ...]:
         rows.append(("wall_time", f"{(manifest.finished - manifest.started).total_seconds():.1f} s"))
     rows.append(("test_time", f"{sum(record.duration for record in run.records):.1f} s"))
     rows.append(("exit_status", "—" if manifest.exit_status is None else str(manifest.exit_status)))
+    shards = manifest.properties.get("shards")  # a merged run (lab campaign merge): each shard's origin
+    if isinstance(shards, list):
+        for shard in shards:
+            if isinstance(shard, dict):
+                rows.append((f"shard {shard.get('number')}/{len(shards)}", _shard_line(shard)))
     return tuple(rows)
+
+
+def _shard_line(shard: Mapping[str, JsonValue]) -> str:
+    nodes = shard.get("nodes")
+    return (
+        f"run {shard.get('run_id')} on {shard.get('controller')}, {shard.get('started')} → "
+        f"{shard.get('finished') or '—'}, exit {shard.get('exit_status')}, "
+        f"kcloud-lab {shard.get('framework_version')} ({shard.get('git_commit') or '—'}), "
+        f"nodes: {', '.join(map(str, nodes)) if isinstance(nodes, list) else '—'}"
+    )
 
 
 def _text(value: JsonValue | None) -> str:

@@ -7,7 +7,12 @@ jobs or two xdist workers can therefore never hold the same node::
 
     with NodeLease(transport, owner="ci-nightly", run_id="2026-11-25T02:00") as lease:
         ...                                  # heartbeats keep the lease alive meanwhile
+    NodeLease(transport, owner="shard-2").acquire(wait=600)   # take turns: wait up to 10 min
     # released here, also on Ctrl-C; atexit releases leases still held at exit
+
+Every take, release and break is also appended to ``<path>.log`` on the node
+(``~/.kcloud-lab/lease.log``: owner, run id, token, event, node-clock time): an audit trail of
+who tested the node when, which outlives the lease.
 
 A lease nobody renews expires after ``ttl`` seconds; the next taker breaks it and logs
 at WARNING who held it. Held by someone else and not expired: ``LeaseError`` naming the
@@ -27,6 +32,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 import weakref
 from datetime import UTC, datetime
 from types import FrameType, TracebackType
@@ -51,16 +57,24 @@ write() {
     > "$p/owner.json.tmp" && mv -f "$p/owner.json.tmp" "$p/owner.json"
 }
 mine() { grep -qF "\"token\": \"$1\"" "$p/owner.json" 2>/dev/null; }
+# the audit trail beside the lease: who held the node when, kept after release (one short line each)
+log() {
+  printf '%s, "event": "%s", "at": "%s"}\n' "$2" "$1" "$(date +%s.%N 2>/dev/null || echo "$now")" \
+    >> "$p.log" 2>/dev/null || true  # a full disk must not block taking or releasing the lease
+}
 case $act in
 acquire)  # prefix ttl
   mkdir -p "$(dirname "$p")"
-  if mkdir "$p" 2>/dev/null; then write "$3" "$now" "$4" && echo "acquired $now"; exit; fi
+  if mkdir "$p" 2>/dev/null; then
+    write "$3" "$now" "$4" && log acquired "$3" && echo "acquired $now"; exit
+  fi
   echo "held $now $(stat -c %Y "$p" 2>/dev/null || echo 0)"
   cat "$p/owner.json" 2>/dev/null; exit 0 ;;
 renew)  # token prefix acquired_at ttl
   if mine "$3"; then write "$4" "$5" "$6" && echo "renewed $now"; else echo lost; fi ;;
 release)  # token
-  if mine "$3"; then rm -rf "$p" && echo released; else echo "not-mine"; fi ;;
+  if mine "$3"; then log released "{\"token\": \"$3\"" && rm -rf "$p" && echo released
+  else echo "not-mine"; fi ;;
 break)  # expected-token-or-dash prefix ttl
   if ! mkdir "$p.break" 2>/dev/null; then
     if [ -n "$(find "$p.break" -maxdepth 0 -mmin +1 2>/dev/null)" ]; then rmdir "$p.break"; fi
@@ -73,7 +87,7 @@ break)  # expected-token-or-dash prefix ttl
     [ "${exp:-0}" -lt "$now" ] && still=yes
   fi
   if [ "$still" = yes ]; then
-    rm -rf "$p"; mkdir "$p" && write "$4" "$now" "$5" && echo "acquired $now"
+    rm -rf "$p"; mkdir "$p" && write "$4" "$now" "$5" && log broke "$4" && echo "acquired $now"
   else echo changed; fi
   rmdir "$p.break" ;;
 esac
@@ -112,8 +126,25 @@ class NodeLease:
 
     # --- life cycle ---------------------------------------------------------------------
 
-    def acquire(self) -> NodeLease:
-        """Take the lease (breaking an expired one) or raise ``LeaseError`` naming the holder."""
+    def acquire(self, *, wait: float = 0.0, poll: float = 1.0) -> NodeLease:
+        """Take the lease (breaking an expired one) or raise ``LeaseError`` naming the holder.
+
+        With ``wait`` > 0, a lease held by someone else is polled every ``poll`` seconds until
+        it is free or ``wait`` seconds have passed (then ``LeaseError`` as without waiting):
+        two controllers on overlapping shards then take turns on a shared node.
+        """
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            try:
+                return self._acquire_once()
+            except LeaseError as error:
+                remaining = deadline - time.monotonic()
+                if not error.args or "leased by" not in str(error) or remaining <= 0:
+                    raise
+                log.info("%s: waiting for the lease (%s)", self.node, error)
+                time.sleep(min(poll, remaining))
+
+    def _acquire_once(self) -> NodeLease:
         for _attempt in range(3):
             reply = self._call("acquire", self._prefix(), str(self.ttl))
             if reply.startswith("acquired"):

@@ -44,9 +44,9 @@ def test_lab_compare_prints_the_changes(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_nightly_gate_fails_on_new_fail_and_regression_not_on_known_fail(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, history_target: str
 ) -> None:
-    monkeypatch.setenv("LAB_HISTORY_DB", str(tmp_path / "nightly.sqlite"))
+    monkeypatch.setenv("LAB_HISTORY_DB", history_target)  # a SQLite file, then a PostgreSQL URL
     runs = tmp_path / "runs"
     night0 = nightly_run(runs, 0, link=Outcome.FAIL)
     assert main(["history", "ingest", str(night0)]) == 0

@@ -1,8 +1,8 @@
-"""The history database on real SQLite files: ingest, re-ingest, queries."""
+"""The history database on real SQLite files and a real PostgreSQL server: ingest, re-ingest,
+queries, concurrent ingest from several shards."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,10 @@ from lab.results import load_run
 from tests.history.nightly import PERF_TEST, TEMP_TEST, nightly_run
 
 
-def test_ingested_runs_are_listed_newest_first_and_survive_reopening(tmp_path: Path) -> None:
-    database = tmp_path / "sub" / "history.sqlite"
+def test_ingested_runs_are_listed_newest_first_and_survive_reopening(
+    tmp_path: Path, history_target: str
+) -> None:
+    database = history_target if "://" in history_target else tmp_path / "sub" / "history.sqlite"
     first = load_run(nightly_run(tmp_path, 0))
     second = load_run(nightly_run(tmp_path, 1, link=Outcome.FAIL))
     with open_history(database) as db:
@@ -30,18 +32,18 @@ def test_ingested_runs_are_listed_newest_first_and_survive_reopening(tmp_path: P
         assert db.previous_run(runs[1].run_id, runs[1].started) is None
 
 
-def test_reingesting_a_run_replaces_it_instead_of_duplicating(tmp_path: Path) -> None:
-    database = tmp_path / "h.sqlite"
+def test_reingesting_a_run_replaces_it_instead_of_duplicating(tmp_path: Path, history_target: str) -> None:
     run = load_run(nightly_run(tmp_path, 0))
-    with open_history(database) as db:
+    with open_history(history_target) as db:
         db.ingest(run)
         db.ingest(run)
-    rows = sqlite3.connect(database).execute("SELECT COUNT(*) FROM measurements").fetchone()
-    assert rows == (2,)  # throughput and temperature, once each
+        assert len(db.runs()) == 1
+        assert db.values(PERF_TEST, "throughput", before="9999") == [1500.0]
+        assert len(db.trends()) == 2  # throughput and temperature, once each
 
 
-def test_values_and_trends_follow_time_and_filters(tmp_path: Path) -> None:
-    with open_history(tmp_path / "h.sqlite") as db:
+def test_values_and_trends_follow_time_and_filters(tmp_path: Path, history_target: str) -> None:
+    with open_history(history_target) as db:
         for night, value in enumerate((1500.0, 1490.0, 1510.0)):
             db.ingest(load_run(nightly_run(tmp_path, night, throughput=value, temperature=60.0 + night)))
         last = db.runs(limit=1)[0]
@@ -105,50 +107,3 @@ def test_postgresql_url_without_psycopg_says_what_to_install(monkeypatch: pytest
     with pytest.raises(HistoryError, match=r"needs psycopg: pip install 'psycopg\[binary\]'") as caught:
         open_history("postgresql://lab:secret@db.example/history")
     assert "secret" not in str(caught.value)
-
-
-def test_a_format_paramstyle_driver_runs_the_same_code_end_to_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A stand-in for psycopg: accepts only %s placeholders (it refuses '?'), stores in SQLite."""
-    import sys
-    import types
-
-    class Cursor:
-        def __init__(self, inner: sqlite3.Cursor) -> None:
-            self.inner = inner
-
-        def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> None:
-            assert "?" not in sql, f"qmark placeholder sent to a format driver: {sql}"
-            self.inner.execute(sql.replace("%s", "?"), parameters)
-
-        def fetchall(self) -> list[tuple[object, ...]]:
-            return self.inner.fetchall()
-
-        def close(self) -> None:
-            self.inner.close()
-
-    class Connection:
-        def __init__(self) -> None:
-            self.inner = sqlite3.connect(tmp_path / "pg-standin.sqlite")
-
-        def cursor(self) -> Cursor:
-            return Cursor(self.inner.cursor())
-
-        def commit(self) -> None:
-            self.inner.commit()
-
-        def rollback(self) -> None:
-            self.inner.rollback()
-
-        def close(self) -> None:
-            self.inner.close()
-
-    module = types.ModuleType("psycopg")
-    module.connect = lambda url: Connection()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "psycopg", module)
-    with open_history("postgresql://lab@db/history") as db:
-        for night, value in enumerate((1500.0, 1400.0)):
-            db.ingest(load_run(nightly_run(tmp_path, night, throughput=value)))
-        assert [row.verdict for row in db.runs()] == [Outcome.PASS, Outcome.PASS]
-        assert db.values(PERF_TEST, "throughput", before="9999") == [1500.0, 1400.0]

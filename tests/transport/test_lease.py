@@ -133,3 +133,36 @@ def test_hostile_owner_text_is_data_not_shell(two_controllers, node_server) -> N
     owner = 'x\'; touch /tmp/lab-pwned-$$; echo "$(id)"'
     with NodeLease(first, owner=owner, ttl=60):
         assert json.loads(_owner_file(node_server).read_text())["owner"] == owner
+
+
+def test_a_waiting_taker_gets_the_node_when_the_holder_releases_it_and_the_log_shows_turns(
+    two_controllers, node_server
+) -> None:
+    import threading
+
+    first, second = two_controllers
+    holder = NodeLease(first, owner="alice@ctl-1", run_id="run-1", ttl=60).acquire()
+    threading.Timer(1.5, holder.release).start()
+    began = time.monotonic()
+    waiter = NodeLease(second, owner="bob@ctl-2", run_id="run-2", ttl=60).acquire(wait=30, poll=0.2)
+    assert waiter.held and 1.0 < time.monotonic() - began < 25
+    waiter.release()
+    log = node_server.directory / "home" / ".kcloud-lab" / "lease.log"
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["event"], e.get("owner")) for e in events] == [
+        ("acquired", "alice@ctl-1"),
+        ("released", None),
+        ("acquired", "bob@ctl-2"),
+        ("released", None),
+    ]
+    assert events[1]["token"] == events[0]["token"] and events[3]["token"] == events[2]["token"]
+    assert float(events[1]["at"]) <= float(events[2]["at"])
+
+
+def test_waiting_is_bounded_and_then_names_the_holder(two_controllers) -> None:
+    first, second = two_controllers
+    with NodeLease(first, owner="alice@ctl-1", run_id="run-1", ttl=60):
+        began = time.monotonic()
+        with pytest.raises(LeaseError, match=r"leased by alice@ctl-1"):
+            NodeLease(second, owner="bob@ctl-2", ttl=60).acquire(wait=1.0, poll=0.2)
+        assert 0.9 < time.monotonic() - began < 10
