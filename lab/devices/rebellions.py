@@ -63,6 +63,12 @@ class RebellionsAdapter(DeviceAdapter):
 
     tool = RBLN_SMI
     management_daemon = "rbln-smd"
+    management_daemon_aliases = ("rbln_daemon",)  # the unit's name on older drivers (RSMD docs)
+    reset_unavailable_reason = (
+        "docs.rbln.ai documents device resets only through the RSMD daemon's gRPC interface "
+        "(rbln-smd, formerly rbln_daemon, and its rbln-smdi client) and publishes no command line "
+        "for it; the reset drill is not run rather than guessed"
+    )
 
     def list_devices(self) -> tuple[DeviceReport, ...]:
         return parse_rbln_smi_json(self.run_tool(["--json"]), tool=self.tool)
@@ -72,10 +78,6 @@ class RebellionsAdapter(DeviceAdapter):
         for report in self.list_devices():
             processes.extend(report.processes or ())
         return tuple(processes)
-
-    def reset_arguments(self, index: int) -> list[str]:
-        # As the emulated tool takes it; the real rbln-smi's reset flags are unverified.
-        return ["reset", "-d", str(index)]
 
 
 def throttle_from_pstate(pstate: str) -> frozenset[ThrottleReason]:

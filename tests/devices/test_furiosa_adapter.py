@@ -170,7 +170,12 @@ def test_adapter_runs_info_json_then_status_as_argument_lists(fake: FakeTranspor
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout=json.dumps(RNGD_JSON))
     fake.reply(["furiosa-smi", "status"], stdout=STATUS)
     npu0, npu1 = FuriosaSmiAdapter(fake).list_devices()
-    assert fake.calls == ["furiosa-smi info --format json", "furiosa-smi status"]
+    # An older furiosa-smi refuses --output: the adapter asks --format and reads the status table.
+    assert fake.calls == [
+        "furiosa-smi info --output json",
+        "furiosa-smi info --format json",
+        "furiosa-smi status",
+    ]
     assert npu0.telemetry.utilization_percent == 97.0
     assert npu0.telemetry.memory_used_bytes == round(9.6 * 2**30)
     assert npu0.telemetry.memory_total_bytes == 48 * 2**30
@@ -184,7 +189,7 @@ def test_status_can_be_skipped_and_missing_rows_leave_fields_none(fake: FakeTran
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout=json.dumps(RNGD_JSON))
     npu0, _ = FuriosaSmiAdapter(fake, with_status=False).list_devices()
     assert npu0.telemetry.utilization_percent is None
-    assert fake.calls == ["furiosa-smi info --format json"]
+    assert fake.calls == ["furiosa-smi info --output json", "furiosa-smi info --format json"]
     only_npu1 = "\n".join(line for line in STATUS.splitlines() if "npu0" not in line) + "\n"
     fake.reply(["furiosa-smi", "status"], stdout=only_npu1)
     npu0, npu1 = FuriosaSmiAdapter(fake).list_devices()
@@ -235,7 +240,8 @@ def test_hung_tool_is_a_timeout_with_the_adapter_deadline(fake: FakeTransport) -
 def test_empty_device_list_is_not_an_error(fake: FakeTransport) -> None:
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout="[]\n")
     assert FuriosaSmiAdapter(fake).list_devices() == ()
-    assert fake.calls == ["furiosa-smi info --format json"]  # no status query for no devices
+    # no status query for no devices
+    assert fake.calls == ["furiosa-smi info --output json", "furiosa-smi info --format json"]
 
 
 def test_ps_lists_owners_and_empty_output_means_none() -> None:
