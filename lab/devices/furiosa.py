@@ -249,28 +249,37 @@ def _error_counters(item: JsonObject) -> Mapping[str, int] | None:
 
 _SMI_REQUIRED = ("Arch", "Device", "Temp.", "Power", "PCI-BDF")
 _SMI_OPTIONAL = ("Firmware", "PERT", "UUID", "S/N", "Clock", "PCI-DEV")
-_CTL_HEADER = ("NPU", "Name", "Firmware", "Temp.", "Power", "PCI-BDF")
+_CTL_REQUIRED = ("NPU", "Name", "Temp.", "Power", "PCI-BDF")
+_CTL_OPTIONAL = ("Firmware", "PCI-DEV")  # Firmware: later SDKs; PCI-DEV: SDK 0.5 docs
+_VENDOR_PREFIX = "FuriosaAI "  # SDK 0.5's furiosactl names the product "FuriosaAI Warboy"
 
 
 def parse_furiosa_smi_table(text: str, *, tool: str = FURIOSA_SMI) -> tuple[DeviceReport, ...]:
-    """Reports from the ``furiosa-smi info`` table (columns as in SDK 2024–2025, ``--format full`` too)."""
+    """Reports from the ``furiosa-smi info`` table (columns as in SDK 2024–2026, ``--format full`` too).
+
+    A column this parser does not know is kept in ``raw`` as printed (not interpreted);
+    a required one missing is an error.
+    """
     with tool_output_guard(tool, text):
         table = _single_table(text)
-        unknown = [name for name in table.header if name not in _SMI_REQUIRED + _SMI_OPTIONAL]
-        missing = [name for name in _SMI_REQUIRED if name not in table.header]
-        if unknown or missing:
-            raise BadValue(f"furiosa-smi info columns: unknown {unknown}, missing {missing}")
-        return tuple(
-            _device_from_row(dict(zip(table.header, row, strict=True)), "Arch", "Device", tool)
-            for row in table.rows
+        records = table.column_records(
+            _SMI_REQUIRED, _SMI_OPTIONAL + _extra(table, _SMI_REQUIRED + _SMI_OPTIONAL)
         )
+        return tuple(_device_from_row(record, "Arch", "Device", tool) for record in records)
 
 
 def parse_furiosactl_table(text: str, *, tool: str = FURIOSACTL) -> tuple[DeviceReport, ...]:
-    """Reports from the Warboy-generation ``furiosactl info`` table."""
+    """Reports from the Warboy-generation ``furiosactl info`` table (SDK 0.5 and later layouts)."""
     with tool_output_guard(tool, text):
         table = _single_table(text)
-        return tuple(_device_from_row(record, "Name", "NPU", tool) for record in table.records(_CTL_HEADER))
+        records = table.column_records(
+            _CTL_REQUIRED, _CTL_OPTIONAL + _extra(table, _CTL_REQUIRED + _CTL_OPTIONAL)
+        )
+        return tuple(_device_from_row(record, "Name", "NPU", tool) for record in records)
+
+
+def _extra(table: BoxTable, known: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in table.header if name not in known)
 
 
 def _single_table(text: str) -> BoxTable:
@@ -286,13 +295,23 @@ def _device_from_row(
     device = record[device_column]
     serial = record.get("S/N")
     clock = record.get("Clock")
-    raw = {key: record[key] for key in ("Temp.", "Power") if key in record}
+    known = _SMI_REQUIRED + _SMI_OPTIONAL + _CTL_REQUIRED + _CTL_OPTIONAL
+    raw = {
+        key: value
+        for key, value in record.items()
+        if key in ("Temp.", "Power", "PCI-DEV") or key not in known
+    }
+    product = record[product_column]
+    if product.startswith(_VENDOR_PREFIX):
+        raw["name"] = product
+        product = product.removeprefix(_VENDOR_PREFIX)
+    clock = _reported(clock)
     return DeviceReport(
         tool=tool,
         identity=DeviceIdentity(
             index=index_from_device_name(device),
             device=device,
-            product=record[product_column],
+            product=product,
             card_id=serial or device,
             serial=serial,
             uuid=record.get("UUID"),

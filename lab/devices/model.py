@@ -30,6 +30,16 @@ from types import MappingProxyType
 from lab.inventory.model import PcieLink
 
 
+def same_product(printed: str, catalog_name: str) -> bool:
+    """Whether the tool's product name is the catalog's, whatever the case.
+
+    furiosa-smi prints ``rngd`` in 2024 releases and ``RNGD`` in current ones::
+
+        same_product("RNGD", "rngd")   # True
+    """
+    return printed.casefold() == catalog_name.casefold()
+
+
 def frozen_text(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
     """A read-only ``str → str`` mapping for ``DeviceReport.raw``."""
     return MappingProxyType(dict(items or {}))

@@ -307,6 +307,9 @@ def _read_table(lines: list[str], position: int) -> tuple[BoxTable, int]:
         if block:
             blocks.append(tuple(block))
             block = []
+        if position >= len(lines) and not rows:
+            # A header and its rule, nothing under it: a table with no row (e.g. ps with no process).
+            return table(), position
         rule_at = position
         position = _expect_rule(lines, position)
         following = _row_at(lines, position)
