@@ -18,6 +18,7 @@ from lab.devices.rebellions import RebellionsAdapter, parse_rbln_smi_table
 from lab.devices.registry import adapter_for
 from lab.devices.sapeon import SapeonSmiAdapter
 from lab.emulator.spec import FaultEntry
+from lab.errors import CommandFailed
 from lab.inventory.model import PcieLink
 
 pytestmark = pytest.mark.integration
@@ -175,3 +176,14 @@ def test_reset_through_each_adapter_that_has_one(tmp_path: Path) -> None:
     assert [g.health.alive for g in nvidia.list_devices()] == [True]  # a reset clears a hang
     assert SapeonSmiAdapter(transport).reset(3)
     assert not FuriosactlAdapter(transport).supports_reset
+
+
+def test_a_node_carries_only_its_own_vendors_tool(tmp_path: Path) -> None:
+    """An RNGD node has furiosa-smi and no nvidia-smi or rbln-smi, like a real server: an adapter
+    for another vendor fails there (command not found, an ERROR), it never reads a foreign tool."""
+    transport = emulated_node(tmp_path, [device("rngd", "furiosaai", "rngd", "furiosa-smi")])
+    assert FuriosaSmiAdapter(transport).list_devices()
+    for adapter in (NvidiaSmiAdapter(transport), RebellionsAdapter(transport), SapeonSmiAdapter(transport)):
+        with pytest.raises(CommandFailed) as caught:
+            adapter.list_devices()
+        assert caught.value.result.exit_status == 127
