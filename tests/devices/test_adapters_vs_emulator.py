@@ -187,3 +187,18 @@ def test_a_node_carries_only_its_own_vendors_tool(tmp_path: Path) -> None:
         with pytest.raises(CommandFailed) as caught:
             adapter.list_devices()
         assert caught.value.result.exit_status == 127
+
+
+def test_nvidia_remapped_rows_through_the_emulated_tool(tmp_path: Path) -> None:
+    gpus = [
+        device("h100", "nvidia", "NVIDIA H100 PCIe", "nvidia-smi", index=i, memory_gib=80, tdp_watts=350)
+        for i in range(2)
+    ]
+    transport = emulated_node(tmp_path, gpus, faults=[FaultEntry(kind="ecc-uncorrectable", device=1)])
+    adapter = NvidiaSmiAdapter(transport)
+    healthy, faulty = adapter.list_devices()
+    assert "clocks_throttle_reasons.active" in adapter.query_fields()  # probed from --help-query-gpu
+    assert healthy.health.remapped_rows_pending is False and healthy.health.remapped_rows_uncorrectable == 0
+    assert faulty.health.remapped_rows_pending is True
+    assert faulty.health.remapped_rows_uncorrectable == faulty.health.ecc_uncorrectable == 1
+    assert faulty.health.remapped_rows_failure is False
