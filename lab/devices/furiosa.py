@@ -59,6 +59,7 @@ from lab.transport.base import Transport
 
 FURIOSA_SMI = "furiosa-smi"
 FURIOSACTL = "furiosactl"
+USAGE_EXIT = 2  # furiosa-smi's argument parser (clap) exits 2 on an unknown flag
 
 
 class FuriosaSmiAdapter(DeviceAdapter):
@@ -95,9 +96,11 @@ class FuriosaSmiAdapter(DeviceAdapter):
             return self.run_tool([subcommand, self.json_flag, "json"])
         try:
             stdout = self.run_tool([subcommand, "--output", "json"])
-        except CommandFailed:
-            # An older furiosa-smi: its usage error for --output; a tool that fails for another
-            # reason fails again below, and that error (with its stderr) is the one raised.
+        except CommandFailed as error:
+            # An older furiosa-smi refuses --output as a usage error (exit 2, clap's status);
+            # any other failure (driver not loaded, no tool) is the node's problem: raised as is.
+            if error.result.exit_status != USAGE_EXIT:
+                raise
             stdout = self.run_tool([subcommand, "--format", "json"])
             self.json_flag = "--format"
         else:

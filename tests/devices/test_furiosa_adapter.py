@@ -172,7 +172,17 @@ STATUS = (
 )
 
 
+def refuse_output_flag(fake: FakeTransport) -> None:
+    """An older furiosa-smi: ``--output`` is a usage error (exit 2), as clap reports it."""
+    fake.reply_matching(
+        r"^furiosa-smi \S+ --output json$",
+        exit_status=2,
+        stderr="error: unexpected argument '--output' found\n",
+    )
+
+
 def test_adapter_runs_info_json_then_status_as_argument_lists(fake: FakeTransport) -> None:
+    refuse_output_flag(fake)
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout=json.dumps(RNGD_JSON))
     fake.reply(["furiosa-smi", "status"], stdout=STATUS)
     npu0, npu1 = FuriosaSmiAdapter(fake).list_devices()
@@ -192,6 +202,7 @@ def test_adapter_runs_info_json_then_status_as_argument_lists(fake: FakeTranspor
 
 
 def test_status_can_be_skipped_and_missing_rows_leave_fields_none(fake: FakeTransport) -> None:
+    refuse_output_flag(fake)
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout=json.dumps(RNGD_JSON))
     npu0, _ = FuriosaSmiAdapter(fake, with_status=False).list_devices()
     assert npu0.telemetry.utilization_percent is None
@@ -225,11 +236,12 @@ def test_furiosactl_adapter_reads_the_table(fake: FakeTransport) -> None:
 
 def test_non_zero_exit_is_command_failed_with_stderr(fake: FakeTransport) -> None:
     fake.reply(
-        ["furiosa-smi", "info", "--format", "json"], exit_status=1, stderr="error: driver not loaded\n"
+        ["furiosa-smi", "info", "--output", "json"], exit_status=1, stderr="error: driver not loaded\n"
     )
     with pytest.raises(CommandFailed, match="driver not loaded") as caught:
         FuriosaSmiAdapter(fake).list_devices()
     assert caught.value.result.exit_status == 1
+    assert fake.calls == ["furiosa-smi info --output json"]  # not a usage error: no second guess
 
 
 def test_missing_tool_is_command_failed(fake: FakeTransport) -> None:
@@ -238,12 +250,13 @@ def test_missing_tool_is_command_failed(fake: FakeTransport) -> None:
 
 
 def test_hung_tool_is_a_timeout_with_the_adapter_deadline(fake: FakeTransport) -> None:
-    fake.reply(["furiosa-smi", "info", "--format", "json"], hang=True)
+    fake.reply(["furiosa-smi", "info", "--output", "json"], hang=True)
     with pytest.raises(CommandTimeout, match="5 s deadline"):
         FuriosaSmiAdapter(fake, timeout=5).list_devices()
 
 
 def test_empty_device_list_is_not_an_error(fake: FakeTransport) -> None:
+    refuse_output_flag(fake)
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout="[]\n")
     assert FuriosaSmiAdapter(fake).list_devices() == ()
     # no status query for no devices
