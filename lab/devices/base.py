@@ -40,6 +40,11 @@ class DeviceAdapter(ABC):
     tool: ClassVar[str]
     management_daemon: ClassVar[str | None] = None
     """The vendor service a certification checks is up (``systemctl is-active``), if any."""
+    management_daemon_aliases: ClassVar[tuple[str, ...]] = ()
+    """Other names the same service has on other driver releases (Rebellions: ``rbln_daemon``
+    before ``rbln-smd``); a check accepts whichever of them is active."""
+    reset_unavailable_reason: ClassVar[str | None] = None
+    """Why ``reset_arguments`` is None (which document shows no reset), for the drill's SKIP."""
     runs_workloads: ClassVar[bool] = True
     """Whether the node runs the workload runner (``npu-workload``) on this device; a host CPU
     reference node has none, so smoke, isolation, soak and drills are skipped for it."""
@@ -66,6 +71,11 @@ class DeviceAdapter(ABC):
     @property
     def supports_reset(self) -> bool:
         return self.reset_arguments(0) is not None
+
+    @property
+    def reset_skip_reason(self) -> str:
+        """Why this adapter cannot reset a device, for a SKIP ("furiosa-smi documents no device reset …")."""
+        return self.reset_unavailable_reason or f"{self.tool} has no device reset"
 
     def reset(self, index: int) -> str:
         """Reset device ``index`` (the tool's own index) and return what the tool printed.

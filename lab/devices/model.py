@@ -30,6 +30,16 @@ from types import MappingProxyType
 from lab.inventory.model import PcieLink
 
 
+def same_product(printed: str, catalog_name: str) -> bool:
+    """Whether the tool's product name is the catalog's, whatever the case.
+
+    furiosa-smi prints ``rngd`` in 2024 releases and ``RNGD`` in current ones::
+
+        same_product("RNGD", "rngd")   # True
+    """
+    return printed.casefold() == catalog_name.casefold()
+
+
 def frozen_text(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
     """A read-only ``str → str`` mapping for ``DeviceReport.raw``."""
     return MappingProxyType(dict(items or {}))
@@ -132,6 +142,13 @@ class DeviceHealth:
     error_counters: Mapping[str, int] | None = None  # every error counter the tool printed, by its name
     retired_pages: int | None = None
     retired_pages_pending: bool | None = None
+    # Row remapping, which replaced page retirement on A100/H100-class GPUs (nvidia-smi
+    # --query-remapped-rows): rows remapped for correctable / uncorrectable errors, a remap
+    # waiting for a GPU reset, and a remap that failed (no spare row left).
+    remapped_rows_correctable: int | None = None
+    remapped_rows_uncorrectable: int | None = None
+    remapped_rows_pending: bool | None = None
+    remapped_rows_failure: bool | None = None
 
     @property
     def uncorrectable_errors(self) -> int | None:

@@ -179,6 +179,37 @@ class BoxTable:
     title: str | None
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    blocks: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    """The rows again, grouped by the rules drawn between them: furiosa-smi ``status`` prints
+    one device as several lines (one per core) between two rules, so a block is one record."""
+
+    def merged_blocks(self, key_column: int = 0) -> tuple[tuple[str, ...], ...]:
+        """One row per record, a record being a block whose ``key_column`` cell is filled on
+        exactly one line; the record's cells are its non-empty pieces joined by a space.
+
+        ``| | | 0 (available), |`` / ``| rngd | npu0 | 3 (available), |`` … → one row
+        ``("rngd", "npu0", "0 (available), … 7 (available)")``. A block with the key on every
+        line (rows without rules between them) keeps its rows as they are.
+        """
+        merged: list[tuple[str, ...]] = []
+        for block in self.blocks:
+            keyed = [row for row in block if row[key_column]]
+            if len(keyed) != 1:
+                if len(keyed) != len(block):
+                    raise BadValue(f"table block with {len(keyed)} keyed lines of {len(block)}: {block!r}")
+                merged.extend(block)
+                continue
+            merged.append(tuple(" ".join(row[i] for row in block if row[i]) for i in range(len(self.header))))
+        return tuple(merged)
+
+    def column_records(
+        self, required: Sequence[str], optional: Sequence[str] = ()
+    ) -> tuple[dict[str, str], ...]:
+        """Rows as dicts, checking the header by name rather than position: every ``required``
+        column present, nothing outside ``required`` + ``optional`` (a column this parser does
+        not know is a format change to hear about, not to guess at)."""
+        check_columns(self.header, required, optional)
+        return tuple(dict(zip(self.header, row, strict=True)) for row in self.rows)
 
     def records(self, expected_header: Sequence[str]) -> tuple[dict[str, str], ...]:
         """Rows as dicts keyed by header, after checking the header is exactly ``expected_header``."""
@@ -187,6 +218,14 @@ class BoxTable:
                 f"table header {list(self.header)} differs from the expected {list(expected_header)}"
             )
         return tuple(dict(zip(self.header, row, strict=True)) for row in self.rows)
+
+
+def check_columns(header: Sequence[str], required: Sequence[str], optional: Sequence[str] = ()) -> None:
+    """``BadValue`` unless ``header`` holds every ``required`` name and only known names."""
+    unknown = [name for name in header if name not in required and name not in optional]
+    missing = [name for name in required if name not in header]
+    if unknown or missing:
+        raise BadValue(f"table columns {list(header)}: unknown {unknown}, missing {missing}")
 
 
 def _cells(line: str) -> tuple[str, ...]:
@@ -244,26 +283,39 @@ def _read_table(lines: list[str], position: int) -> tuple[BoxTable, int]:
         first = _row_at(lines, position)
         if first is None or len(first) == 1:
             # Nothing under the title box (or another title box): a message-only table.
-            return BoxTable(title=title, header=(), rows=()), position
+            return BoxTable(title=title, header=(), rows=(), blocks=()), position
     header = first
     if len(set(header)) != len(header) or any(not cell for cell in header):
         raise BadValue(f"table header has empty or repeated columns: {lines[position]!r}")
     position = _expect_rule(lines, position + 1)
     rows: list[tuple[str, ...]] = []
+    blocks: list[tuple[tuple[str, ...], ...]] = []
+    block: list[tuple[str, ...]] = []
+
+    def table() -> BoxTable:
+        return BoxTable(title=title, header=header, rows=tuple(rows), blocks=tuple(blocks))
+
     while True:
         row = _row_at(lines, position)
         if row is not None:
             if len(row) != len(header):
                 raise BadValue(f"row has {len(row)} cells, header has {len(header)}: {lines[position]!r}")
             rows.append(row)
+            block.append(row)
             position += 1
             continue
+        if block:
+            blocks.append(tuple(block))
+            block = []
+        if position >= len(lines) and not rows:
+            # A header and its rule, nothing under it: a table with no row (e.g. ps with no process).
+            return table(), position
         rule_at = position
         position = _expect_rule(lines, position)
         following = _row_at(lines, position)
         if following is None:
             # End of output, or the next table's own top rule.
-            return BoxTable(title=title, header=header, rows=tuple(rows)), position
+            return table(), position
         if len(following) != len(header):
             # The rule just read is the top rule of the next table.
-            return BoxTable(title=title, header=header, rows=tuple(rows)), rule_at
+            return table(), rule_at

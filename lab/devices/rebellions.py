@@ -29,7 +29,7 @@ from lab.devices.model import (
     ThrottleReason,
     frozen_text,
 )
-from lab.devices.parsing import JsonObject, parse_box_tables, tool_output_guard
+from lab.devices.parsing import BoxTable, JsonObject, parse_box_tables, tool_output_guard
 from lab.devices.units import (
     BadValue,
     check_pcie_width,
@@ -63,6 +63,12 @@ class RebellionsAdapter(DeviceAdapter):
 
     tool = RBLN_SMI
     management_daemon = "rbln-smd"
+    management_daemon_aliases = ("rbln_daemon",)  # the unit's name on older drivers (RSMD docs)
+    reset_unavailable_reason = (
+        "docs.rbln.ai documents device resets only through the RSMD daemon's gRPC interface "
+        "(rbln-smd, formerly rbln_daemon, and its rbln-smdi client) and publishes no command line "
+        "for it; the reset drill is not run rather than guessed"
+    )
 
     def list_devices(self) -> tuple[DeviceReport, ...]:
         return parse_rbln_smi_json(self.run_tool(["--json"]), tool=self.tool)
@@ -72,10 +78,6 @@ class RebellionsAdapter(DeviceAdapter):
         for report in self.list_devices():
             processes.extend(report.processes or ())
         return tuple(processes)
-
-    def reset_arguments(self, index: int) -> list[str]:
-        # As the emulated tool takes it; the real rbln-smi's reset flags are unverified.
-        return ["reset", "-d", str(index)]
 
 
 def throttle_from_pstate(pstate: str) -> frozenset[ThrottleReason]:
@@ -173,11 +175,18 @@ def _alive(status: str | None, pstate: str) -> bool | None:
 
 
 def _process_from_context(context: JsonObject) -> DeviceProcess:
+    # Key names vary by release: "process"/"memalloc" (the 2024 docs' capture) and
+    # "cmd"/"memory" (as lablup/all-smi's reader takes them).
     memalloc = context.optional_scalar_text("memalloc")
+    if memalloc is None:
+        memalloc = context.optional_scalar_text("memory")
+    name = context.optional_text("process")
+    if name is None:
+        name = context.optional_text("cmd")
     return DeviceProcess(
         device_index=context.count("npu"),
         pid=context.count("pid"),
-        name=context.optional_text("process"),
+        name=name,
         memory_bytes=None if memalloc is None else parse_bytes(memalloc),
         context_id=context.optional_scalar_text("ctx_id"),
         status=context.optional_text("status"),
@@ -186,19 +195,35 @@ def _process_from_context(context: JsonObject) -> DeviceProcess:
 
 # --- the plain table (rbln-smi / rbln-stat without --json) -----------------------------------
 
-_TABLE_HEADER = ("NPU", "Name", "Device", "PCI BUS ID", "Temp", "Power", "Perf", "Memory(used/total)", "Util")
-_KMD_RE = re.compile(r"Device Information KMD ver: (?P<version>\S+)")
+_TABLE_REQUIRED = ("NPU", "Name", "Device")
+_TABLE_KNOWN = ("PCI BUS ID", "Temp", "Power", "Perf", "Memory(used/total)", "Util")
+_KMD_RE = re.compile(r"(?:Device Information )?KMD ver: (?P<version>\S+)")
+_CONTEXT_REQUIRED = ("NPU", "PID")
+_CONTEXT_KNOWN = ("CTX", "Process", "Priority", "PTID", "Memalloc", "Status", "Util")
+# A clock line some releases print above the tables, e.g. "Fri Dec  4 20:26:19 2026" or
+# "2026-12-04 20:26:19": a date and a time, nothing else.
+_TIMESTAMP_RE = re.compile(
+    r"(?:[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8}(?:\.[0-9]+)? [0-9]{4}"
+    r"|[0-9]{4}[-/][0-9]{2}[-/][0-9]{2}[ T][0-9:]{8}(?:\.[0-9]+)?(?: ?[A-Z]{2,4}|[+-][0-9:]{4,5})?)",
+    re.ASCII,
+)
+NOT_AVAILABLE = frozenset({"N/A", "-", ""})
 
 
 def parse_rbln_smi_table(text: str, *, tool: str = RBLN_SMI) -> tuple[DeviceReport, ...]:
     """Reports from the ``rbln-smi`` table (no serial, UUID or link there: those stay None).
 
-    Only the "Device Information" table is read; the context table that may follow is skipped.
-    Memory is printed as "2.4GB / 15.7GiB": the two families are taken literally and the text
-    is kept in ``raw["memory"]``.
+    Read: the "Device Information" table (``NPU``, ``Name`` and ``Device`` required; the
+    other known columns optional, so a release that drops one leaves its field None; a
+    column this parser does not know is kept in ``raw`` as printed), and the "Context
+    Information" table when present (its rows become each die's ``processes``; a
+    header-only table means no process holds a die). ``N/A`` in a numeric cell is None.
+    A timestamp line above the tables is skipped; any other text is an error. Memory is
+    printed as "2.4GB / 15.7GiB": the two families are taken literally and the text is
+    kept in ``raw["memory"]``.
     """
     with tool_output_guard(tool, text):
-        tables = parse_box_tables(text)
+        tables = parse_box_tables(_without_timestamp(text))
         if not tables:
             raise BadValue("no table in the output")
         device_table = tables[0]
@@ -207,18 +232,80 @@ def parse_rbln_smi_table(text: str, *, tool: str = RBLN_SMI) -> tuple[DeviceRepo
             raise BadValue(f"first table title {device_table.title!r} is not 'Device Information KMD ver: …'")
         version = match.group("version")
         driver = None if version == "N/A" else version
-        return tuple(_report_from_row(row, driver, tool) for row in device_table.records(_TABLE_HEADER))
+        records = device_table.column_records(_TABLE_REQUIRED, _TABLE_KNOWN + _unknown(device_table.header))
+        processes = _context_processes(tables[1:])
+        reports = []
+        for row in records:
+            report = _report_from_row(row, driver, tool)
+            if processes is not None:
+                report = replace(
+                    report, processes=tuple(p for p in processes if p.device_index == report.identity.index)
+                )
+            reports.append(report)
+        return tuple(reports)
+
+
+def _unknown(header: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in header if name not in _TABLE_REQUIRED + _TABLE_KNOWN)
+
+
+def _without_timestamp(text: str) -> str:
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and _TIMESTAMP_RE.fullmatch(lines[first].strip()):
+        del lines[first]
+    return "\n".join(lines)
+
+
+def _context_processes(tables: tuple[BoxTable, ...]) -> tuple[DeviceProcess, ...] | None:
+    """Processes of the "Context Information" table; None when the output has no such table."""
+    if not tables:
+        return None
+    if len(tables) > 1 or tables[0].title != "Context Information":
+        raise BadValue(f"after the device table: expected one 'Context Information' table, got {len(tables)}")
+    processes = []
+    for row in tables[0].column_records(_CONTEXT_REQUIRED, _CONTEXT_KNOWN):
+        memalloc = _available(row.get("Memalloc"))
+        processes.append(
+            DeviceProcess(
+                device_index=parse_count(row["NPU"], "NPU"),
+                pid=parse_count(row["PID"], "PID"),
+                name=_available(row.get("Process")),
+                memory_bytes=None if memalloc is None else parse_bytes(memalloc),
+                context_id=_available(row.get("CTX")),
+                status=_available(row.get("Status")),
+            )
+        )
+    return tuple(processes)
+
+
+def _available(value: str | None) -> str | None:
+    return None if value is None or value in NOT_AVAILABLE else value
 
 
 def _report_from_row(row: Mapping[str, str], driver: str | None, tool: str) -> DeviceReport:
-    used, separator, total = row["Memory(used/total)"].partition("/")
-    if not separator:
-        raise BadValue(f"memory: expected 'used / total', got {row['Memory(used/total)']!r}")
     device = row["Device"]
-    pstate = row["Perf"]
     if index_from_device_name(device) != parse_int(row["NPU"], "NPU"):
         raise BadValue(f"NPU {row['NPU']!r} does not match device {device!r}")
-    raw = {"temperature": row["Temp"], "power": row["Power"], "memory": row["Memory(used/total)"]}
+    memory = _available(row.get("Memory(used/total)"))
+    used = total = None
+    if memory is not None:
+        used_text, separator, total_text = memory.partition("/")
+        if not separator:
+            raise BadValue(f"memory: expected 'used / total', got {memory!r}")
+        used, total = parse_bytes(used_text), parse_bytes(total_text)
+    temperature, power = _available(row.get("Temp")), _available(row.get("Power"))
+    util, pstate, bdf = (
+        _available(row.get("Util")),
+        _available(row.get("Perf")),
+        _available(row.get("PCI BUS ID")),
+    )
+    raw = {key: value for key, value in row.items() if key not in _TABLE_REQUIRED + _TABLE_KNOWN}
+    raw.update(
+        (key, value)
+        for key, value in (("temperature", row.get("Temp")), ("power", row.get("Power")), ("memory", memory))
+        if value is not None
+    )
     return DeviceReport(
         tool=tool,
         identity=DeviceIdentity(
@@ -226,17 +313,17 @@ def _report_from_row(row: Mapping[str, str], driver: str | None, tool: str) -> D
             device=device,
             product=row["Name"],
             card_id=device,  # the table has no sid: dies of one card cannot be grouped from it
-            pci_bdf=normalize_bdf(row["PCI BUS ID"]),
+            pci_bdf=None if bdf is None else normalize_bdf(bdf),
         ),
         versions=DeviceVersions(driver=driver),
         telemetry=DeviceTelemetry(
-            temperature_celsius=parse_temperature_celsius(row["Temp"]),
-            power_watts=parse_power_watts(row["Power"]),
-            utilization_percent=parse_percent(row["Util"]),
-            memory_used_bytes=parse_bytes(used),
-            memory_total_bytes=parse_bytes(total),
+            temperature_celsius=None if temperature is None else parse_temperature_celsius(temperature),
+            power_watts=None if power is None else parse_power_watts(power),
+            utilization_percent=None if util is None else parse_percent(util),
+            memory_used_bytes=used,
+            memory_total_bytes=total,
             pstate=pstate,
-            throttle=throttle_from_pstate(pstate),
+            throttle=None if pstate is None else throttle_from_pstate(pstate),
         ),
         health=DeviceHealth(alive=False if pstate == "P12" else None),
         raw=frozen_text(raw),

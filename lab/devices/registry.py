@@ -91,8 +91,10 @@ def _unknown_tool_problem(model_or_tool: DeviceModel | str, tool: str) -> Proble
 def features_of(tool: str) -> frozenset[str]:
     """What the adapter for ``tool`` offers beyond the basics, for ``@pytest.mark.lab_feature``.
 
-    >>> sorted(features_of("rbln-smi"))
+    >>> sorted(features_of("nvidia-smi"))
     ['management-daemon', 'reset', 'workload']
+    >>> sorted(features_of("rbln-smi"))   # no documented reset command
+    ['management-daemon', 'workload']
     >>> sorted(features_of("lscpu"))
     []
     """

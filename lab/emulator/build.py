@@ -63,6 +63,7 @@ def device_specs(node: Node, catalog: Mapping[str, DeviceModel]) -> tuple[Device
                     vendor=model.vendor,
                     product_name=model.product_name,
                     tool=model.tool,
+                    tool_version=model.tool_version or "",
                     pcie_generation=generation,
                     pcie_width=width,
                     dies_per_card=model.dies_per_card,

@@ -107,6 +107,7 @@ class DeviceSpec:
         "synthetic_figures",
         "tdp_watts",
         "tool",
+        "tool_version",
         "vendor",
     )
 
@@ -127,6 +128,7 @@ class DeviceSpec:
         pcie_width: int,
         dies_per_card: int = 1,
         synthetic_figures: tuple[str, ...] = (),
+        tool_version: str = "",
     ) -> None:
         self.index = index
         self.model_key = model_key
@@ -142,6 +144,7 @@ class DeviceSpec:
         self.pcie_width = pcie_width
         self.dies_per_card = dies_per_card
         self.synthetic_figures = synthetic_figures
+        self.tool_version = tool_version  # "" : the tool's current release
 
     def to_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__} | {
@@ -165,6 +168,7 @@ class DeviceSpec:
             pcie_width=_int(data, "pcie_width", where),
             dies_per_card=_int(data, "dies_per_card", where),
             synthetic_figures=tuple(str(item) for item in _list(data, "synthetic_figures", where)),
+            tool_version=str(data.get("tool_version", "")),
         )
 
 

@@ -81,6 +81,7 @@ def _device(key: str, entry: Y, file: str) -> DeviceModel | None:
         dies_per_card=int(fields["dies_per_card"].value) if "dies_per_card" in fields else 1,
         synthetic_tool=bool(fields["synthetic_tool"].value) if "synthetic_tool" in fields else False,
         location=Location(file, entry.line, entry.column),
+        tool_version=str(fields["tool_version"].value) if "tool_version" in fields else None,
     )
 
 

@@ -213,6 +213,9 @@ DEVICE = Obj(
         "vendor": Field(Enum(VENDORS), required=True),
         "name": Field(Str(doc="Marketing name."), required=True),
         "tool": Field(Str(doc="Vendor management tool."), required=True),
+        "tool_version": Field(
+            Str(doc="The tool release whose output format the emulator prints, e.g. 2026.1.0.")
+        ),
         "product_name": Field(Str(doc="How the tool names the product."), required=True),
         "synthetic_tool": Field(Bool(doc="True where no public tool exists and ours is synthetic.")),
         "dies_per_card": Field(Int(minimum=1, maximum=16)),

@@ -102,6 +102,7 @@ class DeviceModel:
     dies_per_card: int = 1  # ATOM-Max shows 4 devices per card in rbln-smi
     synthetic_tool: bool = False  # True where no public tool exists (Sapeon) and ours is synthetic
     location: Location | None = None
+    tool_version: str | None = None  # the tool release whose output the emulated tool prints
 
 
 # --- nodes ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lab.emulator.defaults import NODE_DIR_ENV, TIME_ENV
 from lab.emulator.spec import DeviceSpec, FaultEntry, NodeSpec
+from lab.emulator.testbed.nodes import node_tools
 from lab.transport.local import LocalTransport
 
 TOOL_MODULES = {
@@ -101,7 +102,10 @@ def node_environment(directory: Path, spec: NodeSpec, *, now: float) -> dict[str
     node_dir.mkdir()
     bin_dir.mkdir()
     (node_dir / "spec.json").write_text(spec.to_json(), encoding="utf-8")
-    for tool, module in TOOL_MODULES.items():
+    for tool in node_tools(spec):  # only the node's own vendors' tools, as on a real server
+        module = TOOL_MODULES.get(tool)
+        if module is None:
+            continue  # npu-workload, systemctl, lspci: run from lab.emulator by the tests that need them
         wrapper = bin_dir / tool
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m lab.emulator.tools.{module} "$@"\n')
         wrapper.chmod(0o755)

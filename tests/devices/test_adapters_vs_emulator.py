@@ -18,6 +18,7 @@ from lab.devices.rebellions import RebellionsAdapter, parse_rbln_smi_table
 from lab.devices.registry import adapter_for
 from lab.devices.sapeon import SapeonSmiAdapter
 from lab.emulator.spec import FaultEntry
+from lab.errors import CommandFailed
 from lab.inventory.model import PcieLink
 
 pytestmark = pytest.mark.integration
@@ -165,11 +166,39 @@ def test_reset_through_each_adapter_that_has_one(tmp_path: Path) -> None:
         ],
         faults=[FaultEntry(kind="hang", device=2)],
     )
-    assert FuriosaSmiAdapter(transport).reset(0)
-    assert RebellionsAdapter(transport).reset(1)
+    # No documented reset for these tools: no command is guessed, and the reason says why.
+    for adapter in (FuriosaSmiAdapter(transport), RebellionsAdapter(transport)):
+        assert not adapter.supports_reset
+        assert "documents" in adapter.reset_skip_reason
     nvidia = NvidiaSmiAdapter(transport)
     assert [g.health.alive for g in nvidia.list_devices()] == [False]
     assert "successfully reset" in nvidia.reset(2)
     assert [g.health.alive for g in nvidia.list_devices()] == [True]  # a reset clears a hang
     assert SapeonSmiAdapter(transport).reset(3)
     assert not FuriosactlAdapter(transport).supports_reset
+
+
+def test_a_node_carries_only_its_own_vendors_tool(tmp_path: Path) -> None:
+    """An RNGD node has furiosa-smi and no nvidia-smi or rbln-smi, like a real server: an adapter
+    for another vendor fails there (command not found, an ERROR), it never reads a foreign tool."""
+    transport = emulated_node(tmp_path, [device("rngd", "furiosaai", "rngd", "furiosa-smi")])
+    assert FuriosaSmiAdapter(transport).list_devices()
+    for adapter in (NvidiaSmiAdapter(transport), RebellionsAdapter(transport), SapeonSmiAdapter(transport)):
+        with pytest.raises(CommandFailed) as caught:
+            adapter.list_devices()
+        assert caught.value.result.exit_status == 127
+
+
+def test_nvidia_remapped_rows_through_the_emulated_tool(tmp_path: Path) -> None:
+    gpus = [
+        device("h100", "nvidia", "NVIDIA H100 PCIe", "nvidia-smi", index=i, memory_gib=80, tdp_watts=350)
+        for i in range(2)
+    ]
+    transport = emulated_node(tmp_path, gpus, faults=[FaultEntry(kind="ecc-uncorrectable", device=1)])
+    adapter = NvidiaSmiAdapter(transport)
+    healthy, faulty = adapter.list_devices()
+    assert "clocks_throttle_reasons.active" in adapter.query_fields()  # probed from --help-query-gpu
+    assert healthy.health.remapped_rows_pending is False and healthy.health.remapped_rows_uncorrectable == 0
+    assert faulty.health.remapped_rows_pending is True
+    assert faulty.health.remapped_rows_uncorrectable == faulty.health.ecc_uncorrectable == 1
+    assert faulty.health.remapped_rows_failure is False

@@ -20,14 +20,16 @@ from hypothesis import strategies as st
 
 from lab.devices.furiosa import (
     FuriosaStatus,
+    FuriosaTopology,
     parse_furiosa_smi_json,
     parse_furiosa_smi_ps,
     parse_furiosa_smi_status,
     parse_furiosa_smi_table,
+    parse_furiosa_smi_topo,
     parse_furiosactl_table,
 )
 from lab.devices.model import DeviceProcess, DeviceReport
-from lab.devices.nvidia import parse_query_gpu
+from lab.devices.nvidia import parse_help_query_gpu, parse_query_gpu
 from lab.devices.rebellions import parse_rbln_smi_json, parse_rbln_smi_table
 from lab.devices.sapeon import parse_sapeon_smi_json
 from lab.errors import ToolOutputError
@@ -115,6 +117,32 @@ TEXT_CASES: dict[str, tuple[Parser, str]] = {
     "rbln-smi json": (parse_rbln_smi_json, capture("rbln_smi_ca22.json")),
     "furiosa-smi json": (parse_furiosa_smi_json, FURIOSA_JSON),
     "sapeon-smi json": (parse_sapeon_smi_json, SAPEON_JSON),
+    # captures by release (captures/README.md); [:1] keeps the one-result shape, all is parsed
+    "furiosa-smi info stable": (
+        lambda text: parse_furiosa_smi_table(text)[:1],
+        capture("furiosa_smi_info_rngd_stable.txt"),
+    ),
+    "furiosa-smi status 2024.2": (
+        lambda text: tuple(parse_furiosa_smi_status(text).values())[:1],
+        capture("furiosa_smi_status_rngd_2024_2.txt"),
+    ),
+    "furiosa-smi ps 2024.2": (
+        lambda text: parse_furiosa_smi_ps(text)[:1],
+        capture("furiosa_smi_ps_2024_2.txt"),
+    ),
+    "furiosa-smi topo": (
+        lambda text: (parse_furiosa_smi_topo(text),),
+        capture("furiosa_smi_topo_2024_1.txt"),
+    ),
+    "furiosactl sdk 0.5": (parse_furiosactl_table, capture("furiosactl_info_warboy_sdk_0_5.txt")),
+    "rbln-smi table cr13": (
+        lambda text: parse_rbln_smi_table(text)[:1],
+        capture("rbln_smi_table_cr13_v0_12.txt"),
+    ),
+    "nvidia-smi help": (
+        lambda text: (parse_help_query_gpu(text),),
+        capture("nvidia_smi_help_query_gpu_535.txt"),
+    ),
 }
 JSON_CASES = {name: case for name, case in TEXT_CASES.items() if name.endswith("json")}
 
@@ -258,7 +286,7 @@ def _check_outcome(parser: Parser, text: str) -> None:
         return
     assert isinstance(result, tuple)
     for item in result:
-        assert isinstance(item, (DeviceReport, DeviceProcess, FuriosaStatus))
+        assert isinstance(item, (DeviceReport, DeviceProcess, FuriosaStatus, FuriosaTopology, frozenset))
         if isinstance(item, DeviceReport):
             telemetry = item.telemetry
             for number in (

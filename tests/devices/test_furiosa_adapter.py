@@ -13,6 +13,7 @@ from lab.devices.furiosa import (
     parse_furiosa_smi_json,
     parse_furiosa_smi_ps,
     parse_furiosa_smi_status,
+    parse_furiosa_smi_status_json,
     parse_furiosa_smi_table,
     parse_furiosactl_table,
 )
@@ -63,12 +64,17 @@ def test_newer_table_with_pert_and_full_columns() -> None:
     assert npu0.identity.card_id == "R01"
 
 
-def test_table_with_an_unknown_column_is_refused() -> None:
+def test_table_missing_a_required_column_is_refused_an_added_one_is_kept_raw() -> None:
     text = capture("furiosa_smi_info_rngd.txt").replace("| Power   |", "| Volts   |")
-    with pytest.raises(ToolOutputError, match=r"unknown \['Volts'\], missing \['Power'\]") as caught:
+    with pytest.raises(ToolOutputError, match=r"missing \['Power'\]") as caught:
         parse_furiosa_smi_table(text)
     assert caught.value.raw == text
     assert caught.value.tool == "furiosa-smi"
+    # A column a newer release adds is not interpreted (no guessed meaning) but kept as printed.
+    added = capture("furiosa_smi_info_rngd.txt").replace("| Firmware       |", "| Governor       |")
+    [npu0] = parse_furiosa_smi_table(added)
+    assert npu0.raw["Governor"] == "0.0.15+af1daaa"
+    assert npu0.versions.firmware is None
 
 
 RNGD_JSON = [
@@ -166,11 +172,26 @@ STATUS = (
 )
 
 
+def refuse_output_flag(fake: FakeTransport) -> None:
+    """An older furiosa-smi: ``--output`` is a usage error (exit 2), as clap reports it."""
+    fake.reply_matching(
+        r"^furiosa-smi \S+ --output json$",
+        exit_status=2,
+        stderr="error: unexpected argument '--output' found\n",
+    )
+
+
 def test_adapter_runs_info_json_then_status_as_argument_lists(fake: FakeTransport) -> None:
+    refuse_output_flag(fake)
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout=json.dumps(RNGD_JSON))
     fake.reply(["furiosa-smi", "status"], stdout=STATUS)
     npu0, npu1 = FuriosaSmiAdapter(fake).list_devices()
-    assert fake.calls == ["furiosa-smi info --format json", "furiosa-smi status"]
+    # An older furiosa-smi refuses --output: the adapter asks --format and reads the status table.
+    assert fake.calls == [
+        "furiosa-smi info --output json",
+        "furiosa-smi info --format json",
+        "furiosa-smi status",
+    ]
     assert npu0.telemetry.utilization_percent == 97.0
     assert npu0.telemetry.memory_used_bytes == round(9.6 * 2**30)
     assert npu0.telemetry.memory_total_bytes == 48 * 2**30
@@ -181,10 +202,11 @@ def test_adapter_runs_info_json_then_status_as_argument_lists(fake: FakeTranspor
 
 
 def test_status_can_be_skipped_and_missing_rows_leave_fields_none(fake: FakeTransport) -> None:
+    refuse_output_flag(fake)
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout=json.dumps(RNGD_JSON))
     npu0, _ = FuriosaSmiAdapter(fake, with_status=False).list_devices()
     assert npu0.telemetry.utilization_percent is None
-    assert fake.calls == ["furiosa-smi info --format json"]
+    assert fake.calls == ["furiosa-smi info --output json", "furiosa-smi info --format json"]
     only_npu1 = "\n".join(line for line in STATUS.splitlines() if "npu0" not in line) + "\n"
     fake.reply(["furiosa-smi", "status"], stdout=only_npu1)
     npu0, npu1 = FuriosaSmiAdapter(fake).list_devices()
@@ -214,11 +236,12 @@ def test_furiosactl_adapter_reads_the_table(fake: FakeTransport) -> None:
 
 def test_non_zero_exit_is_command_failed_with_stderr(fake: FakeTransport) -> None:
     fake.reply(
-        ["furiosa-smi", "info", "--format", "json"], exit_status=1, stderr="error: driver not loaded\n"
+        ["furiosa-smi", "info", "--output", "json"], exit_status=1, stderr="error: driver not loaded\n"
     )
     with pytest.raises(CommandFailed, match="driver not loaded") as caught:
         FuriosaSmiAdapter(fake).list_devices()
     assert caught.value.result.exit_status == 1
+    assert fake.calls == ["furiosa-smi info --output json"]  # not a usage error: no second guess
 
 
 def test_missing_tool_is_command_failed(fake: FakeTransport) -> None:
@@ -227,15 +250,17 @@ def test_missing_tool_is_command_failed(fake: FakeTransport) -> None:
 
 
 def test_hung_tool_is_a_timeout_with_the_adapter_deadline(fake: FakeTransport) -> None:
-    fake.reply(["furiosa-smi", "info", "--format", "json"], hang=True)
+    fake.reply(["furiosa-smi", "info", "--output", "json"], hang=True)
     with pytest.raises(CommandTimeout, match="5 s deadline"):
         FuriosaSmiAdapter(fake, timeout=5).list_devices()
 
 
 def test_empty_device_list_is_not_an_error(fake: FakeTransport) -> None:
+    refuse_output_flag(fake)
     fake.reply(["furiosa-smi", "info", "--format", "json"], stdout="[]\n")
     assert FuriosaSmiAdapter(fake).list_devices() == ()
-    assert fake.calls == ["furiosa-smi info --format json"]  # no status query for no devices
+    # no status query for no devices
+    assert fake.calls == ["furiosa-smi info --output json", "furiosa-smi info --format json"]
 
 
 def test_ps_lists_owners_and_empty_output_means_none() -> None:
@@ -249,3 +274,75 @@ def test_ps_lists_owners_and_empty_output_means_none() -> None:
     [owner] = parse_furiosa_smi_ps(text)
     assert (owner.device_index, owner.pid, owner.name) == (0, 132529, "python3 serve.py --model x")
     assert parse_furiosa_smi_ps("") == ()
+
+
+# --- current releases: --output json (key names as lablup/all-smi's furiosa reader takes them) ----
+
+CURRENT_INFO = [
+    {
+        "index": "0",
+        "arch": "RNGD",
+        "dev_name": "npu0",
+        "device_uuid": "8EAE95DA-2625-40D0-8838-68EA772193A8",
+        "device_sn": "RNGD000002",
+        "firmware": "2026.3.0, 2d3f72a",
+        "temperature": "40.98°C",
+        "power": "38 W",
+        "core_clock": "1000 MHz",
+        "governor": "OnDemand",
+        "pci_bdf": "0000:03:00.0",
+        "pci_dev": "510:0",
+    }
+]
+CURRENT_STATUS = [
+    {
+        "arch": "RNGD",
+        "device": "npu0",
+        "liveness": "alive",
+        "cores": [{"idx": core, "status": "occupied" if core < 4 else "available"} for core in range(8)],
+        "pe_utilizations": [
+            {"pe_core": core, "pe_utilization": 80.0 if core < 4 else 0.0} for core in range(8)
+        ],
+        "memory": {"dram": {"used_size": 12 * 2**30, "total_size": 48 * 2**30, "used_ratio": 0.25}},
+    }
+]
+
+
+def test_current_tool_is_read_with_output_json_for_info_and_status(fake: FakeTransport) -> None:
+    fake.reply(["furiosa-smi", "info", "--output", "json"], stdout=json.dumps(CURRENT_INFO))
+    fake.reply(["furiosa-smi", "status", "--output", "json"], stdout=json.dumps(CURRENT_STATUS))
+    [npu0] = FuriosaSmiAdapter(fake).list_devices()
+    assert fake.calls == ["furiosa-smi info --output json", "furiosa-smi status --output json"]
+    assert npu0.identity.product == "RNGD"
+    assert npu0.versions.firmware == "2026.3.0, 2d3f72a"
+    assert npu0.telemetry.power_watts == 38.0
+    assert npu0.telemetry.clock_mhz == 1000.0
+    assert npu0.raw["governor"] == "OnDemand"
+    assert npu0.telemetry.utilization_percent == 40.0  # four of eight PEs at 80 %
+    assert npu0.telemetry.memory_used_bytes == 12 * 2**30
+    assert npu0.telemetry.memory_total_bytes == 48 * 2**30
+    assert npu0.health.alive is True
+    assert npu0.raw["cores"].startswith("0 (occupied), 1 (occupied)")
+
+
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        (lambda d: d.update(liveness="zombie"), "expected alive or dead"),
+        (lambda d: d["pe_utilizations"][0].update(pe_utilization=101.0), "outside 0..100"),
+        (lambda d: d["cores"][0].update(status="melted"), "unknown core state"),
+        (lambda d: d.pop("pe_utilizations"), "key 'pe_utilizations' missing"),
+        (lambda d: d["memory"]["dram"].update(used_size=-1), "non-negative"),
+    ],
+)
+def test_status_json_it_cannot_interpret_is_a_tool_output_error(mutation: object, message: str) -> None:
+    document = json.loads(json.dumps(CURRENT_STATUS))
+    mutation(document[0])  # type: ignore[operator]
+    with pytest.raises(ToolOutputError, match=message):
+        parse_furiosa_smi_status_json(json.dumps(document))
+
+
+def test_info_index_that_disagrees_with_the_device_name_is_refused() -> None:
+    document = [dict(CURRENT_INFO[0], index="3")]
+    with pytest.raises(ToolOutputError, match="does not match dev_name"):
+        parse_furiosa_smi_json(json.dumps(document))

@@ -9,9 +9,12 @@ from lab.devices.model import ThrottleReason
 from lab.devices.nvidia import (
     QUERY_FIELDS,
     NvidiaSmiAdapter,
+    choose_fields,
     decode_throttle_mask,
     parse_compute_apps,
+    parse_help_query_gpu,
     parse_query_gpu,
+    parse_remapped_rows,
     query_arguments,
 )
 from lab.errors import CommandFailed, ToolOutputError
@@ -170,17 +173,33 @@ def test_header_naming_other_fields_is_refused() -> None:
         parse_query_gpu(text, CAPTURED_NVIDIA_FIELDS)
 
 
-def test_adapter_asks_for_the_field_list_once_as_arguments(fake: FakeTransport) -> None:
+def _help(fake: FakeTransport, fields: tuple[str, ...] = QUERY_FIELDS) -> None:
+    """A ``--help-query-gpu`` listing ``fields``, in the real help's line format."""
+    text = 'List of valid properties to query for the switch "--query-gpu":\n\n'
+    text += "".join(f'"{field}"\nWhat {field} is.\n\n' for field in fields)
+    fake.reply(["nvidia-smi", "--help-query-gpu"], stdout=text)
+
+
+def test_adapter_probes_the_fields_then_asks_for_them_once_as_arguments(fake: FakeTransport) -> None:
+    _help(fake)
     two_gpus = _row() + _row(index="1", uuid="GPU-2", pci__bus_id="00000000:2A:00.0")
     fake.reply(["nvidia-smi", *query_arguments(QUERY_FIELDS)], stdout=two_gpus)
-    gpus = NvidiaSmiAdapter(fake).list_devices()
+    adapter = NvidiaSmiAdapter(fake)
+    gpus = adapter.list_devices()
     assert [g.identity.pci_bdf for g in gpus] == ["0000:17:00.0", "0000:2a:00.0"]
-    assert fake.calls == [
-        "nvidia-smi --query-gpu=" + ",".join(QUERY_FIELDS) + " --format=csv,noheader,nounits"
+    assert fake.calls[:2] == [
+        "nvidia-smi --help-query-gpu",
+        "nvidia-smi --query-gpu=" + ",".join(QUERY_FIELDS) + " --format=csv,noheader,nounits",
     ]
+    # A driver without row remapping refuses that query: the fields stay None, nothing fails.
+    assert fake.calls[2].startswith("nvidia-smi --query-remapped-rows=")
+    assert gpus[0].health.remapped_rows_pending is None
+    adapter.list_devices()
+    assert fake.calls.count("nvidia-smi --help-query-gpu") == 1  # probed once per adapter
 
 
 def test_compute_apps_map_to_gpu_index(fake: FakeTransport) -> None:
+    _help(fake)
     fake.reply(["nvidia-smi", *query_arguments(QUERY_FIELDS)], stdout=_row(index="3", uuid="GPU-abc"))
     fake.reply_matching(r"--query-compute-apps", stdout="GPU-abc, 4242, python3, 1024\n")
     [app] = NvidiaSmiAdapter(fake).processes()
@@ -193,11 +212,13 @@ def test_compute_app_on_an_unlisted_gpu_is_refused() -> None:
 
 
 def test_no_devices_found_is_an_empty_list_not_an_error(fake: FakeTransport) -> None:
+    _help(fake)
     fake.reply_matching(r"^nvidia-smi --query-gpu", stdout="No devices were found\n", exit_status=6)
     assert NvidiaSmiAdapter(fake).list_devices() == ()
 
 
 def test_other_failures_are_command_failed(fake: FakeTransport) -> None:
+    _help(fake)
     fake.reply_matching(
         r"^nvidia-smi --query-gpu",
         stdout="NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
@@ -230,3 +251,76 @@ def test_reset_runs_gpu_reset_for_that_index(fake: FakeTransport) -> None:
 def test_impossible_values_are_tool_output_errors(field: str, value: str, message: str) -> None:
     with pytest.raises(ToolOutputError, match=message):
         parse_query_gpu(_row(**{field: value}))
+
+
+# --- fields probed with --help-query-gpu ------------------------------------------------------------
+
+
+def test_help_of_driver_535_lists_no_pcie_replay_counter_so_it_is_not_asked() -> None:
+    # captures/nvidia_smi_help_query_gpu_535.txt: the whole --help-query-gpu of driver 535.129.03.
+    supported = parse_help_query_gpu(capture("nvidia_smi_help_query_gpu_535.txt"))
+    assert {"index", "name", "clocks_event_reasons.active", "clocks_throttle_reasons.active"} <= supported
+    assert "gpu_name" in supported and "clocks.current.sm" in supported  # aliases count
+    fields = choose_fields(supported)
+    assert "pcie.replay_counter" not in fields  # asking it would fail the whole query
+    assert fields == tuple(field for field in QUERY_FIELDS if field != "pcie.replay_counter")
+
+
+def test_a_driver_that_renamed_a_field_is_asked_the_new_name(fake: FakeTransport) -> None:
+    newer = tuple(
+        "clocks_event_reasons.active" if field == "clocks_throttle_reasons.active" else field
+        for field in QUERY_FIELDS
+        if field != "pcie.replay_counter"
+    )
+    _help(fake, newer)
+    row = _row(clocks_throttle_reasons__active="0x0000000000000040")
+    fields_asked = [field for field in QUERY_FIELDS if field != "pcie.replay_counter"]
+    cells = dict(zip(QUERY_FIELDS, row.strip().split(", "), strict=True))
+    fake.reply(
+        ["nvidia-smi", *query_arguments(newer)], stdout=", ".join(cells[f] for f in fields_asked) + "\n"
+    )
+    [gpu] = NvidiaSmiAdapter(fake).list_devices()
+    assert gpu.telemetry.throttle == frozenset({ThrottleReason.HW_THERMAL})
+    assert gpu.health.pcie_errors is None  # not asked: not reported, never 0
+    assert "clocks_event_reasons.active" in fake.calls[1]
+
+
+def test_help_without_a_required_field_or_without_fields_is_a_tool_output_error() -> None:
+    with pytest.raises(ToolOutputError, match="required fields \\['index'\\]"):
+        choose_fields(frozenset({"name", "uuid"}))
+    with pytest.raises(ToolOutputError, match="lists no field"):
+        parse_help_query_gpu("nvidia-smi: command line parse error\n")
+
+
+# --- remapped rows (A100/H100-class) ------------------------------------------------------------------
+
+
+def test_remapped_rows_are_read_per_gpu(fake: FakeTransport) -> None:
+    _help(fake)
+    fake.reply(["nvidia-smi", *query_arguments(QUERY_FIELDS)], stdout=_row(uuid="GPU-abc"))
+    fake.reply_matching(r"--query-remapped-rows=", stdout="GPU-abc, 0, 2, 1, 0\n")
+    [gpu] = NvidiaSmiAdapter(fake).list_devices()
+    assert fake.calls[2] == (
+        "nvidia-smi --query-remapped-rows=gpu_uuid,remapped_rows.correctable,remapped_rows.uncorrectable,"
+        "remapped_rows.pending,remapped_rows.failure --format=csv,noheader,nounits"
+    )
+    assert gpu.health.remapped_rows_uncorrectable == 2
+    assert gpu.health.remapped_rows_correctable == 0
+    assert gpu.health.remapped_rows_pending is True
+    assert gpu.health.remapped_rows_failure is False
+    assert (gpu.health.error_counters or {})["remapped_rows.uncorrectable"] == 2
+
+
+def test_remapped_rows_yes_no_and_not_available() -> None:
+    rows = parse_remapped_rows("GPU-a, 0, 0, No, Yes\nGPU-b, [N/A], [N/A], [N/A], [N/A]\n")
+    assert rows["GPU-a"].failure is True and rows["GPU-a"].pending is False
+    assert "GPU-b" not in rows  # no row remapping on that GPU: its fields stay None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("GPU-a, 0, 0, maybe, 0\n", "expected 0/1 or Yes/No"), ("GPU-a, -1, 0, 0, 0\n", "correctable")],
+)
+def test_remapped_rows_it_cannot_interpret_are_tool_output_errors(text: str, message: str) -> None:
+    with pytest.raises(ToolOutputError, match=message):
+        parse_remapped_rows(text)

@@ -95,9 +95,9 @@ MODELS: dict[str, dict[str, object]] = {
 }
 
 
-def device_spec(model: str, index: int) -> DeviceSpec:
+def device_spec(model: str, index: int, tool_version: str = "") -> DeviceSpec:
     figures = dict(MODELS[model])
-    return DeviceSpec(index=index, model_key=model, **figures)  # type: ignore[arg-type]
+    return DeviceSpec(index=index, model_key=model, tool_version=tool_version, **figures)  # type: ignore[arg-type]
 
 
 def node_spec(
@@ -112,6 +112,7 @@ def node_spec(
     firmware: str | None = None,
     driver: str | None = None,
     options: dict[str, object] | None = None,
+    tool_version: str = "",
 ) -> NodeSpec:
     return NodeSpec(
         node=name,
@@ -119,7 +120,7 @@ def node_spec(
         time_scale=time_scale,
         start_wall=start_wall,
         ambient_celsius=25.0,
-        devices=tuple(device_spec(model, index) for index in range(count)),
+        devices=tuple(device_spec(model, index, tool_version) for index in range(count)),
         faults=faults,
         firmware_version=firmware,
         driver_version=driver,

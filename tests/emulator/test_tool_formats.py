@@ -45,8 +45,11 @@ def test_furiosa_smi_full_and_json(make_node: MakeNode) -> None:
     headers, rows = box_rows(node.tool("furiosa_smi", "info", "--format", "full").stdout)
     assert {"UUID", "S/N", "Clock", "PCI-DEV"} <= set(headers)
     assert re.fullmatch(r"\d+ MHz", rows[0][headers.index("Clock")])
-    (entry,) = node.tool("furiosa_smi", "info", "--format", "json").json()  # type: ignore[misc]
+    (entry,) = node.tool("furiosa_smi", "info", "--output", "json").json()  # type: ignore[misc]
     for key in (
+        "index",
+        "core_clock",
+        "governor",
         "arch",
         "dev_name",
         "device_uuid",
@@ -65,11 +68,32 @@ def test_furiosa_smi_full_and_json(make_node: MakeNode) -> None:
 
 def test_furiosa_smi_status_and_ps_show_the_owner(make_node: MakeNode) -> None:
     node = make_node("rngd", 2)
-    headers, rows = box_rows(node.tool("furiosa_smi", "status").stdout)
-    assert "DRAM Used / Total" in headers and len(rows) == 2
-    assert re.fullmatch(r"\d+\.\d\d GiB / 48\.00 GiB", rows[0][headers.index("DRAM Used / Total")])
+    out = node.tool("furiosa_smi", "status").stdout
+    headers, rows = box_rows(out)
+    # The real layout: one device over eight core lines, its cells on the middle line.
+    assert headers == ["Arch", "Device", "Liveness", "Cores", "Core Utilization"] and len(rows) == 16
+    assert rows[3][:3] == ["rngd", "npu0", "alive"] and rows[0][:3] == ["", "", ""]
+    assert re.fullmatch(r"0 \((available|occupied)\),", rows[0][3])
+    assert re.fullmatch(r"Core 7: \d+\.\d\d%", rows[7][4])
+    (entry, _) = node.tool("furiosa_smi", "status", "--output", "json").json()  # type: ignore[misc]
+    assert entry["liveness"] == "alive" and len(entry["pe_utilizations"]) == 8
+    assert entry["memory"]["dram"]["total_size"] == 48 * 2**30
     headers, rows = box_rows(node.tool("furiosa_smi", "ps").stdout)
-    assert headers == ["NPU", "PID", "CMD"] and rows == []
+    assert headers == ["PID", "NPU core", "CMD"] and rows == []
+
+
+def test_furiosa_smi_prints_the_format_of_the_catalogs_release(make_node: MakeNode) -> None:
+    old = make_node("rngd", 1, tool_version="2024.1.0")
+    headers, _ = box_rows(old.tool("furiosa_smi", "status").stdout)
+    assert headers == ["Arch", "Device", "Cores", "Core Utilization"]  # no Liveness column yet
+    headers, _ = box_rows(old.tool("furiosa_smi", "ps").stdout)
+    assert headers == ["NPU", "PID", "CMD"]
+    assert old.tool("furiosa_smi", "info", "--format", "json").json()
+    refused = old.tool("furiosa_smi", "info", "--output", "json")
+    assert refused.status == 2 and "unexpected argument '--output'" in refused.stderr
+    current = make_node("rngd", 1)
+    refused = current.tool("furiosa_smi", "info", "--format", "json")
+    assert refused.status == 2 and "unexpected argument '--format'" in refused.stderr
 
 
 def test_furiosactl_info_for_warboy(make_node: MakeNode) -> None:
@@ -201,7 +225,7 @@ def test_same_seed_and_time_give_identical_bytes(make_node: MakeNode) -> None:
         (
             "rngd",
             "furiosa_smi",
-            ("info", "--format", "json"),
+            ("info", "--output", "json"),
             FaultEntry(kind="pcie-degraded", device=0),
             lambda out: json.loads(out)[0]["pcie_link"] == "Gen4 x8",
         ),

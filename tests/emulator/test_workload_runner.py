@@ -121,8 +121,11 @@ def test_second_workload_on_a_busy_device_is_refused_naming_the_owner(make_node:
         # a killed owner cannot clean up: its stale claim is reclaimed
         owner.send_signal(signal.SIGKILL)
         owner.wait(timeout=10)
-        status = node.tool("furiosa_smi", "status", at=None).stdout
-        assert "| npu0   | alive    | 0-7 (free) | 0.0%" in status  # the dead owner's claim is dropped
+        status = node.tool("furiosa_smi", "status", "--output", "json", at=None).json()
+        npu0 = status[0]  # type: ignore[index]
+        assert npu0["device"] == "npu0" and npu0["liveness"] == "alive"
+        # the dead owner's claim is dropped
+        assert {core["status"] for core in npu0["cores"]} == {"available"}
         assert node.run("npu-workload", "smoke", "--device", "0").status == 0
     finally:
         stop(owner)
@@ -201,7 +204,7 @@ def test_session_api_for_a_loadgen_agent(make_node: MakeNode, monkeypatch: pytes
     with WorkloadSession(node.node_dir, device=0, model="resnet50", batch=1) as session:
         timings = [session.next_query(at=50.0 + n * 0.01) for n in range(100)]
         owners = node.tool("furiosa_smi", "ps", at=50.0).stdout
-        assert f"| npu0 | {os.getpid()} |" in owners  # the agent's process holds the device
+        assert f"| {os.getpid()} | npu0:[0, 7] |" in owners  # the agent's process holds the device
     model = WorkloadModel.for_device(node.spec.devices[0], "resnet50", 1, node.spec.seed)
     assert [t.emulated_seconds for t in timings] == [model.service_time(i) for i in range(100)]
     assert all(t.wall_seconds == t.emulated_seconds for t in timings)  # time scale 1

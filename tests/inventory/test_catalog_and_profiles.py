@@ -134,6 +134,7 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "sapeon-x220": None,
         "sapeon-x330": None,
         "cpu-x86-64": None,  # the CPU reference's host processor: no accelerator peak
+        "rebel-cr13": None,  # REBEL: named by rbln-smi's docs, no published figure
     }
     assert {key: model.int8_tops.value for key, model in catalog.items()} == expected_int8
     products = {key: model.product_name for key, model in catalog.items() if model.vendor == "rebellions"}
@@ -142,6 +143,7 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "atom-plus": "RBLN-CA12",
         "atom-plus-ca22": "RBLN-CA22",
         "atom-max": "RBLN-CA25",
+        "rebel-cr13": "RBLN-CR13",
     }
     for model in catalog.values():
         for figure in (model.int8_tops, model.fp16_tflops, model.memory_gib, model.tdp_watts):

@@ -1,6 +1,7 @@
 """The stability suite on a real emulated test-bed at 60x time scale: healthy nodes pass, the
 thermal-runaway card fails throttling and temperature from about the fault's onset, the ECC
-and lost cards fail the error and liveness criteria, and the recovery drills pass."""
+and lost cards fail the error and liveness criteria, and the recovery drills pass; the reset
+drill is SKIP, with the reason, where the vendor documents no reset command (Rebellions)."""
 
 from __future__ import annotations
 
@@ -69,9 +70,9 @@ nodes:
         - {{kind: ecc-uncorrectable, device: 0, after_seconds: 0}}
         - {{kind: ecc-correctable, device: 1, after_seconds: 0}}
         - {{kind: fell-off-bus, device: 2, after_seconds: 0}}
-  - name: hung-rbln
-    operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
+  - name: hung-h100
+    operator: nhn-cloud
+    accelerators: [{{model: h100-pcie, count: 1}}]
     emulation:
       seed: 4
       time_scale: {scale}
@@ -147,9 +148,12 @@ def test_a_healthy_node_passes_the_soak_and_every_drill(campaign: tuple[Run, Run
     verdicts = _verdicts(soak)
     assert set(verdicts) >= SOAK_CRITERIA
     assert set(verdicts.values()) <= {Outcome.PASS, Outcome.MARGINAL}, soak.measurements
-    for drill in ("test_hang_detection", "test_reset_recovery", "test_workload_recovery"):
+    for drill in ("test_hang_detection", "test_workload_recovery"):
         for card in ("rbln0", "rbln1"):
             assert _record(run, f"{drill}[healthy-rbln:{card}]").outcome is Outcome.PASS, output
+    # docs.rbln.ai publishes no reset command line: SKIP with that reason, never a guessed command
+    reset = _record(run, "test_reset_recovery[healthy-rbln:rbln0]")
+    assert reset.outcome is Outcome.SKIP and "documents" in reset.reason, (reset.reason, output)
     assert soak.properties["short_soak"] is True
 
 
@@ -197,14 +201,15 @@ def test_a_hung_card_is_detected_at_the_deadline_and_a_reset_recovers_it(
     campaign: tuple[Run, Run, str, Path],
 ) -> None:
     _, run, output, _ = campaign
-    soak = _verdicts(_record(run, "test_soak[hung-rbln]"))  # P12 + status abnormal: not alive, "throttled"
-    assert soak["soak-liveness"] is Outcome.FAIL and soak["throttling"] is Outcome.FAIL, output
-    hang = _record(run, "test_hang_detection[hung-rbln:rbln0]")
+    soak = _verdicts(_record(run, "test_soak[hung-h100]"))  # [Unknown Error] readings: not alive
+    assert soak["soak-liveness"] is Outcome.FAIL, output
+    hang = _record(run, "test_hang_detection[hung-h100:gpu0]")
     assert hang.outcome is Outcome.FAIL, output
     assert HANG_DEADLINE <= hang.duration < HANG_DEADLINE + 10
     assert "no progress" in _measurement(hang, "hang-detection").reason
-    assert _record(run, "test_reset_recovery[hung-rbln:rbln0]").outcome is Outcome.PASS, output
-    assert _record(run, "test_workload_recovery[hung-rbln:rbln0]").outcome is Outcome.PASS, output
+    # nvidia-smi documents its reset (-r / --gpu-reset -i N): the drill runs and the card recovers
+    assert _record(run, "test_reset_recovery[hung-h100:gpu0]").outcome is Outcome.PASS, output
+    assert _record(run, "test_workload_recovery[hung-h100:gpu0]").outcome is Outcome.PASS, output
     # a card that fell off the bus fails the drills (it never runs again), quickly where it can
     assert _record(run, "test_hang_detection[ecc-h100:gpu2]").outcome is Outcome.FAIL, output
     assert _record(run, "test_reset_recovery[ecc-h100:gpu2]").outcome is Outcome.FAIL, output

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lab.devices.model import same_product
 from lab.devices.pcie import read_pcie_link
 from lab.devices.workload import WorkloadRunner
 from lab.emulator.reference import reference_checksum
@@ -23,7 +24,9 @@ def test_device_enumeration(node: LabNode, measure: Measure) -> None:
     for spec in node.node.accelerators:
         model = node.catalog[spec.model]
         cards = {
-            report.identity.card_id for report in reports if report.identity.product == model.product_name
+            report.identity.card_id
+            for report in reports
+            if same_product(report.identity.product, model.product_name)
         }
         measure(
             "device-enumeration",

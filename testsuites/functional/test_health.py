@@ -28,13 +28,20 @@ def test_device_health(device: LabDevice, measure: Measure) -> None:
 
 @pytest.mark.lab_feature("management-daemon")
 def test_management_daemon(node: LabNode, measure: Measure) -> None:
-    """The vendor's management daemon (rbln-smd, nvidia-persistenced) is active."""
-    units = {node.adapter(spec.model).management_daemon for spec in node.node.accelerators}
-    for unit in sorted(unit for unit in units if unit is not None):
-        result = node.transport.run(["systemctl", "is-active", unit])
-        measure(
-            "management-daemon", f"{unit} {result.stdout.strip() or 'unknown'}", expected=f"{unit} active"
-        )
+    """The vendor's management daemon (rbln-smd, nvidia-persistenced) is active, under any of its names
+    (Rebellions' unit is ``rbln_daemon`` on older drivers)."""
+    adapters = {type(node.adapter(spec.model)): node.adapter(spec.model) for spec in node.node.accelerators}
+    for adapter in sorted(adapters.values(), key=lambda a: a.management_daemon or ""):
+        unit = adapter.management_daemon
+        if unit is None:
+            continue
+        state = "unknown"
+        for name in (unit, *adapter.management_daemon_aliases):
+            result = node.transport.run(["systemctl", "is-active", name])
+            state = result.stdout.strip() or "unknown"
+            if state == "active":
+                break
+        measure("management-daemon", f"{unit} {state}", expected=f"{unit} active")
 
 
 @pytest.mark.lab_feature("workload")

@@ -39,7 +39,7 @@ def test_hang_detection(device: LabDevice, card: Card, record: Record) -> None:
 def test_reset_recovery(device: LabDevice, card: Card, record: Record) -> None:
     """The vendor reset command brings the card back healthy within the profile's time."""
     if not device.adapter.supports_reset:
-        pytest.skip(f"{device.model.tool} has no device reset")
+        pytest.skip(device.adapter.reset_skip_reason)
     profile = device.lab_node.profile
     deadline = drill_deadline(profile, "reset-recovery", device.model.key)
     result = reset_drill(device.transport, card, device.adapter, deadline=deadline)

@@ -38,6 +38,27 @@ TOOLS: dict[str, str] = {
     "lspci": "lspci",
 }
 
+COMMON_TOOLS = ("npu-workload", "systemctl", "lspci")
+"""Installed on every emulated node (the workload runner and the OS's own commands)."""
+
+INSTALLED_WITH: dict[str, tuple[str, ...]] = {"rbln-smi": ("rbln-stat",)}
+"""Other commands a vendor package installs beside its tool (rbln-stat: rbln-smi's old name)."""
+
+
+def node_tools(spec: NodeSpec) -> tuple[str, ...]:
+    """The commands an emulated node carries: its devices' vendor tools and the common ones.
+
+    A real server holds only its own vendor's packages, so an RNGD node has ``furiosa-smi``
+    and no ``nvidia-smi`` or ``rbln-smi``: an adapter pointed at the wrong vendor fails there
+    as it would on hardware (command not found), never reads another vendor's emulated tool.
+    """
+    vendor_tools: list[str] = []
+    for device in spec.devices:
+        for command in (device.tool, *INSTALLED_WITH.get(device.tool, ())):
+            if command in TOOLS and command not in vendor_tools:
+                vendor_tools.append(command)
+    return (*vendor_tools, *COMMON_TOOLS)
+
 
 def lab_source_root() -> str:
     """The directory holding the ``lab`` package (what PYTHONPATH needs)."""
@@ -64,8 +85,11 @@ def prepare_node_dir(node_dir: Path, spec: NodeSpec, python: str | None = None) 
     state = node_dir / "state.json"
     if state.exists():
         state.unlink()  # a new test-bed run starts from a cold, fault-free history
-    for command, module in TOOLS.items():
+    for command in node_tools(spec):
         path = bin_dir / command
-        path.write_text(wrapper_text(module, node_dir, python), encoding="utf-8")
+        path.write_text(wrapper_text(TOOLS[command], node_dir, python), encoding="utf-8")
         os.chmod(path, 0o755)
+    for command in TOOLS:
+        if command not in node_tools(spec):
+            (bin_dir / command).unlink(missing_ok=True)  # left by an earlier run with other devices
     return bin_dir

@@ -136,6 +136,27 @@ def box_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(out)
 
 
+def box_records(headers: Sequence[str], records: Sequence[Sequence[Sequence[str]]]) -> str:
+    """A box table whose records span several lines each, a rule after every record, as
+    furiosa-smi ``status`` prints one device per core line (the key cells on the middle line)."""
+    widths = [len(header) for header in headers]
+    for record in records:
+        for row in record:
+            widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
+
+    def line(cells: Sequence[str]) -> str:
+        return (
+            "|" + "|".join(f" {cell.ljust(width)} " for cell, width in zip(cells, widths, strict=True)) + "|"
+        )
+
+    out = [rule, line(headers), rule]
+    for record in records:
+        out.extend(line(row) for row in record)
+        out.append(rule)
+    return "\n".join(out)
+
+
 def run_tool(name: str, main: Callable[[list[str]], int]) -> int:
     """Run a tool's ``main`` and turn expected errors into a message and an exit status."""
     try:

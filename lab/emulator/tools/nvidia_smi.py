@@ -2,7 +2,9 @@
 
 Supported: ``--query-gpu=FIELDS --format=csv[,noheader][,nounits]`` (optionally ``-i N``),
 ``--query-compute-apps=gpu_uuid,pid,process_name,used_memory`` (the workload owners),
-``-L``, ``-q`` (a subset of the real layout) and ``-r -i N`` (reset)::
+``--help-query-gpu`` (the fields above, in the real help's line format), ``--query-remapped-rows=``
+(row remapping, as A100/H100-class GPUs report it), ``-L``, ``-q`` (a subset of the real layout)
+and ``-r -i N`` (reset)::
 
     $ nvidia-smi --query-gpu=index,name,power.draw,utilization.gpu --format=csv
     index, name, power.draw [W], utilization.gpu [%]
@@ -104,6 +106,46 @@ FIELDS: dict[str, tuple[str, Getter]] = {
     "mig.mode.current": ("", lambda d, r, v: "[N/A]"),
     "encoder.stats.sessionCount": ("", lambda d, r, v: "[Not Supported]"),
 }
+
+
+# A field listed under two names (the newer first), as the real help prints it.
+HELP_ALIASES = {"clocks_event_reasons.active": "clocks_throttle_reasons.active"}
+
+
+def help_query_gpu() -> str:
+    """``--help-query-gpu``: each field as a quoted line (with its alias), a description, a blank line."""
+    lines = ['List of valid properties to query for the switch "--query-gpu":', ""]
+    aliased = set(HELP_ALIASES.values())
+    for field in FIELDS:
+        if field in aliased:
+            continue
+        alias = HELP_ALIASES.get(field)
+        lines.append(f'"{field}"' + (f' or "{alias}"' if alias else ""))
+        lines.append(f"The {field} of the GPU (emulated).")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --query-remapped-rows fields: rows remapped after memory errors (A100/H100-class GPUs).
+REMAP_FIELDS: dict[str, Getter] = {
+    "gpu_uuid": lambda d, r, v: "GPU-" + d.uuid,
+    "gpu_bus_id": lambda d, r, v: d.pci_bdf(nvidia=True),
+    "remapped_rows.correctable": lambda d, r, v: "0",
+    # an uncorrectable error remaps its row at the next reset: counted, and pending until then
+    "remapped_rows.uncorrectable": lambda d, r, v: str(r.ecc_uncorrectable),
+    "remapped_rows.pending": lambda d, r, v: "1" if r.ecc_uncorrectable else "0",
+    "remapped_rows.failure": lambda d, r, v: "0",
+}
+
+
+def query_remapped_rows(view: View, fields: list[str], options: set[str]) -> str:
+    for field in fields:
+        if field not in REMAP_FIELDS:
+            raise ToolUsageError(f'Field "{field}" is not a valid field to query.')
+    lines = [] if "noheader" in options else [", ".join(fields)]
+    for device, reading in view.present():
+        lines.append(", ".join(REMAP_FIELDS[field](device, reading, view) for field in fields))
+    return "\n".join(lines)
 
 
 def _strip_unit(value: str, unit: str) -> str:
@@ -250,6 +292,11 @@ def _parse(argv: list[str]) -> tuple[str, dict[str, str]]:
         elif item.startswith("--query-compute-apps="):
             mode = "apps"
             values["fields"] = item.split("=", 1)[1]
+        elif item.startswith("--query-remapped-rows="):
+            mode = "remapped"
+            values["fields"] = item.split("=", 1)[1]
+        elif item == "--help-query-gpu":
+            mode = "help-query-gpu"
         elif item.startswith("--format="):
             values["format"] = item.split("=", 1)[1]
         else:
@@ -269,6 +316,9 @@ def main(argv: list[str]) -> int:
         print(f"GPU {bdf.upper().replace('0000:', '00000000:', 1)} was successfully reset.")
         print("All done.")
         return 0
+    if mode == "help-query-gpu":
+        print(help_query_gpu())
+        return 0
     view = observe(VENDOR)
     if not view.devices:
         print("No devices were found")
@@ -279,7 +329,7 @@ def main(argv: list[str]) -> int:
                 f"Unable to determine the device handle for GPU{device.pci_bdf(nvidia=True)}: Unknown Error",
                 file=sys.stderr,
             )
-    if mode in ("query", "apps"):
+    if mode in ("query", "apps", "remapped"):
         output_format = values.get("format", "")
         options = set(output_format.split(","))
         if "csv" not in options or not options <= {"csv", "noheader", "nounits"}:
@@ -287,7 +337,12 @@ def main(argv: list[str]) -> int:
         fields = [field.strip() for field in values["fields"].split(",") if field.strip()]
         if not fields:
             raise ToolUsageError("a query needs at least one field")
-        text = query(view, fields, options, only) if mode == "query" else query_apps(view, fields, options)
+        if mode == "query":
+            text = query(view, fields, options, only)
+        elif mode == "apps":
+            text = query_apps(view, fields, options)
+        else:
+            text = query_remapped_rows(view, fields, options)
         if text:
             print(text)
     elif mode == "list":

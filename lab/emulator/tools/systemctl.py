@@ -14,6 +14,7 @@ from lab.emulator.state import NodeDir, NodeStateError
 
 DAEMONS = {
     "rbln-smd": "rebellions",
+    "rbln_daemon": "rebellions",  # the same daemon's unit name on older drivers (RSMD docs)
     "nvidia-persistenced": "nvidia",
     "nvidia-dcgm": "nvidia",
     "furiosa-smi-daemon": "furiosaai",
