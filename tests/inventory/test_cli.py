@@ -174,3 +174,18 @@ def test_check_of_the_shipped_profile_lists_sapeon_limits() -> None:
         for criterion in ("memory-capacity", "offline-throughput", "server-max-qps")
         for model in ("sapeon-x220", "sapeon-x330")
     }
+
+
+def test_not_applicable_names_catalog_models_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "devices.yaml").write_text((REPO / "inventory" / "devices.yaml").read_text("utf-8"), "utf-8")
+    (tmp_path / "profiles").mkdir()
+    profile = tmp_path / "profiles" / "p1.yaml"
+    profile.write_text(
+        'name: p1\nversion: "1"\ndescription: d\ncriteria:\n'
+        "  t: {axis: stability, unit: C, description: t, max: 85, not_applicable: {rngdd: why}}\n",
+        encoding="utf-8",
+    )
+    assert main(["inventory", "check", str(profile)]) == 2
+    err = capsys.readouterr().err
+    assert f"{profile}:5:" in err and "criteria.t.not_applicable.rngdd: unknown device model 'rngdd'" in err
+    assert "did you mean 'rngd'" in err
