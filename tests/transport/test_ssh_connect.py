@@ -121,6 +121,45 @@ def test_a_port_that_never_speaks_ssh_costs_one_deadline_and_prints_no_library_t
     assert done.stderr == "", done.stderr  # no paramiko "Exception (client)" traceback
 
 
+@pytest.fixture
+def slamming_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that closes every connection at once (sshd at its MaxStartups)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def slam() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                listener.accept()[0].close()
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=slam, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(timeout=2)
+    listener.close()
+
+
+def test_a_connection_closed_during_the_banner_is_transient_and_retried_inside_the_deadline(
+    slamming_server: int, pool, caplog: pytest.LogCaptureFixture, node_builder
+) -> None:
+    node = node_builder("slams", port=slamming_server, auth=Auth(method="key", key_file="/x"))
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.INFO, logger="lab.transport"),
+        pytest.raises(UnreachableError, match=r"slams.*handshake"),
+    ):
+        SSHTransport(node, pool=pool).run(["true"])
+    retries = [r.getMessage() for r in caplog.records if "connect attempt" in r.getMessage()]
+    assert len(retries) == 2, retries  # closed at once: worth another try, twice
+    assert time.monotonic() - started < node.connect_timeout
+
+
 def test_closed_port_is_retried_with_bounded_backoff_then_unreachable(
     pool, caplog: pytest.LogCaptureFixture, node_builder
 ) -> None:
