@@ -155,6 +155,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     if written:
         lines.append("written outside the temporary folders, the run directory and out/:")
         lines += [f"  {path}" for path in written]
+        lines.append("  (a test writes there, or someone created these while the tests ran)")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line("")  # ends the progress line of -q runs

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
@@ -36,20 +36,18 @@ def pool() -> Iterator[ConnectionPool]:
     pool.close_all()
 
 
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+def _listening(answer: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 handing each accepted connection to ``answer``; yields its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
-    accepted: list[socket.socket] = []
     stop = threading.Event()
 
     def accept() -> None:
         listener.settimeout(0.1)
         while not stop.is_set():
             try:
-                accepted.append(listener.accept()[0])
+                answer(listener.accept()[0])
             except TimeoutError:
                 continue
 
@@ -58,9 +56,22 @@ def silent_server() -> Iterator[int]:
     yield listener.getsockname()[1]
     stop.set()
     thread.join(timeout=2)
+    listener.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    accepted: list[socket.socket] = []
+    yield from _listening(accepted.append)
     for sock in accepted:
         sock.close()
-    listener.close()
+
+
+@pytest.fixture
+def slamming_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that closes every connection at once (sshd at its MaxStartups)."""
+    yield from _listening(socket.socket.close)
 
 
 def _fingerprint_of(line: str) -> str:
@@ -119,6 +130,21 @@ def test_a_port_that_never_speaks_ssh_costs_one_deadline_and_prints_no_library_t
     ), done.stdout
     assert float(elapsed) <= 1.0 + 0.3, done.stdout  # the 1 s connect deadline, once
     assert done.stderr == "", done.stderr  # no paramiko "Exception (client)" traceback
+
+
+def test_a_connection_closed_during_the_banner_is_transient_and_retried_inside_the_deadline(
+    slamming_server: int, pool, caplog: pytest.LogCaptureFixture, node_builder
+) -> None:
+    node = node_builder("slams", port=slamming_server, auth=Auth(method="key", key_file="/x"))
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.INFO, logger="lab.transport"),
+        pytest.raises(UnreachableError, match=r"slams.*handshake"),
+    ):
+        SSHTransport(node, pool=pool).run(["true"])
+    retries = [r.getMessage() for r in caplog.records if "connect attempt" in r.getMessage()]
+    assert len(retries) == 2, retries  # closed at once: worth another try, twice
+    assert time.monotonic() - started < node.connect_timeout
 
 
 def test_closed_port_is_retried_with_bounded_backoff_then_unreachable(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.transport.leftovers import processes
 from lab.transport.pool import ConnectionPool
 from lab.transport.ssh import SSHTransport
 from lab.transport.sshd import SshdServer, descendants
@@ -50,20 +51,8 @@ def _sshd_pids_of(server: SshdServer) -> list[int]:
     sshd rewrites its process title ("sshd: /path/sshd_config [listener] ..."), and a
     connection's own sshd may name the file too: a listener is one whose parent is not one.
     """
-    config = str(server.config_path).encode()
-    found: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
-                command_line = handle.read()
-            with open(f"/proc/{entry.name}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if config in command_line and _alive(int(entry.name)):
-            found[int(entry.name)] = parent
+    config = str(server.config_path)
+    found = {p.pid: p.ppid for p in processes().values() if config in p.command}
     return sorted(pid for pid, parent in found.items() if parent not in found)
 
 
