@@ -64,6 +64,12 @@ class DeviceAdapter(ABC):
     def processes(self) -> tuple[DeviceProcess, ...] | None:
         """Processes (or runtime contexts) holding a device; None when the tool cannot list them."""
 
+    def fixed_arguments(self) -> tuple[tuple[str, ...], ...]:
+        """Argument vectors whose output does not change while the node runs (a tool's probe of
+        what it supports, e.g. ``nvidia-smi --help-query-gpu``): a telemetry sampler reads them
+        once per run instead of once per sample."""
+        return ()
+
     def reset_arguments(self, index: int) -> list[str] | None:
         """The tool's arguments to reset device ``index``; None when the tool has no reset."""
         return None

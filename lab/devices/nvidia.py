@@ -140,6 +140,11 @@ class NvidiaSmiAdapter(DeviceAdapter):
         super().__init__(transport, program=program, timeout=timeout)
         self._fields: tuple[str, ...] | None = None
 
+    def fixed_arguments(self) -> tuple[tuple[str, ...], ...]:
+        # The field list and row remapping (a count for health checks, not a telemetry figure)
+        # are read once per run by a sampler; power, temperature and the rest every sample.
+        return (("--help-query-gpu",), (remapped_rows_query(), "--format=csv,noheader,nounits"))
+
     def query_fields(self) -> tuple[str, ...]:
         """The fields of ``QUERY_FIELDS`` this driver knows (its ``--help-query-gpu``), asked once."""
         if self._fields is None:
@@ -188,6 +193,11 @@ class NvidiaSmiAdapter(DeviceAdapter):
             [f"--query-compute-apps={','.join(PROCESS_FIELDS)}", "--format=csv,noheader,nounits"]
         )
         return parse_compute_apps(stdout, index_by_uuid, tool=self.tool)
+
+
+def remapped_rows_query() -> str:
+    """``--query-remapped-rows=`` with ``REMAPPED_ROW_FIELDS``."""
+    return f"--query-remapped-rows={','.join(REMAPPED_ROW_FIELDS)}"
 
 
 def parse_help_query_gpu(text: str, *, tool: str = NVIDIA_SMI) -> frozenset[str]:

@@ -6,6 +6,7 @@ listing the devices once through a recording transport, and each sample is read 
 the same adapter through a replaying transport::
 
     commands = telemetry_commands(adapter_factory, transport)        # [["rbln-smi", "--json"]]
+    # a tool's probe (nvidia-smi --help-query-gpu) is read once here, not sampled: commands.fixed
     series = card_series(result, adapter_factory, tool_indexes=[0])  # CardSample per sample
     mean_power(series, window=result.window)                         # W, over LoadGen's window
 
@@ -36,6 +37,7 @@ class RecordingTransport(TransportWrapper):
         super().__init__(inner)
         self.commands: list[list[str]] = []
         self.outputs: dict[tuple[str, ...], str] = {}
+        self.results: dict[tuple[str, ...], CommandResult] = {}
 
     def run(
         self,
@@ -51,6 +53,7 @@ class RecordingTransport(TransportWrapper):
         result = super().run(command, timeout=timeout, stdin=stdin, raise_on_timeout=raise_on_timeout)
         if result.ok:
             self.outputs[tuple(command)] = result.stdout
+        self.results[tuple(command)] = result
         return result
 
 
@@ -85,15 +88,34 @@ class ReplayTransport(Transport):
         """Nothing to release."""
 
 
-def telemetry_commands(factory: AdapterFactory, transport: Transport) -> list[list[str]]:
+class TelemetryCommands(list[list[str]]):
+    """The argument vectors the agent samples, plus ``fixed``: the results of the commands the
+    adapter reads once per run (``DeviceAdapter.fixed_arguments``), recorded when the list was
+    learnt and replayed with every sample."""
+
+    fixed: dict[str, CommandResult]
+
+    def __init__(self, commands: Sequence[list[str]] = (), fixed: Mapping[str, CommandResult] | None = None):
+        super().__init__(commands)
+        self.fixed = dict(fixed or {})
+
+
+def telemetry_commands(factory: AdapterFactory, transport: Transport) -> TelemetryCommands:
     """The argument vectors a device listing runs (it also proves the tool works before the run)."""
     recorder = RecordingTransport(transport)
-    factory(recorder).list_devices()
+    adapter = factory(recorder)
+    adapter.list_devices()
+    fixed = {(adapter.program, *arguments) for arguments in adapter.fixed_arguments()}
     unique: list[list[str]] = []
     for command in recorder.commands:
-        if command not in unique:
+        if command not in unique and tuple(command) not in fixed:
             unique.append(command)
-    return unique
+    recorded = {
+        render_command(list(command)): result
+        for command, result in recorder.results.items()
+        if command in fixed
+    }
+    return TelemetryCommands(unique, recorded)
 
 
 @dataclass(frozen=True)
@@ -113,7 +135,7 @@ def _reports(
     outputs = sample.get("outputs")
     if not isinstance(outputs, list) or len(outputs) != len(commands):
         return None
-    recorded: dict[str, CommandResult] = {}
+    recorded: dict[str, CommandResult] = dict(getattr(commands, "fixed", {}))
     for command, output in zip(commands, outputs, strict=True):
         if not isinstance(output, dict) or output.get("exit") != 0:
             return None  # the tool failed at that instant: the sample is a gap, not a zero

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.devices.nvidia import NvidiaSmiAdapter, query_arguments, remapped_rows_query
 from lab.devices.rebellions import RebellionsAdapter
 from lab.performance.result import AgentResult
 from lab.performance.telemetry import card_series, mean_power, telemetry_commands
@@ -58,6 +59,31 @@ def test_commands_are_learnt_from_the_adapter_and_samples_read_back_by_it() -> N
     # only samples inside LoadGen's window [0.5, 2.5] count: the idle 30 W before it does not
     assert mean_power(series, result.window) == pytest.approx(145.0)
     assert card_series(result, RebellionsAdapter, commands, [3]) == []  # no such card in the samples
+
+
+def test_a_tools_probe_is_read_once_per_run_not_sampled() -> None:
+    """nvidia-smi's --help-query-gpu (30 kB) and row remapping (refused by an older driver) are
+    recorded when the commands are learnt and replayed with each sample: only the query is sampled."""
+    fake = FakeTransport("nhn-ref-01")
+    fields = ("index", "name", "uuid", "temperature.gpu", "power.draw")  # in QUERY_FIELDS order
+    help_text = "".join(f'"{field}"\nWhat it is.\n\n' for field in fields)
+    fake.reply(["nvidia-smi", "--help-query-gpu"], stdout=help_text)
+    query = ["nvidia-smi", *query_arguments(fields)]
+    fake.reply(query, stdout="0, NVIDIA T4, GPU-1, 30.00, 40\n")
+    fake.reply_matching(
+        r"--query-remapped-rows", exit_status=2, stderr="Invalid combination of input arguments\n"
+    )
+    commands = telemetry_commands(NvidiaSmiAdapter, fake)
+    assert commands == [query]  # the only command the agent samples
+    assert sorted(commands.fixed) == sorted(
+        [
+            "nvidia-smi --help-query-gpu",
+            "nvidia-smi " + remapped_rows_query() + " --format=csv,noheader,nounits",
+        ]
+    )
+    sample = {"t": 1.0, "outputs": [{"exit": 0, "stdout": "0, NVIDIA T4, GPU-1, 55, 70.00\n", "stderr": ""}]}
+    [reading] = card_series(_result([sample]), NvidiaSmiAdapter, commands, [0])
+    assert reading.power_watts == 70.0 and reading.temperature_celsius == 55.0
 
 
 def test_zipapp_holds_the_agent_under_its_own_package_name(tmp_path: Path) -> None:
