@@ -142,10 +142,13 @@ def main() -> int:
             )
             many = lag_report(
                 f"{options.nodes} nodes with soak workloads",
-                soak_nodes(inventory, names[: options.nodes], options.seconds, directory / "runN", workload=True),
+                soak_nodes(
+                    inventory, names[: options.nodes], options.seconds, directory / "runN", workload=True
+                ),
                 options.seconds,
             )
-            print(f"  median lag ratio {options.nodes} nodes / 1 node: {many / base if base else float('nan'):.1f}x")
+            ratio = many / base if base else float("nan")
+            print(f"  median lag ratio {options.nodes} nodes / 1 node: {ratio:.1f}x")
         finally:
             down(directory / "testbed")
     load = os.getloadavg()

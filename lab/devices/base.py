@@ -41,8 +41,8 @@ class DeviceAdapter(ABC):
     management_daemon: ClassVar[str | None] = None
     """The vendor service a certification checks is up (``systemctl is-active``), if any."""
     runs_workloads: ClassVar[bool] = True
-    """Whether the node runs the workload runner (``npu-workload``) on this device; a host CPU
-    reference node has none, so smoke, isolation, soak and drills are skipped for it."""
+    """Offered as the ``workload`` feature of ``@pytest.mark.lab_feature``. The suites no longer
+    ask for it: every node runs its workloads through the node agent (``lab.agent``)."""
 
     def __init__(
         self, transport: Transport, *, program: str | None = None, timeout: float | None = None
