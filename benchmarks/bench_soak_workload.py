@@ -12,9 +12,9 @@ Prints:
   1 s): lag median / p95 / max, missed slots (``bench_stability.lag_report``), compared with the
   same for 1 node in the same run.
 
-The runner is whatever ``lab.stability.stream.runner_command`` starts (the node agent); on
-code before that function existed it is the emulator's ``npu-workload``, which is how the
-"before" figures in docs/stability.md were taken.
+The runner is the node agent (a ``Windows`` request, emulated backend) where
+``lab.stability.workloads`` exists; on code before it, the emulator's ``npu-workload``, which
+is how the "before" figures in docs/stability.md were taken.
 """
 
 from __future__ import annotations
@@ -62,15 +62,33 @@ OVERHEAD_SECONDS = 10.0
 
 
 def runner_argv(node_dir: Path, seconds: float, window: float, work: Path) -> list[str]:
-    """The command that runs a windowed soak workload on card 0 of the node in ``node_dir``."""
+    """The command that runs a windowed soak workload on card 0 of the node in ``node_dir``:
+    the node agent's ``Windows`` request where it exists, else the emulator's ``npu-workload``."""
     try:
-        from lab.stability.stream import local_runner_command  # type: ignore[attr-defined]
+        from lab.performance.reference_model import write_reference_model
+        from lab.performance.zipapp import build_agent
+        from lab.stability import workloads  # noqa: F401  (present since the agent runs soaks)
     except ImportError:
         program = str(node_dir / "bin" / "npu-workload")
         return [program, "run", "--device", "0", "--model", "resnet50", "--batch", "1",
                 "--seconds", f"{seconds:g}", "--report-every", f"{window:g}"]  # fmt: skip
-    command: list[str] = local_runner_command(node_dir, seconds=seconds, window=window, work=work)
-    return command
+    work.mkdir(parents=True, exist_ok=True)
+    model = write_reference_model(work / "reference-mlp.onnx")
+    request = {
+        "scenario": "Windows",
+        "backend": {
+            "name": "emulated",
+            "options": {"model": "resnet50", "batch": 1, "model_path": str(model)},
+        },
+        "devices": [0],
+        "seconds": seconds,
+        "window_s": window,
+        "deadline_s": seconds + 60,
+        "output_dir": str(work / f"windows-{window:g}"),
+    }
+    path = work / f"windows-{window:g}.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    return [sys.executable, str(build_agent(work)), str(path)]
 
 
 def run_windows(node_dir: Path, window: float, work: Path) -> tuple[float, int, float]:
