@@ -137,14 +137,20 @@ class Soak:
     def run(self) -> SoakResult:
         """Run the soak for ``settings.duration_s`` wall seconds and return what it found."""
         settings = self.settings
-        started_epoch = time.time()
-        pressure_before = cpu_pressure_total() if computes_on_this_machine(self.node) else None
         self._t0 = self.clock()
         rounds = missed = 0
         max_lag = 0.0
         try:
             if self.workload:
                 self._start_workloads()
+                # The soak's clock starts once every card runs its workload: starting the agents
+                # (a few SSH round trips per card) is not sampling time, and must not make the
+                # first rounds late. A card's windows keep their offset from the new start.
+                shift = (self.clock() - self._t0) * settings.time_scale
+                self._t0 = self.clock()
+                self.streams = {label: (stream, at - shift) for label, (stream, at) in self.streams.items()}
+            started_epoch = time.time()
+            pressure_before = cpu_pressure_total() if computes_on_this_machine(self.node) else None
             deadline = self._t0 + settings.duration_s
             slot = 0
             while True:

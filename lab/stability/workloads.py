@@ -77,9 +77,12 @@ class NodeWorkloads:
     def backend_name(self) -> str:
         return self.backend.name
 
-    def _options(self, device: int) -> dict[str, object]:
+    def _options(self, device: int, *, outputs: bool = False) -> dict[str, object]:
         options: dict[str, object] = {"model": self.model, "batch": self.batch, **self.backend.options}
-        if "model_path" not in options and self.backend.name in ("emulated", "onnxruntime-cpu"):
+        # the emulated card computes the model's outputs only for the smoke check; its timings
+        # come from the card model, so other workloads need no model file on the node
+        wants_model = self.backend.name == "onnxruntime-cpu" or (self.backend.name == "emulated" and outputs)
+        if "model_path" not in options and wants_model:
             if self._model_path is None:
                 local = write_reference_model(REFERENCE_MODEL_DIR / "reference-mlp.onnx")
                 self._model_path = self.runner.push_file(local)
@@ -95,7 +98,10 @@ class NodeWorkloads:
         """An agent request for one card."""
         return {
             "scenario": scenario,
-            "backend": {"name": self.backend.name, "options": self._options(device)},
+            "backend": {
+                "name": self.backend.name,
+                "options": self._options(device, outputs=scenario == "Smoke"),
+            },
             "devices": [device],
             "deadline_s": max(1.0, deadline),
             **fields,

@@ -73,3 +73,37 @@ def test_a_hang_is_an_explicit_verdict_whatever_the_value(tmp_path: Path) -> Non
     assert judged.verdict is Outcome.FAIL and judged.reason.startswith("hung: no progress for 3 s")
     healthy = DrillResult(0.4, "first window after 0.40 s", 0.4)
     assert drill_measurement(profile, "hang-detection", healthy, "rngd").verdict is Outcome.PASS
+
+
+def test_soak_timing_misses_on_a_busy_local_host_are_inconclusive_but_real_failures_stay(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from lab.criteria import Measurement
+    from lab.criteria.measurement import Axis
+    from lab.inventory.model import Limits
+    from lab.stability.verdicts import inconclusive_when_host_busy
+
+    profile = _inventory(tmp_path).profiles["kcloud-npu-v1"]
+
+    def measured(name: str, verdict: Outcome) -> Measurement:
+        return Measurement(
+            name, 1.0, "", Limits(None, 0.0, None, None), Axis.STABILITY, verdict, reason="missed"
+        )
+
+    drift, heat = measured("throughput-drift", Outcome.FAIL), measured("throttling", Outcome.FAIL)
+
+    class Result:
+        host_cpu_pressure: float | None = 0.8
+
+    busy_result = Result()
+    judged, busy = inconclusive_when_host_busy([drift, heat], busy_result, profile)  # type: ignore[arg-type]
+    assert busy is not None and "80%" in busy and "host_busy_cpu_pressure" in busy
+    assert [m.verdict for m in judged] == [Outcome.ERROR, Outcome.FAIL]  # heat is not a timing
+    assert judged[0].reason.startswith("inconclusive: the host computing this device was oversubscribed")
+    busy_result.host_cpu_pressure = 0.2  # a quiet host: the miss is the device's
+    judged, busy = inconclusive_when_host_busy([drift], busy_result, profile)  # type: ignore[arg-type]
+    assert busy is None and judged == [drift]
+    busy_result.host_cpu_pressure = None  # a remote node: never excused
+    assert inconclusive_when_host_busy([replace(drift)], busy_result, profile)[1] is None  # type: ignore[arg-type]
