@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import traceback
 
-from .backends import Backend, BackendError, create
-from .protocol import EXIT_BAD_REQUEST, EXIT_ERROR, EXIT_OK, Request, RequestError
+from .backends import Backend, BackendError, DeviceBusyError, create
+from .protocol import EXIT_BAD_REQUEST, EXIT_BUSY, EXIT_ERROR, EXIT_OK, Request, RequestError
 
 
 def _emit(stream: int, result: dict[str, object]) -> None:
@@ -38,8 +39,14 @@ def _watchdog(stream: int, deadline: float) -> None:
 GIL_SWITCH_INTERVAL_S = 0.0002
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (the controller stopping a soak or hold): unwind so the card is released cleanly
+    raise SystemExit(128 + signum)
+
+
 def run(argv: list[str]) -> int:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    signal.signal(signal.SIGTERM, _terminate)
     result_stream = os.dup(1)
     os.dup2(2, 1)
     if len(argv) != 1:
@@ -64,10 +71,21 @@ def run(argv: list[str]) -> int:
             backend = create(request.backend_name, device, request.backend_options)
             backends.append(backend)
             backend.open(request.sample_count)
-        from .loadgen_run import run_test
+        if request.workload:
+            from .workloads import run_workload
 
-        result = run_test(request, backends)
-    except (BackendError, RuntimeError, OSError) as error:
+            result = run_workload(request, backends, lambda line: _emit(result_stream, line))
+        else:
+            from .loadgen_run import run_test
+
+            result = run_test(request, backends)
+    except DeviceBusyError as error:
+        _emit(result_stream, {"status": "busy", "kind": error.kind, "error": str(error)})
+        return EXIT_BUSY
+    except BackendError as error:
+        _emit(result_stream, {"status": "error", "kind": error.kind, "error": str(error)})
+        return EXIT_ERROR
+    except (RuntimeError, OSError) as error:
         _emit(result_stream, {"status": "error", "error": str(error)})
         return EXIT_ERROR
     except Exception as error:  # a bug or an unexpected runtime error: keep the traceback for the record

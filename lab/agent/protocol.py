@@ -17,6 +17,19 @@ Request (a JSON file whose path is the agent's only argument)::
 
 Result: one JSON object on stdout, ``{"status": "ok", ...}`` or ``{"status": "error",
 "error": "..."}`` (exit status 0 and 3 respectively; 2 for a bad request).
+
+Besides the LoadGen scenarios the agent runs the suites' other workloads (``lab.agent.workloads``),
+one card each, with the same backends::
+
+    {"scenario": "Smoke", "inputs": [[...256 floats...], ...]}     # → {"outputs": [[...], ...]}
+    {"scenario": "Run", "query_count": 20}                        # 20 queries, then exit
+    {"scenario": "Hold", "seconds": 60}                           # own the card (isolation check)
+    {"scenario": "Windows", "seconds": 600, "window_s": 60}       # a soak: one line per window
+
+A card another process owns gives ``{"status": "busy", ...}`` and exit status 4; a card that
+cannot be opened ``{"status": "error", "kind": "device", ...}`` (the card's fault), a missing
+runtime ``"kind": "runtime"`` (the node's). ``Hold`` and ``Windows`` print progress lines
+(``{"holding": ...}``, ``{"window": ...}``) as they happen, before the final result.
 """
 
 from __future__ import annotations
@@ -28,6 +41,8 @@ MLPERF_MIN_DURATION_S = 600.0  # below this a run is a "short run", not MLPerf-c
 EXIT_OK = 0
 EXIT_BAD_REQUEST = 2
 EXIT_ERROR = 3
+EXIT_BUSY = 4
+WORKLOADS = ("Smoke", "Run", "Hold", "Windows")
 
 
 class RequestError(ValueError):
@@ -39,7 +54,7 @@ class Request:
 
     def __init__(self, data: dict[str, object]) -> None:
         self.data = data
-        self.scenario = _choice(data, "scenario", SCENARIOS)
+        self.scenario = _choice(data, "scenario", SCENARIOS + WORKLOADS)
         backend = data.get("backend")
         if not isinstance(backend, dict) or not isinstance(backend.get("name"), str):
             raise RequestError("backend must be an object with a string 'name'")
@@ -75,6 +90,17 @@ class Request:
             raise RequestError("telemetry.commands must be a list of argument lists")
         self.telemetry_commands: list[list[str]] = commands
         self.telemetry_interval_s = _number(telemetry, "interval_s", 1.0, low=0.05)
+        self.seconds = _number(data, "seconds", 60.0, low=0.01)
+        self.window_s = _number(data, "window_s", 60.0, low=0.001)
+        self.query_count = int(_number(data, "query_count", 20, low=1))
+        inputs = data.get("inputs", [])
+        if not isinstance(inputs, list) or not all(
+            isinstance(row, list) and all(isinstance(v, int | float) for v in row) for row in inputs
+        ):
+            raise RequestError("inputs must be a list of rows of numbers")
+        self.inputs: list[list[float]] = inputs
+        if self.scenario == "Smoke" and not inputs:
+            raise RequestError("the Smoke workload needs inputs")
         if self.scenario == "Server" and (self.target_qps is None or self.latency_bound_ms is None):
             raise RequestError("the Server scenario needs target_qps and latency_bound_ms")
 
@@ -88,6 +114,11 @@ class Request:
         if not isinstance(data, dict):
             raise RequestError("the request must be a JSON object")
         return cls(data)
+
+    @property
+    def workload(self) -> bool:
+        """True for the non-LoadGen workloads (``WORKLOADS``)."""
+        return self.scenario in WORKLOADS
 
     @property
     def short_run(self) -> bool:

@@ -46,8 +46,8 @@ class DeviceAdapter(ABC):
     reset_unavailable_reason: ClassVar[str | None] = None
     """Why ``reset_arguments`` is None (which document shows no reset), for the drill's SKIP."""
     runs_workloads: ClassVar[bool] = True
-    """Whether the node runs the workload runner (``npu-workload``) on this device; a host CPU
-    reference node has none, so smoke, isolation, soak and drills are skipped for it."""
+    """Offered as the ``workload`` feature of ``@pytest.mark.lab_feature``. The suites no longer
+    ask for it: every node runs its workloads through the node agent (``lab.agent``)."""
 
     def __init__(
         self, transport: Transport, *, program: str | None = None, timeout: float | None = None

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from lab.emulator.spec import FaultEntry, NodeSpec
     from lab.emulator.state import DeviceRecord
 
-FaultParameters = dict[str, str | int | float | bool | None]
-
 CLEARED_BY_RESET = frozenset({"hang", "ecc-uncorrectable", "wrong-output"})
 
 

@@ -19,7 +19,8 @@ TYPE_CHECKING = False  # typing costs ~4 ms per tool start; mypy honours the nam
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from lab.emulator.faults import FaultParameters
+    # a fault's parameters as the inventory gives them (lab.emulator.faults reads them)
+    FaultParameters = dict[str, str | int | float | bool | None]
 
 SPEC_FORMAT = 1
 

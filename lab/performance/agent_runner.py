@@ -84,6 +84,25 @@ class AgentRunner:
         prefix = ["env", *(f"{name}={value}" for name, value in sorted(self.environment.items()))]
         return [*(prefix if self.environment else []), self.python, self.agent_path(), request_path]
 
+    def prepare(
+        self, request: Mapping[str, object], label: str = "run"
+    ) -> tuple[list[str], dict[str, object]]:
+        """Push ``request`` (its ``output_dir`` filled in) and return the command that runs it and
+        the request as sent: for callers that run the agent themselves (in the background)."""
+        self._runs += 1
+        name = f"{label}-{self._runs}"
+        workdir = self._workdir()
+        payload = dict(request)
+        payload["output_dir"] = f"{workdir}/{name}"
+        local_request = Path(tempfile.mkdtemp(prefix="kcloud-request.")) / f"{name}.json"
+        try:
+            local_request.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+            remote_request = f"{workdir}/{name}.json"
+            self.transport.put(str(local_request), remote_request)
+        finally:
+            shutil.rmtree(local_request.parent, ignore_errors=True)
+        return self.command(remote_request), payload
+
     def run(
         self,
         request: Mapping[str, object],
@@ -92,29 +111,18 @@ class AgentRunner:
         label: str = "run",
     ) -> AgentResult:
         """Run one request; ``AgentError`` (→ ERROR) when the agent crashes, hangs or fails."""
-        self._runs += 1
-        name = f"{label}-{self._runs}"
-        workdir = self._workdir()
-        payload = dict(request)
-        payload["output_dir"] = f"{workdir}/{name}"
+        command, payload = self.prepare(request, label)
+        name = str(payload["output_dir"]).rsplit("/", 1)[-1]
         deadline = float(payload.get("deadline_s", 600.0))  # type: ignore[arg-type]
-        local_request = Path(tempfile.mkdtemp(prefix="kcloud-request.")) / f"{name}.json"
         try:
-            local_request.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
-            remote_request = f"{workdir}/{name}.json"
-            self.transport.put(str(local_request), remote_request)
-            command = self.command(remote_request)
-            try:
-                outcome = self.transport.run(command, timeout=deadline + DEADLINE_GRACE_S)
-            except CommandTimeout as error:
-                stderr = error.result.stderr if error.result is not None else ""
-                raise AgentError(
-                    f"the agent did not finish within {deadline + DEADLINE_GRACE_S:g} s and was killed",
-                    node=self.node,
-                    stderr=stderr,
-                ) from error
-        finally:
-            shutil.rmtree(local_request.parent, ignore_errors=True)
+            outcome = self.transport.run(command, timeout=deadline + DEADLINE_GRACE_S)
+        except CommandTimeout as error:
+            stderr = error.result.stderr if error.result is not None else ""
+            raise AgentError(
+                f"the agent did not finish within {deadline + DEADLINE_GRACE_S:g} s and was killed",
+                node=self.node,
+                stderr=stderr,
+            ) from error
         if outcome.exit_status != 0:
             detail = _error_line(outcome.stdout) or f"exit status {outcome.exit_status}"
             raise AgentError(f"the agent failed: {detail}", node=self.node, stderr=outcome.stderr)

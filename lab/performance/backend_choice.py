@@ -18,7 +18,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import lab
 from lab.errors import InventoryError, Problem
 from lab.inventory.model import DeviceModel, Node
 
@@ -57,6 +59,11 @@ def _problem(node: Node, message: str) -> InventoryError:
     )
 
 
+def _lab_source_root() -> str:
+    """The directory holding the ``lab`` package (an emulated node's agent imports the emulator)."""
+    return str(Path(lab.__file__).resolve().parent.parent)
+
+
 def choose_backend(node: Node, catalog: Mapping[str, DeviceModel]) -> BackendChoice:
     """The backend for ``node`` (``InventoryError`` when none fits)."""
     labelled = node.labels.get(BACKEND_LABEL)
@@ -70,10 +77,8 @@ def choose_backend(node: Node, catalog: Mapping[str, DeviceModel]) -> BackendCho
     if isinstance(model_path, str):
         options["model_path"] = model_path
     if labelled is None and node.emulated:
-        from lab.emulator.testbed.nodes import lab_source_root
-
         python = str(python_label) if python_label else sys.executable
-        return BackendChoice("emulated", python, {"PYTHONPATH": lab_source_root()}, options)
+        return BackendChoice("emulated", python, {"PYTHONPATH": _lab_source_root()}, options)
     name = str(labelled) if labelled is not None else None
     if name is None:
         vendors = {catalog[spec.model].vendor for spec in node.accelerators if spec.model in catalog}

@@ -15,12 +15,15 @@ from lab.stability.drills import DrillResult, kill_drill, progress_drill, reset_
 from lab.stability.settings import SoakSettings
 from lab.stability.soak import Gap, NodeUnreachable, Soak, SoakResult
 from lab.stability.verdicts import drill_measurement, soak_measurements
+from lab.stability.workloads import NodeWorkloads, RunnerUnavailable
 
 __all__ = [
     "Card",
     "DrillResult",
     "Gap",
     "NodeUnreachable",
+    "NodeWorkloads",
+    "RunnerUnavailable",
     "Soak",
     "SoakResult",
     "SoakSettings",

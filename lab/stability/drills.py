@@ -8,10 +8,16 @@
 * ``reset_drill`` — the vendor reset command (through the adapter); the card is listed,
   alive and runs a workload again within the profile's time.
 
-Each returns a ``DrillResult`` whose ``value`` is what the profile's criterion judges::
+Every workload is the node agent's (``NodeWorkloads``), on emulated and real cards alike.
+Each returns a ``DrillResult`` whose ``value`` is what the profile's criterion judges; a hang
+is decided explicitly (``hung``: no progress for the deadline's seconds) rather than read off
+a value that overshot its limit::
 
-    result = progress_drill(transport, card, window=5, deadline=20)
-    result.value, result.detail          # (0.4, 'first window after 0.4 s: 868 samples/s')
+    result = progress_drill(transport, card, adapter, workloads, window=5, deadline=20)
+    result.value, result.hung, result.detail    # (0.4, False, 'first window after 0.4 s: ...')
+
+A node that cannot run the workload runner at all (no Python, no runtime) raises
+``RunnerUnavailable``: ERROR, never counted against the card.
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.devices.base import DeviceAdapter
-from lab.devices.workload import EXIT_BUSY, WorkloadRunner
 from lab.errors import CommandFailed, CommandTimeout, TransportError
 from lab.stability.cards import Card
 from lab.stability.stream import Window, WorkloadStream
 from lab.stability.telemetry import CardSample, read_cards
+from lab.stability.workloads import NodeWorkloads, RunnerUnavailable
 from lab.transport.base import Transport
 
 _POLL_SECONDS = 0.2
@@ -40,35 +46,41 @@ class DrillResult:
     value: float | bool
     detail: str
     seconds: float  # wall time the drill took
+    hung: bool = False  # the drill's verdict: no progress within its deadline
 
 
 def progress_drill(
     transport: Transport,
     card: Card,
     adapter: DeviceAdapter,
+    workloads: NodeWorkloads,
     *,
     window: float,
     deadline: float,
     clock: Callable[[], float] = time.monotonic,
 ) -> DrillResult:
-    """Seconds until a workload's first window; a hung workload gives ``deadline`` exceeded."""
+    """Seconds until a workload's first window; no window within ``deadline`` is a hang."""
     began = clock()
-    stream = WorkloadStream.start(transport, device=card.index, seconds=_RUN_SECONDS, window=window)
+    stream = _start(workloads, card, window, deadline)
     try:
         first = _first_window(stream, began + deadline, clock, give_up_on_exit=False)
         elapsed = clock() - began
         if first is not None:
             return DrillResult(round(elapsed, 3), _describe(first, elapsed), elapsed)
+        _blame_the_node(stream, workloads)
         state = _tool_view(adapter, card)
         messages = "; ".join(stream.messages)
-        if messages and not stream.alive():
-            # it failed rather than hung; judged the same way: no progress by the deadline
-            detail = f"the workload exited without progress ({messages}); the tool shows: {state}"
-            return DrillResult(round(elapsed, 3), detail, clock() - began)
+        if stream.finished or (messages and not stream.alive()):
+            # the card could not run it (e.g. gone from the bus); judged the same way: no progress
+            detail = (
+                f"no progress for {deadline:g} s: the workload exited without progress ({messages}); "
+                f"the tool shows: {state}"
+            )
+            return DrillResult(round(elapsed, 3), detail, clock() - began, hung=True)
         stream.kill()  # hung: never waited for beyond the deadline
         stream.wait_gone(_REAP_SECONDS)
-        detail = f"no progress within {deadline:g} s ({messages or 'no output'}); the tool shows: {state}"
-        return DrillResult(round(elapsed, 3), detail, clock() - began)
+        detail = f"no progress for {deadline:g} s ({messages or 'no output'}); the tool shows: {state}"
+        return DrillResult(round(elapsed, 3), detail, clock() - began, hung=True)
     finally:
         stream.stop()
         stream.cleanup()
@@ -77,6 +89,7 @@ def progress_drill(
 def kill_drill(
     transport: Transport,
     card: Card,
+    workloads: NodeWorkloads,
     *,
     window: float,
     deadline: float,
@@ -84,10 +97,11 @@ def kill_drill(
 ) -> DrillResult:
     """Kill a running workload (SIGKILL, as a crash) and run a new one: True when it runs."""
     began = clock()
-    stream = WorkloadStream.start(transport, device=card.index, seconds=_RUN_SECONDS, window=window)
+    stream = _start(workloads, card, window, deadline)
     try:
         first = _first_window(stream, began + deadline, clock)
         if first is None:
+            _blame_the_node(stream, workloads)
             return DrillResult(
                 False, f"the first workload made no progress within {deadline:g} s", clock() - began
             )
@@ -97,14 +111,20 @@ def kill_drill(
     finally:
         stream.stop()
         stream.cleanup()
-    ran = WorkloadRunner(transport).run(card.index, queries=20, timeout=max(1.0, began + deadline - clock()))
-    if ran.exit_status == 0:
+    remaining = max(1.0, began + deadline - clock())
+    try:
+        ran = workloads.run(card.index, queries=20, timeout=remaining)
+    except CommandTimeout:
+        return DrillResult(
+            False, f"after killing pid {stream.pid} a new workload made no progress", clock() - began
+        )
+    if ran.status == "ok":
         return DrillResult(True, f"killed pid {stream.pid}; a new workload ran 20 queries", clock() - began)
-    why = "still busy (not released)" if ran.exit_status == EXIT_BUSY else f"exit {ran.exit_status}"
+    if ran.status == "error" and not ran.card_fault:
+        raise RunnerUnavailable(f"{workloads.node.name}: the workload runner failed: {ran.detail}")
+    why = "still busy (not released)" if ran.status == "busy" else ran.status
     return DrillResult(
-        False,
-        f"after killing pid {stream.pid} a new workload failed: {why}: {ran.stderr.strip()}",
-        clock() - began,
+        False, f"after killing pid {stream.pid} a new workload failed: {why}: {ran.detail}", clock() - began
     )
 
 
@@ -112,6 +132,7 @@ def reset_drill(
     transport: Transport,
     card: Card,
     adapter: DeviceAdapter,
+    workloads: NodeWorkloads,
     *,
     deadline: float,
     clock: Callable[[], float] = time.monotonic,
@@ -137,7 +158,7 @@ def reset_drill(
         if (
             sample.present
             and sample.alive is not False
-            and _runs(transport, card, began + deadline - clock())
+            and _runs(workloads, card, began + deadline - clock())
         ):
             elapsed = clock() - began
             return DrillResult(
@@ -146,12 +167,32 @@ def reset_drill(
         sleep(_POLL_SECONDS)
 
 
-def _runs(transport: Transport, card: Card, remaining: float) -> bool:
+def _runs(workloads: NodeWorkloads, card: Card, remaining: float) -> bool:
     try:
-        result = WorkloadRunner(transport).run(card.index, queries=20, timeout=max(1.0, remaining))
+        result = workloads.run(card.index, queries=20, timeout=max(1.0, remaining))
     except CommandTimeout:
         return False
-    return result.exit_status == 0
+    if result.status == "error" and not result.card_fault:
+        raise RunnerUnavailable(f"{workloads.node.name}: the workload runner failed: {result.detail}")
+    return result.status == "ok"
+
+
+def _start(workloads: NodeWorkloads, card: Card, window: float, deadline: float) -> WorkloadStream:
+    # runs until the drill stops it; its own deadline only guards against a lost controller
+    return workloads.start(
+        "Windows", card.index, seconds=_RUN_SECONDS, window=window, wall_seconds=_RUN_SECONDS + deadline
+    )
+
+
+def _blame_the_node(stream: WorkloadStream, workloads: NodeWorkloads) -> None:
+    """A runner that could not start at all (no runtime, bad request) is the node's fault: ERROR."""
+    if stream.failure is not None and stream.failure[0] == "error" and stream.failure[1] != "device":
+        raise RunnerUnavailable(f"{workloads.node.name}: the workload runner failed: {stream.failure[2]}")
+    if stream.messages and not stream.finished and not stream.alive():
+        # it exited without a result line: python or the agent itself is missing or broken
+        raise RunnerUnavailable(
+            f"{workloads.node.name}: the workload runner did not run: {'; '.join(stream.messages)}"
+        )
 
 
 def _first_window(

@@ -5,6 +5,7 @@ interval, per-window throughput and latency, all recorded as it arrives and judg
 
     settings = SoakSettings.from_profile(profile, node, duration=30.0)
     result = Soak(transport, node, catalog, profile, run_dir, test_id, settings).run()
+    # every card runs the node agent's windowed workload (lab.stability.workloads)
     result.findings["npu0"]["temperature-margin"].first      # FirstViolation(t=312.0, ...)
     result.evidence                                          # the series files
 
@@ -26,16 +27,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.agent.pressure import cpu_pressure_total, pressure_share
 from lab.devices import adapter_for
 from lab.devices.base import DeviceAdapter
 from lab.errors import InfrastructureError, TransportError
 from lab.inventory.model import DeviceModel, Limits, Node, Profile
+from lab.performance.node_session import computes_on_this_machine
 from lab.stability.cards import Card, node_cards
 from lab.stability.judge import CARD_CRITERIA, CARD_SPREAD, CardJudge, Finding, FirstViolation
 from lab.stability.recorder import SoakRecorder
 from lab.stability.settings import SoakSettings
 from lab.stability.stream import Window, WorkloadStream
 from lab.stability.telemetry import CardSample, read_cards
+from lab.stability.workloads import NodeWorkloads
 from lab.transport.base import Transport
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,9 @@ class SoakResult:
     max_lag_s: float
     windows: dict[str, int] = field(default_factory=dict)
     workload_messages: dict[str, list[str]] = field(default_factory=dict)
+    host_cpu_pressure: float | None = None
+    """Nodes computing on this machine's cores (emulated, loopback): the share of the soak in
+    which this machine's tasks waited for a CPU (Linux PSI); None elsewhere or unknown."""
 
 
 class Soak:
@@ -92,11 +99,15 @@ class Soak:
         settings: SoakSettings,
         *,
         workload: bool = True,
+        workloads: NodeWorkloads | None = None,
         on_round: RoundHook | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.transport = transport
+        self.catalog = catalog
+        self.workloads = workloads  # the node agent; made (and removed) here when not given
+        self._own_workloads = False
         self.node = node
         self.settings = settings
         self.cards = node_cards(node, catalog)
@@ -126,13 +137,20 @@ class Soak:
     def run(self) -> SoakResult:
         """Run the soak for ``settings.duration_s`` wall seconds and return what it found."""
         settings = self.settings
-        started_epoch = time.time()
         self._t0 = self.clock()
         rounds = missed = 0
         max_lag = 0.0
         try:
             if self.workload:
                 self._start_workloads()
+                # The soak's clock starts once every card runs its workload: starting the agents
+                # (a few SSH round trips per card) is not sampling time, and must not make the
+                # first rounds late. A card's windows keep their offset from the new start.
+                shift = (self.clock() - self._t0) * settings.time_scale
+                self._t0 = self.clock()
+                self.streams = {label: (stream, at - shift) for label, (stream, at) in self.streams.items()}
+            started_epoch = time.time()
+            pressure_before = cpu_pressure_total() if computes_on_this_machine(self.node) else None
             deadline = self._t0 + settings.duration_s
             slot = 0
             while True:
@@ -174,6 +192,9 @@ class Soak:
             evidence=self.recorder.paths(),
             gaps=list(self.gaps),
             started_epoch=started_epoch,
+            host_cpu_pressure=pressure_share(
+                pressure_before, cpu_pressure_total(), time.time() - started_epoch
+            ),
             rounds=rounds,
             missed_rounds=missed,
             max_lag_s=max_lag,
@@ -304,15 +325,22 @@ class Soak:
         seconds = settings.node_seconds + 2 * settings.window_s  # outlasts the sampling; stopped at the end
         for card in self.cards:
             offset = (self.clock() - self._t0) * settings.time_scale
-            stream = WorkloadStream.start(
-                self.transport,
-                device=card.index,
+            stream = self._workloads().start(
+                "Windows",
+                card.index,
                 seconds=seconds,
                 window=settings.window_s,
-                model=settings.model,
-                batch=settings.batch,
+                wall_seconds=seconds / settings.time_scale,
             )
             self.streams[card.label] = (stream, offset)
+
+    def _workloads(self) -> NodeWorkloads:
+        if self.workloads is None:
+            self.workloads = NodeWorkloads(
+                self.transport, self.node, self.catalog, model=self.settings.model, batch=self.settings.batch
+            )
+            self._own_workloads = True
+        return self.workloads
 
     def _stop_workloads(self) -> None:
         for label, (stream, _) in self.streams.items():
@@ -321,6 +349,11 @@ class Soak:
                 stream.cleanup()
             except (TransportError, InfrastructureError) as error:
                 log.warning("%s: could not stop the soak workload on %s: %s", self.node.name, label, error)
+        if self.workloads is not None and self._own_workloads:
+            try:
+                self.workloads.close()
+            except (TransportError, InfrastructureError) as error:
+                log.warning("%s: could not remove the agent's directory: %s", self.node.name, error)
 
 
 def _limits(profile: Profile, model: str | None) -> dict[str, Limits]:

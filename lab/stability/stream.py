@@ -1,16 +1,19 @@
-"""A sustained workload on one card whose per-window results the controller reads while it runs.
+"""A background workload on one card whose progress lines the controller reads while it runs.
 
-The runner is started in the background on the node with its output going to a file there
-(``nohup``: it survives a dropped SSH connection), and the controller reads the file's new
-bytes by offset on every poll, so nothing is lost across a reconnect::
+The node agent (``lab.agent``, a ``Windows`` or ``Hold`` request) is started in the
+background on the node with its output going to a file there (``nohup``: it survives a
+dropped SSH connection), and the controller reads the file's new bytes by offset on every
+poll, so nothing is lost across a reconnect::
 
-    stream = WorkloadStream.start(transport, device=0, seconds=1800, window=60)
+    stream = WorkloadStream.start(transport, command, device=0)   # command: NodeWorkloads builds it
     for window in stream.poll():         # the windows that completed since the last poll
         window.t_end, window.throughput, window.p99_ms
     stream.stop(); stream.cleanup()
 
-Lines that are not window results (the runner's error messages, e.g. "device busy") are
-kept in ``stream.messages``; the final summary line sets ``stream.finished``.
+Lines that are not window results (the agent's error messages, e.g. "device busy") are kept
+in ``stream.messages``; the final result line sets ``stream.finished`` and, when it is not
+``ok``, ``stream.failure`` (``(status, kind, error)``: ``kind`` "busy", "device" — the card's
+fault — or "runtime" — the node's); a ``{"holding": ...}`` line sets ``stream.holding``.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from lab.devices.workload import RUNNER
 from lab.errors import ToolOutputError
 from lab.transport.base import Transport
 
 # A fixed script: the output path and the runner's arguments arrive as "$@", never formatted in.
 _START = 'out=$1; shift; nohup "$@" >"$out" 2>&1 </dev/null & echo $!'
 _MAX_MESSAGES = 20
+RUNNER = "kcloud-agent"
 _POLL_SECONDS = 0.1
 
 
@@ -38,7 +41,7 @@ class Window:
     t_end: float
     throughput: float  # samples/s
     p99_ms: float
-    perf_factor: float | None = None
+    errors: int = 0  # queries that failed in the window
 
 
 @dataclass
@@ -51,6 +54,8 @@ class WorkloadStream:
     path: str
     offset: int = 0
     finished: bool = False
+    holding: bool = False
+    failure: tuple[str, str, str] | None = None
     messages: list[str] = field(default_factory=list)
     _partial: bytes = b""
 
@@ -58,20 +63,14 @@ class WorkloadStream:
     def start(
         cls,
         transport: Transport,
+        command: list[str],
         *,
         device: int,
-        seconds: float,
-        window: float,
-        model: str = "resnet50",
-        batch: int = 1,
-        program: str = RUNNER,
     ) -> WorkloadStream:
-        """Start ``program run --seconds S --report-every W`` on ``device`` in the background."""
+        """Start ``command`` (an argument vector) in the background, its output to a node file."""
         path = transport.check(["mktemp", "-t", "kcloud-soak.XXXXXXXX"]).stdout.strip()
         if not path.startswith("/"):
             raise ToolOutputError("expected a temporary file path", raw=path, tool="mktemp")
-        command = [program, "run", "--device", str(device), "--model", model, "--batch", str(batch)]
-        command += ["--seconds", f"{seconds:g}", "--report-every", f"{window:g}"]
         started = transport.check(["sh", "-c", _START, "sh", path, *command])
         text = started.stdout.strip()
         if not text.isdigit():
@@ -135,17 +134,28 @@ class WorkloadStream:
             if len(self.messages) < _MAX_MESSAGES:
                 self.messages.append(line)
             return None
+        if "holding" in data:
+            self.holding = True
+            return None
         if "window" not in data:
             self.finished = True
+            status = str(data.get("status", "?"))
+            if status != "ok":
+                self.failure = (status, str(data.get("kind", "")), str(data.get("error", "")))
+                if len(self.messages) < _MAX_MESSAGES:
+                    self.messages.append(str(data.get("error", line)))
             return None
         latency = data.get("latency_s")
         try:
+            t_start, t_end = float(data["t_start_s"]), float(data["t_end_s"])
+            p99 = latency.get("p99") if isinstance(latency, dict) else None
             window = Window(
                 index=int(data["window"]),
-                t_end=float(data["t_end_s"]),
+                t_end=t_end,
                 throughput=float(data["throughput_sps"]),
-                p99_ms=float(latency["p99"]) * 1000.0 if isinstance(latency, dict) else math.nan,
-                perf_factor=float(data["perf_factor_mean"]) if "perf_factor_mean" in data else None,
+                # no query completed in the window: each one took at least the whole window
+                p99_ms=(float(p99) if p99 is not None else t_end - t_start) * 1000.0,
+                errors=int(data.get("errors", 0)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ToolOutputError(f"bad window line: {error}", raw=line, tool=RUNNER) from error

@@ -115,8 +115,11 @@ def unreported(result: SoakResult) -> list[str]:
 def drill_measurement(
     profile: Profile, criterion: str, result: DrillResult, model: str | None
 ) -> Measurement:
-    """The drill's value judged against ``criterion``, its detail appended to the reason."""
+    """The drill's value judged against ``criterion``, its detail appended to the reason; a hang
+    (no progress within the deadline) is FAIL by that verdict, whatever the value."""
     measurement = evaluate(profile.criteria[criterion], result.value, model)
+    if result.hung:
+        return replace(measurement, verdict=Outcome.FAIL, reason=f"hung: {result.detail}")
     return replace(measurement, reason=f"{measurement.reason}; {result.detail}")
 
 
@@ -133,3 +136,34 @@ def drill_deadline(profile: Profile, criterion: str, model: str | None) -> float
             f"profile {profile.name}: criterion {criterion} needs a positive max (the drill's deadline)"
         )
     return maximum
+
+
+# Criteria whose values are timings: on a device computing on an oversubscribed controller
+# they measure the machine's other jobs as much as the device.
+TIMING_CRITERIA = ("throughput-drift", "card-spread", "soak-p99-latency")
+
+
+def inconclusive_when_host_busy(
+    measurements: Sequence[Measurement], result: SoakResult, profile: Profile
+) -> tuple[list[Measurement], str | None]:
+    """Timing FAILs of a soak whose node computes on this machine while the machine was
+    oversubscribed (PSI share above the profile's ``host_busy_cpu_pressure``) become ERROR,
+    inconclusive, as the performance suite does; returns the measurements and the reason."""
+    limit = profile.settings.get("host_busy_cpu_pressure", 0.5)
+    pressure = result.host_cpu_pressure
+    if pressure is None or not isinstance(limit, int | float) or pressure <= float(limit):
+        return list(measurements), None
+    busy = (
+        f"the host computing this device was oversubscribed: tasks waited for a CPU during "
+        f"{pressure:.0%} of the soak (limit {float(limit):.0%}, profile setting host_busy_cpu_pressure)"
+    )
+    judged: list[Measurement] = []
+    converted = False
+    for measured in measurements:
+        if measured.name in TIMING_CRITERIA and measured.verdict is Outcome.FAIL:
+            measured = replace(
+                measured, verdict=Outcome.ERROR, reason=f"inconclusive: {busy} ({measured.reason})"
+            )
+            converted = True
+        judged.append(measured)
+    return judged, busy if converted else None

@@ -6,7 +6,10 @@ own model, chosen by the catalog's vendor (``cpu`` → ``onnxruntime-cpu``), not
 ``pytest testsuites/functional testsuites/performance testsuites/stability`` then gives:
 VALID LoadGen runs with profile verdicts for every performance criterion that applies,
 "not computable" (SKIP with the reason) for board-power efficiency and % of the catalog
-peak, and SKIP with the reason for the checks that need a workload runner.
+peak, and — through the node agent, the one workload runner — a runtime smoke with real
+golden outputs, process isolation, a soak with measured windows and the hang and kill
+drills: none SKIPped for lack of a workload, none ERROR. Only the device reset is SKIP
+(``lscpu`` documents none).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pytest
 from lab.criteria import Outcome
 from lab.results import Run, TestRecord, load_run
 from lab.transport.sshd import SshdServer
+from tests.conftest import profiles_with_settings
 
 from .conftest import REPOSITORY, cpu_quiet
 
@@ -37,7 +41,7 @@ INVENTORY = """\
 version: 1
 name: cpu-reference-test
 catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
+profiles: {profiles}
 nodes:
   - name: cpu-ref-01
     operator: kt-cloud
@@ -59,9 +63,13 @@ def cpu_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     directory = tmp_path_factory.mktemp("cpu-reference")
     with SshdServer(directory / "sshd") as server:
         inventory = directory / "inventory.yaml"
+        # The real engine computes on this shared machine's cores: a soak timing miss while other
+        # jobs kept its tasks waiting for a CPU 10 % of the time is inconclusive (ERROR, said so).
+        profiles = profiles_with_settings(directory / "profiles", host_busy_cpu_pressure=0.1)
         inventory.write_text(
             INVENTORY.format(
                 repository=REPOSITORY,
+                profiles=profiles,
                 port=server.port,
                 key=server.client_key_path,
                 host_key=json.dumps(server.host_public_key),
@@ -78,7 +86,8 @@ def cpu_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             done = subprocess.run(
                 command, cwd=REPOSITORY, capture_output=True, text=True, timeout=400, check=False
             )
-        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        # 1: a test did not pass; which one, and why, the tests below judge from the records
+        assert done.returncode in (0, 1), done.stdout[-4000:] + done.stderr[-2000:]
         yield load_run(Path(directory / "run"))
 
 
@@ -126,13 +135,45 @@ def test_figures_without_data_are_not_computable_rather_than_zero(cpu_run: Run) 
         assert reason.startswith("not computable:") and why in reason
 
 
-def test_the_host_cpu_is_enumerated_and_checks_needing_a_workload_runner_are_skipped(cpu_run: Run) -> None:
+def test_the_host_cpu_runs_every_workload_check_through_the_node_agent(cpu_run: Run) -> None:
     found = _by_test(cpu_run)
     outcome, measurements = found["test_device_enumeration"]
     assert outcome is Outcome.PASS and measurements["device-enumeration"][1] == "1 x x86_64"
     records = _records(cpu_run)
-    for test in ("test_runtime_smoke", "test_process_isolation", "test_soak", "test_hang_detection"):
+    for test, criterion in (
+        ("test_runtime_smoke", "runtime-smoke"),
+        ("test_process_isolation", "process-isolation"),
+        ("test_hang_detection", "hang-detection"),
+        ("test_workload_recovery", "workload-recovery"),
+        ("test_soak", "soak-p99-latency"),
+    ):
         record = records[test]
-        assert record.outcome is Outcome.SKIP, test
-        assert "has no workload" in record.reason, (test, record.reason)
-    assert all(record.outcome is not Outcome.ERROR for record in cpu_run.records)
+        if test == "test_soak" and record.outcome is Outcome.ERROR:
+            # the real engine shares this machine's cores: under other jobs' load its timing
+            # criteria are inconclusive, said so, never FAIL (a quiet machine gives PASS)
+            verdicts = {m.name: (m.verdict, m.reason) for m in record.measurements}
+            inconclusive = [name for name, (verdict, _) in verdicts.items() if verdict is Outcome.ERROR]
+            assert inconclusive and all(
+                verdicts[name][1].startswith(
+                    "inconclusive: the host computing this device was oversubscribed"
+                )
+                for name in inconclusive
+            ), verdicts
+            assert not [name for name, (verdict, _) in verdicts.items() if verdict is Outcome.FAIL], verdicts
+            assert float(record.properties["host_cpu_pressure"]) > 0.1  # type: ignore[arg-type]
+            continue
+        assert record.outcome is Outcome.PASS, (test, record.outcome, record.reason)
+        assert found[test][1][criterion][0] is Outcome.PASS, (test, found[test][1][criterion])
+    smoke = records["test_runtime_smoke"]
+    assert smoke.properties["smoke_precision"] == "fp32" and smoke.properties["smoke_top1_agreement"] == 1.0
+    soak = records["test_soak"]
+    throughput = [
+        path for m in soak.measurements for path in m.evidence if path.endswith(".throughput.series.jsonl")
+    ]
+    windows = (cpu_run.directory / throughput[0]).read_text().splitlines()[1:]
+    assert len(windows) >= 5, windows  # measured by the agent on the real engine, window by window
+    reset = records["test_reset_recovery"]
+    assert reset.outcome is Outcome.SKIP and "no documented device reset" in reset.reason
+    errors = [r.test_id for r in cpu_run.records if r.outcome is Outcome.ERROR]
+    assert errors in ([], [records["test_soak"].test_id]), errors
+    assert not [r.test_id for r in cpu_run.records if "has no workload" in (r.reason or "")]

@@ -13,9 +13,9 @@ import pytest
 
 from lab.devices.model import same_product
 from lab.devices.pcie import read_pcie_link
-from lab.devices.workload import WorkloadRunner
-from lab.emulator.reference import reference_checksum
+from lab.performance.smoke import compare, precision_of, reference_outputs, smoke_inputs, tolerance_for
 from lab.pytest_plugin.fixtures import LabDevice, LabNode, Measure
+from lab.stability.workloads import NodeWorkloads
 
 
 def test_device_enumeration(node: LabNode, measure: Measure) -> None:
@@ -77,8 +77,19 @@ def test_memory_capacity(device: LabDevice, measure: Measure) -> None:
     measure("memory-capacity", total / 2**30)
 
 
-@pytest.mark.lab_feature("workload")
-def test_runtime_smoke(device: LabDevice, measure: Measure) -> None:
-    """A reference computation runs on the card and its output checksum matches the golden one."""
-    output = WorkloadRunner(device.transport).smoke(device.index)
-    measure("runtime-smoke", str(output.get("checksum")), expected=reference_checksum())
+def test_runtime_smoke(
+    request: pytest.FixtureRequest, device: LabDevice, workloads: NodeWorkloads, measure: Measure
+) -> None:
+    """The reference model runs on the card (through the node agent) and its outputs agree with
+    the same model run here by onnxruntime in FP32 on the same inputs, within the tolerance of
+    the card's precision (profile settings ``smoke_<precision>_*``)."""
+    inputs = smoke_inputs()
+    outputs = workloads.smoke(device.index, inputs)
+    precision = precision_of(workloads.backend_name)
+    found = compare(
+        outputs, reference_outputs(inputs), tolerance_for(device.lab_node.profile.settings, precision)
+    )
+    properties = request.node.user_properties
+    properties += [("smoke_top1_agreement", found.top1_agreement), ("smoke_max_error", found.max_error)]
+    properties.append(("smoke_precision", precision))
+    measure("runtime-smoke", "match" if found.ok else f"differs: {found.describe()}", expected="match")

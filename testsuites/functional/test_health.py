@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from lab.devices.workload import EXIT_BUSY, WorkloadRunner
 from lab.errors import CriterionFailed, InfrastructureError
 from lab.pytest_plugin.fixtures import LabDevice, LabNode, Measure
+from lab.stability.stream import WorkloadStream
+from lab.stability.workloads import NodeWorkloads
 
-OWNER_WAIT_SECONDS = 10.0
-OWNER_GRACE_SECONDS = 1.0
+OWNER_WAIT_SECONDS = 20.0  # the agent starts (a Python process, the runtime) and claims the card
+HOLD_SECONDS = 120.0  # the first owner holds this long at most; the test stops it much earlier
 
 
 def test_device_health(device: LabDevice, measure: Measure) -> None:
@@ -44,36 +45,41 @@ def test_management_daemon(node: LabNode, measure: Measure) -> None:
         measure("management-daemon", f"{unit} {state}", expected=f"{unit} active")
 
 
-@pytest.mark.lab_feature("workload")
-def test_process_isolation(device: LabDevice, measure: Measure) -> None:
-    """While one workload owns the card, a second one is refused."""
-    runner = WorkloadRunner(device.transport)
-    pid = runner.start_background(device.index, seconds=60)
+def test_process_isolation(device: LabDevice, workloads: NodeWorkloads, measure: Measure) -> None:
+    """While one workload (the node agent holding the card) owns the card, a second is refused."""
+    holder = workloads.start("Hold", device.index, seconds=HOLD_SECONDS, wall_seconds=HOLD_SECONDS)
     try:
-        _wait_until_owned(device, runner, pid)
-        second = runner.run(device.index, queries=1, timeout=30)
-        refused = second.exit_status == EXIT_BUSY and "busy" in (second.stderr + second.stdout)
+        _wait_until_owned(device, holder)
+        second = workloads.run(device.index, queries=1, timeout=30)
+        if second.status == "error" and not second.card_fault:
+            raise InfrastructureError(f"{device.label}: the second workload could not run: {second.detail}")
+        refused = second.status == "busy"
         measure(
             "process-isolation",
-            "refused" if refused else f"accepted (exit {second.exit_status})",
+            "refused" if refused else f"accepted ({second.status}: {second.detail or 'ran'})",
             expected="refused",
         )
     finally:
-        runner.stop(pid)
+        holder.stop()
+        holder.cleanup()
 
 
-def _wait_until_owned(device: LabDevice, runner: WorkloadRunner, pid: int) -> None:
-    """Until the first workload holds the card: seen in the tool's process list where it has one,
-    else alive for a grace period (a second owner tried too early would prove nothing)."""
+def _wait_until_owned(device: LabDevice, holder: WorkloadStream) -> None:
+    """Until the first workload holds the card: it said so, and the tool lists it as the card's
+    process where the tool has a process list (a second owner tried too early proves nothing)."""
     deadline = time.monotonic() + OWNER_WAIT_SECONDS
     while time.monotonic() < deadline:
-        if not runner.alive(pid):
-            raise InfrastructureError(f"{device.label}: the first workload (pid {pid}) exited early")
-        processes = device.adapter.processes()
-        if processes is None:
-            time.sleep(OWNER_GRACE_SECONDS)
-            return
-        if any(process.pid == pid for process in processes):
-            return
+        holder.poll()
+        if holder.finished or (holder.messages and not holder.alive()):
+            why = "; ".join(holder.messages) or "no output"
+            raise InfrastructureError(
+                f"{device.label}: the first workload (pid {holder.pid}) exited early: {why}"
+            )
+        if holder.holding:
+            processes = device.adapter.processes()
+            if processes is None or any(process.pid == holder.pid for process in processes):
+                return
         time.sleep(0.1)
-    raise InfrastructureError(f"{device.label}: the workload (pid {pid}) never appeared as the card's owner")
+    raise InfrastructureError(
+        f"{device.label}: the workload (pid {holder.pid}) never appeared as the card's owner"
+    )

@@ -12,14 +12,12 @@ from collections.abc import Callable
 import pytest
 
 from lab.errors import InfrastructureError
+from lab.performance.node_session import HostTooBusy
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 from lab.stability.settings import SoakSettings
 from lab.stability.soak import Soak
-from lab.stability.verdicts import soak_measurements, unreported
-
-# The soak drives the node's workload runner on every card: nodes without one (a host CPU) skip it.
-pytestmark = pytest.mark.lab_feature("workload")
+from lab.stability.verdicts import inconclusive_when_host_busy, soak_measurements, unreported
 
 
 def test_soak(
@@ -42,7 +40,13 @@ def test_soak(
     if not_reported := unreported(result):
         properties.append(("not_reported_by_tool", ", ".join(not_reported)))
     model = node.node.accelerators[0].model if node.node.accelerators else None
-    record(*soak_measurements(result, node.profile, model))
+    measurements = soak_measurements(result, node.profile, model)
+    if result.host_cpu_pressure is not None:
+        properties.append(("host_cpu_pressure", result.host_cpu_pressure))
+    measurements, busy = inconclusive_when_host_busy(measurements, result, node.profile)
+    record(*measurements)  # a FAIL left (errors, heat, liveness: not timings) is the verdict
+    if busy is not None:
+        raise HostTooBusy(f"inconclusive: {busy}")
     silent = [label for label, count in result.windows.items() if count == 0]
     if silent:
         messages = {label: result.workload_messages.get(label) for label in silent}

@@ -16,10 +16,25 @@ controller compute the fraction of the catalog's peak; ``info()`` is recorded in
 from __future__ import annotations
 
 import time
+from typing import Any
 
 
 class BackendError(RuntimeError):
-    """The backend cannot run (missing runtime, unknown option, device unavailable)."""
+    """The backend cannot run (missing runtime, unknown option): the node's fault, not the card's."""
+
+    kind = "runtime"
+
+
+class DeviceBusyError(BackendError):
+    """Another process owns the card (what the process-isolation check expects of a second owner)."""
+
+    kind = "busy"
+
+
+class DeviceUnavailableError(BackendError):
+    """The card itself is missing or refuses to open (fell off the bus): counts against the card."""
+
+    kind = "device"
 
 
 class Backend:
@@ -33,6 +48,16 @@ class Backend:
     # the card. Server and the stream scenarios use one thread per card: queueing ahead there
     # would shrink dynamic batches and hide the host's latency.
     in_flight = 1
+    # Node seconds per wall second: 1 on real hardware; an emulated node may run its cards'
+    # time faster (its soak figures are then reported in the node's seconds).
+    time_scale = 1.0
+    # Whether a backend that waits out service times spins for precision (LoadGen's
+    # microsecond latencies) or just sleeps (long soaks: a spinning card per core is too dear).
+    spin = True
+    # Soak and drill workloads: the card's work runs in real time even where the node's clock
+    # (heat, faults, telemetry) runs ``time_scale`` times faster, so each query's latency is
+    # waited and measured in full; only the windows' timestamps are the node's seconds.
+    real_time = False
 
     def __init__(self, device: int, options: dict[str, object]) -> None:
         self.device = device
@@ -46,6 +71,11 @@ class Backend:
     def infer(self, samples: list[int]) -> None:
         """Run one batch (at most ``self.batch`` sample indexes) to completion."""
         raise NotImplementedError
+
+    def outputs(self, inputs: Any) -> Any:
+        """Run the model on ``inputs`` (float32 [n, features]) and return its outputs (float32
+        [n, classes]) as the card computed them: the smoke check compares them with FP32."""
+        raise BackendError(f"the {self.name} backend cannot return outputs")
 
     def idle(self) -> None:
         """Called after a batch's completion was reported: prepare the next one off the clock."""
@@ -77,9 +107,14 @@ def option_str(options: dict[str, object], key: str, default: str | None = None)
 _SPIN_SECONDS = 0.0006
 
 
-def sleep_until(deadline: float) -> None:
-    """Return at ``deadline`` (a ``time.perf_counter()`` value), as precisely as the host allows."""
+def sleep_until(deadline: float, *, spin: bool = True) -> None:
+    """Return at ``deadline`` (a ``time.perf_counter()`` value), as precisely as the host allows
+    (``spin=False``: just sleep, ~0.1 ms late, without burning a core — a soak's hours)."""
     remaining = deadline - time.perf_counter()
+    if not spin:
+        if remaining > 0:
+            time.sleep(remaining)
+        return
     if remaining > _SPIN_SECONDS:
         time.sleep(remaining - _SPIN_SECONDS)
     while time.perf_counter() < deadline:

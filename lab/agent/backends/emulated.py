@@ -11,6 +11,12 @@ The card has its own timeline: a batch issued while the card is busy starts when
 frees, a batch issued while it is idle starts when issued (the host's own overhead counts).
 In Offline, three worker threads feed one card (``in_flight``), as a runtime's submission queue does,
 so a host thread that wakes late does not leave the card idle.
+
+``outputs`` (the smoke check) waits out the batches' service time the same way and computes
+the reference model as an INT8 card does (``lab.agent.quantized``: real quantization error);
+a card with the ``wrong-output`` fault has a stuck accumulator bit, so its numbers differ.
+Opening a card another process owns raises ``DeviceBusyError``; a card off the bus
+``DeviceUnavailableError``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import threading
 import time
 from typing import Any
 
-from .base import Backend, BackendError, option_str, sleep_until
+from .base import Backend, BackendError, DeviceBusyError, DeviceUnavailableError, option_str, sleep_until
+
+QUEUE_SLACK_S = 0.05  # a query issued this soon after the last completed was queued behind it
+WRONG_OUTPUT_STUCK_BIT = 16  # the wrong-output fault: this accumulator bit of the first layer is stuck
 
 
 class EmulatedBackend(Backend):
@@ -35,10 +44,12 @@ class EmulatedBackend(Backend):
         self._batches = 0
         self._lock = threading.Lock()
         self._ahead: Any = None  # the next query's timing, computed while the card idles
+        self._model: Any = None  # the quantized reference model, loaded for ``outputs``
 
     def open(self, sample_count: int) -> None:
         try:
-            from lab.emulator.runner import WorkloadSession
+            from lab.emulator.ownership import DeviceBusy
+            from lab.emulator.runner import DeviceUnavailable, WorkloadSession
             from lab.emulator.state import NodeDir
             from lab.emulator.workload import MODEL_PROFILES
         except ImportError as error:
@@ -50,20 +61,43 @@ class EmulatedBackend(Backend):
                 NodeDir.from_environment(), self.device, self.model_name, self.batch, "kcloud-agent"
             )
             session.open()
+        except DeviceBusy as error:
+            raise DeviceBusyError(str(error)) from error
+        except DeviceUnavailable as error:
+            raise DeviceUnavailableError(f"cannot open emulated npu{self.device}: {error}") from error
         except Exception as error:  # the emulator's own errors: busy, missing device, no node dir
             raise BackendError(f"cannot open emulated npu{self.device}: {error}") from error
         self._session = session
+        self.time_scale = float(session.node.spec.time_scale)
         profile = MODEL_PROFILES[self.model_name]
         self.ops_per_sample = profile.gops_per_sample * 1e9
 
     def infer(self, samples: list[int]) -> None:
         with self._lock:  # reserve the next slot on the card's timeline
             timing, self._ahead = self._ahead or self._session.next_query(), None
-            start = max(time.perf_counter(), self._busy_until)
-            done = self._busy_until = start + timing.wall_seconds
+            issued = time.perf_counter()
+            start = max(issued, self._busy_until)
+            if self.real_time and issued - self._busy_until < QUEUE_SLACK_S:
+                # a soak's back-to-back queries: the runtime's submission queue held this one
+                # while the last ran, so the host thread waking late does not idle the card
+                start = self._busy_until
+            seconds = timing.emulated_seconds if self.real_time else timing.wall_seconds
+            done = self._busy_until = start + seconds
             self._factor_sum += timing.factor
             self._batches += 1
-        sleep_until(done)
+        if self._session.hung:
+            _hang()
+        sleep_until(done, spin=self.spin)
+
+    def outputs(self, inputs: Any) -> Any:
+        if self._model is None:
+            from ..quantized import QuantizedMlp
+
+            self._model = QuantizedMlp.load(option_str(self.options, "model_path"))
+        for first in range(0, len(inputs), self.batch):
+            self.infer(list(range(first, min(len(inputs), first + self.batch))))
+        stuck = WRONG_OUTPUT_STUCK_BIT if self._session.wrong_output else None
+        return self._model.run(inputs, stuck_bit=stuck)
 
     def idle(self) -> None:
         # The workload model costs ~20 µs per query (thermal state, faults): computed here,
@@ -86,3 +120,9 @@ class EmulatedBackend(Backend):
         data["batches"] = self._batches
         data["perf_factor_mean"] = self._factor_sum / self._batches if self._batches else None
         return data
+
+
+def _hang() -> None:
+    """A hung card never completes the batch; the agent's watchdog (or a kill) ends the process."""
+    while True:
+        time.sleep(1.0)

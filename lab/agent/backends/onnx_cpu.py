@@ -5,13 +5,20 @@ small MLP built with ``onnx``; nothing is downloaded) and copied next to the age
 are deterministic per sample index, loaded once in ``open`` as the QSL would::
 
     options = {"model_path": "/tmp/kcloud-agent/mlp.onnx", "batch": 8, "threads": 1}
+
+The "card" is the host CPU. With ``options["claim"]`` (a lock file path the controller
+names per node and card) ``open`` claims it with an exclusive ``flock`` on that file,
+released when the process ends however it ends, so a second agent on the same device is
+refused as a vendor runtime refuses a second owner. Without it nothing is claimed.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from typing import Any
 
-from .base import Backend, BackendError, option_int, option_str
+from .base import Backend, BackendError, DeviceBusyError, option_int, option_str
 
 
 class OnnxCpuBackend(Backend):
@@ -24,6 +31,7 @@ class OnnxCpuBackend(Backend):
         self._session: Any = None
         self._inputs: Any = None
         self._input_name = ""
+        self._lock: int | None = None
         ops = options.get("ops_per_sample")
         self.ops_per_sample = (
             float(ops) if isinstance(ops, int | float) and not isinstance(ops, bool) else None
@@ -35,6 +43,7 @@ class OnnxCpuBackend(Backend):
             import onnxruntime
         except ImportError as error:
             raise BackendError(f"the onnxruntime-cpu backend needs onnxruntime and numpy: {error}") from error
+        self._claim()
         settings = onnxruntime.SessionOptions()
         settings.intra_op_num_threads = self.threads
         settings.inter_op_num_threads = 1
@@ -52,11 +61,32 @@ class OnnxCpuBackend(Backend):
         generator = numpy.random.default_rng(0)
         self._inputs = generator.standard_normal((sample_count, features), dtype=numpy.float32)
 
+    def _claim(self) -> None:
+        path = self.options.get("claim")
+        if not isinstance(path, str) or not path:
+            return
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(handle, 32).decode("ascii", "replace").strip() or "?"
+            os.close(handle)
+            raise DeviceBusyError(f"device busy: cpu{self.device} is owned by pid {holder}") from None
+        os.ftruncate(handle, 0)
+        os.write(handle, f"{os.getpid()}\n".encode())
+        self._lock = handle
+
     def infer(self, samples: list[int]) -> None:
         self._session.run(None, {self._input_name: self._inputs[samples]})
 
+    def outputs(self, inputs: Any) -> Any:
+        return self._session.run(None, {self._input_name: inputs})[0]
+
     def close(self) -> None:
         self._session = None
+        if self._lock is not None:
+            lock, self._lock = self._lock, None
+            os.close(lock)  # closing releases the claim
 
     def info(self) -> dict[str, object]:
         data = super().info()
