@@ -161,7 +161,9 @@ criteria:
     assert out[-1].endswith(f"{len(expected)} model limits missing (listed above)")
 
 
-def test_check_of_the_shipped_profile_lists_sapeon_limits() -> None:
+def test_check_of_the_shipped_profile_lists_models_without_published_figures() -> None:
+    # Sapeon publishes no figures at all, and REBEL CR13 has none public yet (inventory/devices.yaml):
+    # their cards can be measured but not certified on these criteria
     from lab.inventory.documents import check_profile_limits
 
     _summary, lines = check_profile_limits(REPO / "inventory" / "profiles" / "kcloud-npu-v1.yaml")
@@ -172,7 +174,7 @@ def test_check_of_the_shipped_profile_lists_sapeon_limits() -> None:
     assert missing == {
         (criterion, model)
         for criterion in ("memory-capacity", "offline-throughput", "server-max-qps")
-        for model in ("sapeon-x220", "sapeon-x330")
+        for model in ("sapeon-x220", "sapeon-x330", "rebel-cr13")
     }
 
 
