@@ -58,6 +58,12 @@ def register(subparsers: Any) -> None:
         help="on the emulated test-bed, run the profile's full durations (default: 2 s runs, 20 s soaks)",
     )
     parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="report language (default ko)")
+    parser.add_argument(
+        "--tester", default=None, help="who runs it (default $LAB_TESTER, else the CI's user)"
+    )
+    parser.add_argument(
+        "--campaign", default=None, help="campaign name (default $LAB_CAMPAIGN, else the CI's)"
+    )
     parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed on to pytest")
     parser.set_defaults(handler=run_campaign)
 
@@ -98,6 +104,10 @@ def run_campaign(arguments: argparse.Namespace) -> int:
         ]  # fmt: skip
         if arguments.select:
             command += ["--lab-select", arguments.select]
+        if arguments.tester:
+            command += ["--lab-tester", arguments.tester]
+        if arguments.campaign:
+            command += ["--lab-campaign", arguments.campaign]
         if emulated and not arguments.full_length:
             command += EMULATED_SHORT_RUNS
         command += arguments.pytest_args

@@ -90,6 +90,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="take no node leases (only for nodes nobody else can reach, e.g. a private emulated test-bed)",
     )
+    group.addoption(
+        "--lab-tester",
+        default=None,
+        metavar="NAME",
+        help="who runs this campaign, for the report's cover (default $LAB_TESTER, else the CI's user)",
+    )
+    group.addoption(
+        "--lab-campaign",
+        default=None,
+        metavar="NAME",
+        help="which campaign this run belongs to (default $LAB_CAMPAIGN, else the CI pipeline)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +117,8 @@ class LabOptions:
     soak_duration: float | None
     perf_duration: float | None
     lease: bool
+    tester: str | None = None
+    campaign: str | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> LabOptions:
@@ -123,4 +137,6 @@ class LabOptions:
             soak_duration=parse_duration(soak) if soak else None,
             perf_duration=parse_duration(perf) if perf else None,
             lease=not config.getoption("lab_no_lease"),
+            tester=config.getoption("lab_tester"),
+            campaign=config.getoption("lab_campaign"),
         )

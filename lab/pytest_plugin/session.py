@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lab.criteria import JsonValue
 from lab.errors import InventoryError, LabError
 from lab.inventory import Inventory, Node, Profile
 from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
 from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
+from lab.results.attribution import attribution
 from lab.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -254,8 +256,32 @@ class LabSession:
             profile=ProfileRef.of(first) if first is not None else None,
             selected_nodes=[node.name for node in self.nodes],
             trust_mode=self.options.trust,
-            properties={"pid": os.getpid()},
+            properties={
+                "pid": os.getpid(),
+                **attribution(tester=self.options.tester, campaign=self.options.campaign),
+                **self._scope(),
+            },
         )
+
+    def _scope(self) -> dict[str, JsonValue]:
+        """What the run covers, as the inventory declares it: the report's cover and its table
+        by card model (the cards' measured identity comes from the tests themselves)."""
+        nodes: dict[str, JsonValue] = {}
+        for node in self.nodes:
+            cards: list[JsonValue] = []
+            for spec in node.accelerators:
+                model = self.inventory.catalog.get(spec.model)
+                vendor = model.vendor if model is not None else ""
+                name = model.name if model is not None else spec.model
+                cards.append({"model": spec.model, "vendor": vendor, "name": name, "count": spec.count})
+            nodes[node.name] = {"operator": node.operator, "cards": cards}
+        operators = sorted({node.operator for node in self.nodes})
+        return {
+            "testbed": self.inventory.description or self.inventory.name,
+            "inventory": self.inventory.name,
+            "operators": list(operators),
+            "scope": nodes,
+        }
 
     def close(self) -> None:
         """Release leases, close connections and the record (at the end of the session)."""
