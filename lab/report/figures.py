@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lab.criteria import Measurement, Outcome, combine
 from lab.inventory.model import Axis
@@ -35,14 +35,21 @@ class FigureRow:
     margin: str
     unit: str
     verdict: Outcome
+    short_run: bool = False  # measured in a short run: not MLPerf-compliant, said beside the figure
 
 
-def key_figures(measured: Iterable[tuple[str, Measurement]]) -> tuple[FigureRow, ...]:
-    """``(card, measurement)`` pairs → one row per (axis, criterion), axes in AXES order."""
+def key_figures(
+    measured: Iterable[tuple[str, Measurement]], short_runs: frozenset[str] = frozenset()
+) -> tuple[FigureRow, ...]:
+    """``(card, measurement)`` pairs → one row per (axis, criterion), axes in AXES order;
+    ``short_runs`` names the criteria measured in a short run."""
     groups: dict[tuple[Axis, str], list[tuple[str, Measurement]]] = {}
     for card, m in measured:
         groups.setdefault((m.axis, m.name), []).append((card, m))
-    rows = [_row(axis, name, items) for (axis, name), items in groups.items()]
+    rows = [
+        replace(_row(axis, name, items), short_run=name in short_runs)
+        for (axis, name), items in groups.items()
+    ]
     order = {axis: index for index, axis in enumerate(AXES)}
     return tuple(sorted(rows, key=lambda row: order[row.axis]))  # stable: run order within an axis
 

@@ -46,6 +46,7 @@ ERROR_DETAILS = "error details"
 CARD_FIELDS = ("model", "product", "serial", "pci_address", "link", "firmware", "driver", "runtime")
 """A card's identity, in the order of the certificate's card table."""
 _NODE_FIELDS = frozenset({"trust_mode", "host_key_fingerprint", "operator"})
+_ALIASES = {"firmware_version": "firmware", "driver_version": "driver", "runtime_version": "runtime"}
 _MEASURED_FIELDS = {
     "pcie-link": "link",
     "firmware-version": "firmware",
@@ -302,6 +303,7 @@ def _node_section(
                     shown.add(anchor)
     failures: list[Failure] = []
     measured: list[tuple[str, Measurement]] = []
+    short: set[str] = set()
     for record in records:
         test_link = Link(
             short_test_name(record.test_id, node, record.device), "#" + anchor_of_test(record.test_id)
@@ -322,6 +324,8 @@ def _node_section(
         )
         rows.extend(_measurement_row(record, m, node) for m in record.measurements)
         measured.extend((card, m) for m in record.measurements)
+        if record.properties.get("short_run") is True:
+            short.update(m.name for m in record.measurements)
         failing = [m for m in record.measurements if m.verdict in _FAILING]
         for m in failing:
             links = _links(record, m.evidence or record.evidence, shown)[:_MAX_FAILURE_LINKS]
@@ -346,7 +350,7 @@ def _node_section(
         appendix_anchor="appendix-" + anchor,
         axes=axes,
         cards=cards,
-        figures=key_figures(measured),
+        figures=key_figures(measured, frozenset(short)),
         failures=tuple(failures),
         conditions=conditions,
     )
@@ -419,9 +423,10 @@ def _identity(
     conditions: dict[str, list[str]] = {}
     cards: dict[str, dict[str, list[str]]] = {}
     for record in records:
-        for key, value in record.properties.items():
-            if key in _NOT_IDENTITY or key.startswith(("short_run", "short_soak")):
+        for recorded, value in record.properties.items():
+            if recorded in _NOT_IDENTITY or recorded.startswith(("short_run", "short_soak")):
                 continue
+            key = _ALIASES.get(recorded, recorded)
             if key in CARD_FIELDS and record.device:
                 target = cards.setdefault(record.device, {}).setdefault(key, [])
             elif key in _NODE_FIELDS or key in CARD_FIELDS:
