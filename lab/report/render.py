@@ -101,6 +101,7 @@ def render_report(
             view=build_view(loaded, tester=tester, campaign=campaign),
             card_fields=CARD_FIELDS,
             t=lambda key_name: catalog.text(key_name, lang),
+            label=lambda name: catalog.label(name, lang),
             lang=lang,
             axes=AXES,
             outcomes=OUTCOMES,
