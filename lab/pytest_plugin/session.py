@@ -277,7 +277,7 @@ class LabSession:
             nodes[node.name] = {"operator": node.operator, "cards": cards}
         operators = sorted({node.operator for node in self.nodes})
         return {
-            "testbed": self.inventory.description or self.inventory.name,
+            "testbed": self.inventory.name,
             "inventory": self.inventory.name,
             "operators": list(operators),
             "scope": nodes,

@@ -212,10 +212,12 @@ def build_view(run: Run, *, tester: str | None = None, campaign: str | None = No
     short_runs = tuple(r.test_id for r in run.records if r.properties.get("short_run") is True)
     short_soaks = tuple(r.test_id for r in run.records if r.properties.get("short_soak") is True)
     run_id = manifest.run_id if manifest is not None else run.directory.name
+    testbed = _text(properties.get("testbed")) or (manifest.hostname if manifest is not None else "")
+    inventory = _text(properties.get("inventory"))
     verdict = Outcome.INCOMPLETE if not run.complete and run.records else run.verdict
     return ReportView(
         run_id=run_id,
-        testbed=_text(properties.get("testbed")) or (manifest.hostname if manifest is not None else ""),
+        testbed=testbed,
         operators=_text(properties.get("operators") or properties.get("operator")),
         campaign=campaign or _text(properties.get("campaign")),
         profile=f"{manifest.profile.name} {manifest.profile.version}"
@@ -232,7 +234,7 @@ def build_view(run: Run, *, tester: str | None = None, campaign: str | None = No
         short_runs=short_runs,
         warnings=run.warnings,
         tester=tester or _text(properties.get("tester")),
-        scope=scope_text(_text(properties.get("inventory")), len([n for n in groups if n]), scope),
+        scope=scope_text(inventory if inventory != testbed else "", len([n for n in groups if n]), scope),
         models=model_rows(run.records, scope),
         short_soaks=short_soaks,
         header="".join(c for c in f"kcloud-lab {run_id} {verdict.value}" if c.isascii() and c.isprintable())
