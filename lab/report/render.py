@@ -25,10 +25,11 @@ import lab
 from lab.criteria import DataFormatError, Outcome
 from lab.report.canonical import canonical_run
 from lab.report.charts import sparkline
+from lab.report.identity import CARD_FIELDS
 from lab.report.keys import fingerprint
 from lab.report.messages import LANGUAGES, load_catalog
 from lab.report.seal import seal
-from lab.report.view import AXES, CARD_FIELDS, OUTCOMES, build_view
+from lab.report.view import AXES, OUTCOMES, build_view
 from lab.results import Run, load_run, write_atomically
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"

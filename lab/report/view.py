@@ -21,8 +21,9 @@ from markupsafe import Markup
 from lab.criteria import DataFormatError, JsonValue, Measurement, Outcome, combine
 from lab.inventory.model import Axis
 from lab.report.charts import histogram, line_chart
-from lab.report.figures import FigureRow, key_figures, limit_text, measured_text, value_text
-from lab.report.humane import property_label, property_text, short_test_name
+from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
+from lab.report.humane import short_test_name
+from lab.report.identity import CardIdentity, identity
 from lab.report.scope import DeclaredCards, ModelRow, model_rows, scope_of, scope_text
 from lab.results import Run, TestRecord
 from lab.results.series import is_series_path, read_series
@@ -39,20 +40,8 @@ _MAX_EVIDENCE_CHARS = 64 * 1024
 _MAX_CHARTS_PER_NODE = 40
 _EXCERPT_CHARS = 3000
 _MAX_FAILURE_LINKS = 4
-_NOT_IDENTITY = frozenset({"short_run", "pid", "short_soak"})
-_MAX_IDENTITY_VALUES = 8
 _FAILING = frozenset({Outcome.FAIL, Outcome.ERROR, Outcome.INCOMPLETE})
 ERROR_DETAILS = "error details"
-CARD_FIELDS = ("model", "product", "serial", "pci_address", "link", "firmware", "driver", "runtime")
-"""A card's identity, in the order of the certificate's card table."""
-_NODE_FIELDS = frozenset({"trust_mode", "host_key_fingerprint", "operator"})
-_ALIASES = {"firmware_version": "firmware", "driver_version": "driver", "runtime_version": "runtime"}
-_MEASURED_FIELDS = {
-    "pcie-link": "link",
-    "firmware-version": "firmware",
-    "driver-version": "driver",
-    "runtime-version": "runtime",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +134,6 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
-class CardIdentity:
-    device: str
-    fields: tuple[str, ...]  # in CARD_FIELDS order, "" when unknown
-
-
-@dataclass(frozen=True, slots=True)
 class NodeSection:
     name: str
     anchor: str
@@ -237,10 +220,14 @@ def build_view(run: Run, *, tester: str | None = None, campaign: str | None = No
         scope=scope_text(inventory if inventory != testbed else "", len([n for n in groups if n]), scope),
         models=model_rows(run.records, scope),
         short_soaks=short_soaks,
-        header="".join(c for c in f"kcloud-lab {run_id} {verdict.value}" if c.isascii() and c.isprintable())
-        .replace("\\", "")
-        .replace('"', ""),
+        header=_css_text(f"kcloud-lab {run_id} {verdict.value}"),
     )
+
+
+def _css_text(text: str) -> str:
+    """Text safe inside a CSS string (the PDF's running header): printable ASCII without quotes or
+    backslashes, so a hostile run id can neither end the string nor the style sheet."""
+    return "".join(c for c in text if c.isascii() and c.isprintable() and c not in "\\\"<>")
 
 
 def _moment(moment: datetime) -> str:
@@ -336,13 +323,13 @@ def _node_section(
             reason = str(record.error) if record.error is not None else record.reason
             links = _links(record, record.evidence, shown)[:_MAX_FAILURE_LINKS]
             failures.append(Failure(test_link.label, card, record.outcome, reason, test_link, links))
-    identity, cards, conditions = _identity(records, trust_mode, declared)
+    identity_rows, cards, conditions = identity(records, trust_mode, declared)
     anchor = _anchor(name)
     return NodeSection(
         name=name,
         anchor=anchor,
         verdict=combine(record.outcome for record in records),
-        identity=identity,
+        identity=identity_rows,
         tests=tuple(tests),
         measurements=tuple(rows),
         charts=tuple(charts),
@@ -412,55 +399,6 @@ def _measurement_row(record: TestRecord, m: Measurement, node: str | None = None
         reason=m.reason,
         target="#" + anchor_of_test(record.test_id),
     )
-
-
-def _identity(
-    records: Sequence[TestRecord], trust_mode: str | None, declared: Sequence[DeclaredCards] = ()
-) -> tuple[tuple[tuple[str, str], ...], tuple[CardIdentity, ...], tuple[tuple[str, str], ...]]:
-    """The node's identity (host key, trust mode, operator, declared cards), each card's identity
-    as its tool reported it (model, serial, PCIe address, link, versions), and the conditions the
-    tests recorded (soak start as a date, durations in seconds ...), each distinct value once:
-    two firmware versions seen on one card is worth seeing."""
-    node_seen: dict[str, list[str]] = {}
-    conditions: dict[str, list[str]] = {}
-    cards: dict[str, dict[str, list[str]]] = {}
-    for record in records:
-        for recorded, value in record.properties.items():
-            if recorded in _NOT_IDENTITY or recorded.startswith(("short_run", "short_soak")):
-                continue
-            key = _ALIASES.get(recorded, recorded)
-            if key in CARD_FIELDS and record.device:
-                target = cards.setdefault(record.device, {}).setdefault(key, [])
-            elif key in _NODE_FIELDS or key in CARD_FIELDS:
-                target = node_seen.setdefault(key, [])
-            else:
-                target = conditions.setdefault(property_label(key), [])
-            text = property_text(key, value)
-            if text not in target and len(target) < _MAX_IDENTITY_VALUES:
-                target.append(text)
-        for m in record.measurements:  # a measured link or version stands in for an unrecorded one
-            field_name = _MEASURED_FIELDS.get(m.name)
-            if field_name is not None and record.device and m.value is not None:
-                known = cards.setdefault(record.device, {}).setdefault(field_name, [])
-                text = value_text(m.value)
-                if text not in known and len(known) < _MAX_IDENTITY_VALUES:
-                    known.append(text)
-    if trust_mode and "trust_mode" not in node_seen:
-        node_seen["trust_mode"] = [f"{trust_mode} (run)"]
-    rows: list[tuple[str, str]] = []
-    if declared:
-        rows.append(("declared", ", ".join(f"{c.count} × {c.name or c.model}" for c in declared)))
-    devices = sorted({record.device for record in records if record.device})
-    if devices:
-        rows.append(("devices", ", ".join(devices)))
-    rows.extend((property_label(key), ", ".join(values)) for key, values in sorted(node_seen.items()))
-    card_rows = tuple(
-        CardIdentity(device, tuple(", ".join(cards.get(device, {}).get(f, [])) for f in CARD_FIELDS))
-        for device in devices
-        if device in cards
-    )
-    condition_rows = tuple((key, ", ".join(values)) for key, values in sorted(conditions.items()))
-    return tuple(rows), card_rows, condition_rows
 
 
 def _chart(run_dir: Path, record: TestRecord, path: str, problems: list[str]) -> Chart | None:
