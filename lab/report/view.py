@@ -227,7 +227,7 @@ def build_view(run: Run, *, tester: str | None = None, campaign: str | None = No
 def _css_text(text: str) -> str:
     """Text safe inside a CSS string (the PDF's running header): printable ASCII without quotes or
     backslashes, so a hostile run id can neither end the string nor the style sheet."""
-    return "".join(c for c in text if c.isascii() and c.isprintable() and c not in "\\\"<>")
+    return "".join(c for c in text if c.isascii() and c.isprintable() and c not in '\\"<>')
 
 
 def _moment(moment: datetime) -> str:
