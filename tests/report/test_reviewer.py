@@ -132,6 +132,7 @@ def test_page_budget_verify_and_faults_where_a_reviewer_looks(
     assert all(run_id in text and f"/{len(pages)}" in text for text in pages)
     # who ran it, for which campaign, and the injected faults named by criterion and card
     assert "김시험" in pages[0] and "reviewertest" in pages[0]
+    assert "2nodes,4cards—furiosaai:2×rngd;rebellions:2×atom-plus" in pages[0]  # the scope, as declared
     certificate = "".join(pages[starts[0] : starts[1]])
     assert "pcie-link" in certificate and "Gen4x8" in certificate and "::" not in certificate
     verification = verify_report(html, trusted_key=load_public_key(printed["key"][1]))  # type: ignore[index]
