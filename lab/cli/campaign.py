@@ -75,6 +75,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="report language (default ko)")
     parser.add_argument(
+        "--tester", default=None, help="who runs it (default $LAB_TESTER, else the CI's user)"
+    )
+    parser.add_argument(
+        "--campaign", default=None, help="campaign name (default $LAB_CAMPAIGN, else the CI's)"
+    )
+    parser.add_argument(
         "--shard", default=None, metavar="K/N", help="run shard K of N (default: from CI env)"
     )
     parser.add_argument(
@@ -181,6 +187,10 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
         ):
             if value:
                 command += [option, value]
+        if arguments.tester:
+            command += ["--lab-tester", arguments.tester]
+        if arguments.campaign:
+            command += ["--lab-campaign", arguments.campaign]
         if emulated and not arguments.full_length:
             command += EMULATED_SHORT_RUNS
         command += arguments.pytest_args

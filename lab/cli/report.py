@@ -53,6 +53,8 @@ def register(subparsers: Any) -> None:
         "--key", help=f"Ed25519 private key to sign with (default ${KEY_ENV}; none: unsigned)"
     )
     report.add_argument("--templates", help="folder of templates searched before the default ones")
+    report.add_argument("--tester", help="who ran the campaign (default: what the run recorded)")
+    report.add_argument("--campaign", help="campaign name (default: what the run recorded)")
     report.add_argument("--history", metavar="DB", help="history database: adds 'changes since last nightly'")
     report.add_argument("--allure-results", help="allure-pytest results folder to turn into Allure's report")
     report.add_argument(
@@ -108,6 +110,8 @@ def _report(arguments: argparse.Namespace) -> int:
         key=key,
         changes=changes,
         run=run,
+        tester=arguments.tester,
+        campaign=arguments.campaign,
     )
     out = Path(arguments.out) if arguments.out else run_dir / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)

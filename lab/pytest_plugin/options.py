@@ -118,6 +118,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="take no node leases (only for nodes nobody else can reach, e.g. a private emulated test-bed)",
     )
+    group.addoption(
+        "--lab-tester",
+        default=None,
+        metavar="NAME",
+        help="who runs this campaign, for the report's cover (default $LAB_TESTER, else the CI's user)",
+    )
+    group.addoption(
+        "--lab-campaign",
+        default=None,
+        metavar="NAME",
+        help="which campaign this run belongs to (default $LAB_CAMPAIGN, else the CI pipeline)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +148,8 @@ class LabOptions:
     shard: ShardSpec | None = None
     lease_wait: float = 0.0
     shard_costs: Path | None = None
+    tester: str | None = None
+    campaign: str | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> LabOptions:
@@ -159,6 +173,8 @@ class LabOptions:
             shard=_shard(config.getoption("lab_shard"), config.getoption("lab_shard_by")),
             shard_costs=Path(costs) if costs else None,
             lease_wait=parse_duration(wait) if wait else 0.0,
+            tester=config.getoption("lab_tester"),
+            campaign=config.getoption("lab_campaign"),
         )
 
 

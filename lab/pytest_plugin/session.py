@@ -25,6 +25,7 @@ from lab.inventory import Inventory, Node, Profile
 from lab.inventory.shard import ShardSpec
 from lab.pytest_plugin.options import DEFAULT_INVENTORY, DEFAULT_PROFILE, LabOptions
 from lab.results import CollectedTest, Manifest, ProfileRef, RunWriter, new_run_id, write_manifest
+from lab.results.attribution import attribution
 from lab.results.shards import nodes_digest
 from lab.transport.base import Transport
 
@@ -288,7 +289,12 @@ class LabSession:
             profile=ProfileRef.of(first) if first is not None else None,
             selected_nodes=[node.name for node in self.nodes],
             trust_mode=self.options.trust,
-            properties={"pid": os.getpid(), **self._shard_properties()},
+            properties={
+                "pid": os.getpid(),
+                **attribution(tester=self.options.tester, campaign=self.options.campaign),
+                **self._scope(),
+                **self._shard_properties(),
+            },
         )
 
     def _shard_properties(self) -> dict[str, JsonValue]:
@@ -306,6 +312,26 @@ class LabSession:
                 "of_nodes": len(self.selected),
                 "of_nodes_sha256": nodes_digest(node.name for node in self.selected),
             }
+        }
+
+    def _scope(self) -> dict[str, JsonValue]:
+        """What the run covers, as the inventory declares it: the report's cover and its table
+        by card model (the cards' measured identity comes from the tests themselves)."""
+        nodes: dict[str, JsonValue] = {}
+        for node in self.nodes:
+            cards: list[JsonValue] = []
+            for spec in node.accelerators:
+                model = self.inventory.catalog.get(spec.model)
+                vendor = model.vendor if model is not None else ""
+                name = model.name if model is not None else spec.model
+                cards.append({"model": spec.model, "vendor": vendor, "name": name, "count": spec.count})
+            nodes[node.name] = {"operator": node.operator, "cards": cards}
+        operators = sorted({node.operator for node in self.nodes})
+        return {
+            "testbed": self.inventory.name,
+            "inventory": self.inventory.name,
+            "operators": list(operators),
+            "scope": nodes,
         }
 
     def close(self) -> None:

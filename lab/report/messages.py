@@ -5,6 +5,7 @@
     catalog = load_catalog([override_dir, DEFAULT_TEMPLATES])
     catalog.text("axis.stability", "ko")      # '안정성'
     catalog.text("no.such.key", "en")         # 'no.such.key' (a missing label never breaks a report)
+    catalog.label("trust mode", "ko")         # '신뢰 모드' (prop.trust_mode), else the name itself
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class Catalog:
         if entry is None:
             return key
         return entry.get(lang) or entry.get("en") or key
+
+    def label(self, name: str, lang: str) -> str:
+        """A recorded property's or provenance row's name in ``lang`` (``prop.<name>`` in the
+        catalog, spaces as underscores); a name without an entry is shown as recorded."""
+        key = "prop." + name.replace(" ", "_")
+        return self.text(key, lang) if key in self.entries else name
 
 
 def load_catalog(directories: Sequence[Path]) -> Catalog:

@@ -25,6 +25,7 @@ import lab
 from lab.criteria import DataFormatError, Outcome
 from lab.report.canonical import canonical_run
 from lab.report.charts import sparkline
+from lab.report.identity import CARD_FIELDS
 from lab.report.keys import fingerprint
 from lab.report.messages import LANGUAGES, load_catalog
 from lab.report.seal import seal
@@ -44,6 +45,8 @@ def render_run(
     lang: str = "ko",
     key_path: Path | None = None,
     templates: Path | None = None,
+    tester: str | None = None,
+    campaign: str | None = None,
 ) -> Path:
     """Write the report of ``run_dir`` (default ``run_dir/report.html``) and return its path.
 
@@ -55,7 +58,9 @@ def render_run(
     configured = key_path or (Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else None)
     key = load_private_key(configured) if configured is not None else None
     target = out or Path(run_dir) / REPORT_NAME
-    html = render_report(Path(run_dir), lang=lang, templates=templates, key=key)
+    html = render_report(
+        Path(run_dir), lang=lang, templates=templates, key=key, tester=tester, campaign=campaign
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, html.encode("utf-8"))
     os.chmod(target, 0o644)  # a report is meant to be handed out (the temporary file was 0600)
@@ -70,11 +75,14 @@ def render_report(
     key: Ed25519PrivateKey | None = None,
     changes: object | None = None,
     run: Run | None = None,
+    tester: str | None = None,
+    campaign: str | None = None,
 ) -> str:
     """The sealed HTML report of ``run_dir`` (signed when ``key`` is given).
 
     ``changes`` is a ``lab.history.NightlyChanges`` for the "changes since last nightly"
-    section (None leaves the section out); ``run`` skips loading when the caller has it.
+    section (None leaves the section out); ``run`` skips loading when the caller has it;
+    ``tester``/``campaign`` replace the names the run recorded (``lab report --tester NAME``).
     """
     if lang not in LANGUAGES:
         raise DataFormatError(f"unknown report language {lang!r} (expected one of {', '.join(LANGUAGES)})")
@@ -91,8 +99,10 @@ def render_report(
     try:
         template = environment.get_template(PAGE_TEMPLATE)
         body = template.render(
-            view=build_view(loaded),
+            view=build_view(loaded, tester=tester, campaign=campaign),
+            card_fields=CARD_FIELDS,
             t=lambda key_name: catalog.text(key_name, lang),
+            label=lambda name: catalog.label(name, lang),
             lang=lang,
             axes=AXES,
             outcomes=OUTCOMES,

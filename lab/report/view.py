@@ -10,10 +10,10 @@ including from a run that was cut short (its unfinished tests are INCOMPLETE)::
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from markupsafe import Markup
@@ -21,6 +21,10 @@ from markupsafe import Markup
 from lab.criteria import DataFormatError, JsonValue, Measurement, Outcome, combine
 from lab.inventory.model import Axis
 from lab.report.charts import histogram, line_chart
+from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
+from lab.report.humane import short_test_name
+from lab.report.identity import CardIdentity, identity
+from lab.report.scope import DeclaredCards, ModelRow, model_rows, scope_of, scope_text
 from lab.results import Run, TestRecord
 from lab.results.series import is_series_path, read_series
 
@@ -34,8 +38,10 @@ OUTCOMES: tuple[Outcome, ...] = (
 )
 _MAX_EVIDENCE_CHARS = 64 * 1024
 _MAX_CHARTS_PER_NODE = 40
-_NOT_IDENTITY = frozenset({"short_run", "pid"})
-_MAX_IDENTITY_VALUES = 8
+_EXCERPT_CHARS = 3000
+_MAX_FAILURE_LINKS = 4
+_FAILING = frozenset({Outcome.FAIL, Outcome.ERROR, Outcome.INCOMPLETE})
+ERROR_DETAILS = "error details"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,11 @@ class MatrixRow:
 
 @dataclass(frozen=True, slots=True)
 class MeasurementRow:
+    """One line of the appendix's measurement table."""
+
     test_id: str
+    name: str  # the criterion's short name
+    test: str  # the test's short name (no node, no card)
     device: str
     criterion: str
     limit: str
@@ -63,6 +73,7 @@ class MeasurementRow:
     unit: str
     verdict: Outcome
     reason: str
+    target: str  # the appendix anchor of its test
     uncertified: bool = False  # SKIP for want of a limit: the value was measured but certifies nothing
 
 
@@ -70,6 +81,7 @@ class MeasurementRow:
 class Chart:
     title: str
     svg: Markup
+    anchor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +90,23 @@ class EvidenceText:
     path: str
     text: str
     truncated: bool
+    anchor: str = ""
+
+    @property
+    def excerpt(self) -> str:
+        """What is printed: the head and the tail (a log's verdict is at one end or the other);
+        the full text stays one click away in the HTML (and in the evidence file)."""
+        if len(self.text) <= _EXCERPT_CHARS:
+            return self.text
+        half = _EXCERPT_CHARS // 2
+        skipped = len(self.text) - 2 * half
+        return f"{self.text[:half]}\n[… {skipped} characters …]\n{self.text[-half:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    href: str  # "#anchor" inside the report, or a path relative to the run directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +118,21 @@ class TestRow:
     note: str  # reason or error summary
     short_run: bool
     performance_only: bool = False  # a full-length LoadGen run without an accuracy run
+    name: str = ""
+    anchor: str = ""
+    evidence: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A criterion (or a test without one) that failed, with its reason and where its evidence is."""
+
+    criterion: str
+    card: str
+    verdict: Outcome
+    reason: str
+    test: Link
+    evidence: tuple[Link, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +147,12 @@ class NodeSection:
     charts_omitted: int  # series beyond the per-node limit: counted, not drawn
     evidence: tuple[EvidenceText, ...]
     problems: tuple[str, ...]  # unreadable evidence/series files, shown rather than raised
+    appendix_anchor: str = ""
+    axes: tuple[Cell, ...] = ()
+    cards: tuple[CardIdentity, ...] = ()
+    figures: tuple[FigureRow, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    conditions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,35 +172,68 @@ class ReportView:
     provenance: tuple[tuple[str, str], ...]
     short_runs: tuple[str, ...]
     warnings: tuple[str, ...]
+    tester: str = ""
+    scope: str = ""
+    models: tuple[ModelRow, ...] = ()
+    short_soaks: tuple[str, ...] = ()
+    header: str = ""  # the PDF's running header: plain ASCII, safe inside a CSS string
 
 
-def build_view(run: Run) -> ReportView:
-    """The report's content for ``run`` (never raises on damaged evidence: it becomes a problem line)."""
+def build_view(run: Run, *, tester: str | None = None, campaign: str | None = None) -> ReportView:
+    """The report's content for ``run`` (never raises on damaged evidence: it becomes a problem line).
+
+    ``tester``/``campaign`` (``lab report --tester/--campaign``) replace what the manifest recorded.
+    """
     manifest = run.manifest
     properties: Mapping[str, JsonValue] = manifest.properties if manifest is not None else {}
     groups = run.by_node()
     trust_mode = manifest.trust_mode if manifest is not None else None
-    nodes = [_node_section(run.directory, name, records, trust_mode) for name, records in groups.items()]
+    matrix = _matrix(groups)
+    scope = scope_of(properties.get("scope"))
+    nodes = [
+        _node_section(run.directory, name, records, trust_mode, row.cells, scope.get(name or "", ()))
+        for (name, records), row in zip(groups.items(), matrix, strict=True)
+    ]
     short_runs = tuple(r.test_id for r in run.records if r.properties.get("short_run") is True)
+    short_soaks = tuple(r.test_id for r in run.records if r.properties.get("short_soak") is True)
+    run_id = manifest.run_id if manifest is not None else run.directory.name
+    testbed = _text(properties.get("testbed")) or (manifest.hostname if manifest is not None else "")
+    inventory = _text(properties.get("inventory"))
+    verdict = Outcome.INCOMPLETE if not run.complete and run.records else run.verdict
     return ReportView(
-        run_id=manifest.run_id if manifest is not None else run.directory.name,
-        testbed=_text(properties.get("testbed")) or (manifest.hostname if manifest is not None else ""),
+        run_id=run_id,
+        testbed=testbed,
         operators=_text(properties.get("operators") or properties.get("operator")),
-        campaign=_text(properties.get("campaign")),
+        campaign=campaign or _text(properties.get("campaign")),
         profile=f"{manifest.profile.name} {manifest.profile.version}"
         if manifest and manifest.profile
         else "",
-        started=manifest.started.isoformat(timespec="seconds") if manifest is not None else "",
-        finished=manifest.finished.isoformat(timespec="seconds") if manifest and manifest.finished else "",
-        verdict=Outcome.INCOMPLETE if not run.complete and run.records else run.verdict,
+        started=_moment(manifest.started) if manifest is not None else "",
+        finished=_moment(manifest.finished) if manifest and manifest.finished else "",
+        verdict=verdict,
         complete=run.complete,
         counts=run.counts(),
-        matrix=_matrix(groups),
+        matrix=matrix,
         nodes=tuple(nodes),
         provenance=_provenance(run),
         short_runs=short_runs,
         warnings=run.warnings,
+        tester=tester or _text(properties.get("tester")),
+        scope=scope_text(inventory if inventory != testbed else "", len([n for n in groups if n]), scope),
+        models=model_rows(run.records, scope),
+        short_soaks=short_soaks,
+        header=_css_text(f"kcloud-lab {run_id} {verdict.value}"),
     )
+
+
+def _css_text(text: str) -> str:
+    """Text safe inside a CSS string (the PDF's running header): printable ASCII without quotes or
+    backslashes, so a hostile run id can neither end the string nor the style sheet."""
+    return "".join(c for c in text if c.isascii() and c.isprintable() and c not in '\\"<>')
+
+
+def _moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _matrix(groups: Mapping[str | None, Sequence[TestRecord]]) -> tuple[MatrixRow, ...]:
@@ -169,7 +252,12 @@ def _matrix(groups: Mapping[str | None, Sequence[TestRecord]]) -> tuple[MatrixRo
 
 
 def _node_section(
-    run_dir: Path, node: str | None, records: Sequence[TestRecord], trust_mode: str | None
+    run_dir: Path,
+    node: str | None,
+    records: Sequence[TestRecord],
+    trust_mode: str | None,
+    axes: tuple[Cell, ...] = (),
+    declared: Sequence[DeclaredCards] = (),
 ) -> NodeSection:
     run_dir = run_dir.resolve()  # once here, not once per evidence file
     name = node or "—"
@@ -179,52 +267,114 @@ def _node_section(
     charts: list[Chart] = []
     omitted = 0
     evidence: list[EvidenceText] = []
+    shown: set[str] = set()  # anchors of evidence present in the document
     for record in records:
-        tests.append(
-            TestRow(
-                test_id=record.test_id,
-                device=record.device or "",
-                outcome=record.outcome,
-                duration=record.duration,
-                note=str(record.error) if record.error is not None else record.reason,
-                short_run=record.properties.get("short_run") is True,
-                performance_only=record.properties.get("performance_only") is True,
-            )
-        )
-        rows.extend(_measurement_row(record, m) for m in record.measurements)
         if record.error is not None and record.error.details:
             details = record.error.details
             truncated = len(details) > _MAX_EVIDENCE_CHARS
+            anchor = evidence_anchor(record.test_id, ERROR_DETAILS)
             evidence.append(
-                EvidenceText(record.test_id, "error details", details[:_MAX_EVIDENCE_CHARS], truncated)
+                EvidenceText(record.test_id, ERROR_DETAILS, details[:_MAX_EVIDENCE_CHARS], truncated, anchor)
             )
-        paths = list(record.evidence)
-        for m in record.measurements:
-            paths.extend(path for path in m.evidence if path not in paths)
-        for path in paths:
+            shown.add(anchor)
+        for path in _evidence_paths(record):
+            anchor = evidence_anchor(record.test_id, path)
             if is_series_path(path):
                 if len(charts) >= _MAX_CHARTS_PER_NODE:
                     omitted += 1
                     continue
                 chart = _chart(run_dir, record, path, problems)
                 if chart is not None:
-                    charts.append(chart)
+                    charts.append(replace(chart, anchor=anchor))
+                    shown.add(anchor)
             elif record.outcome in (Outcome.FAIL, Outcome.ERROR, Outcome.MARGINAL):
                 text = _evidence_text(run_dir, record.test_id, path, problems)
                 if text is not None:
-                    evidence.append(text)
+                    evidence.append(replace(text, anchor=anchor))
+                    shown.add(anchor)
+    failures: list[Failure] = []
+    measured: list[tuple[str, Measurement]] = []
+    short: set[str] = set()
+    for record in records:
+        test_link = Link(
+            short_test_name(record.test_id, node, record.device), "#" + anchor_of_test(record.test_id)
+        )
+        card = record.device or ""
+        tests.append(
+            TestRow(
+                test_id=record.test_id,
+                device=card,
+                outcome=record.outcome,
+                duration=record.duration,
+                note=str(record.error) if record.error is not None else record.reason,
+                short_run=record.properties.get("short_run") is True,
+                performance_only=record.properties.get("performance_only") is True,
+                name=test_link.label,
+                anchor=anchor_of_test(record.test_id),
+                evidence=_links(record, record.evidence, shown),
+            )
+        )
+        rows.extend(_measurement_row(record, m, node) for m in record.measurements)
+        measured.extend((card, m) for m in record.measurements)
+        if record.properties.get("short_run") is True:
+            short.update(m.name for m in record.measurements)
+        failing = [m for m in record.measurements if m.verdict in _FAILING]
+        for m in failing:
+            links = _links(record, m.evidence or record.evidence, shown)[:_MAX_FAILURE_LINKS]
+            failures.append(Failure(m.name, card, m.verdict, m.reason, test_link, links))
+        if record.outcome in _FAILING and not failing:
+            reason = str(record.error) if record.error is not None else record.reason
+            links = _links(record, record.evidence, shown)[:_MAX_FAILURE_LINKS]
+            failures.append(Failure(test_link.label, card, record.outcome, reason, test_link, links))
+    identity_rows, cards, conditions = identity(records, trust_mode, declared)
+    anchor = _anchor(name)
     return NodeSection(
         name=name,
-        anchor=_anchor(name),
+        anchor=anchor,
         verdict=combine(record.outcome for record in records),
-        identity=_identity(records, trust_mode),
+        identity=identity_rows,
         tests=tuple(tests),
         measurements=tuple(rows),
         charts=tuple(charts),
         charts_omitted=omitted,
         evidence=tuple(evidence),
         problems=tuple(problems),
+        appendix_anchor="appendix-" + anchor,
+        axes=axes,
+        cards=cards,
+        figures=key_figures(measured, frozenset(short)),
+        failures=tuple(failures),
+        conditions=conditions,
     )
+
+
+def _evidence_paths(record: TestRecord) -> list[str]:
+    paths = list(record.evidence)
+    for m in record.measurements:
+        paths.extend(path for path in m.evidence if path not in paths)
+    return paths
+
+
+def _links(record: TestRecord, paths: Sequence[str], shown: set[str]) -> tuple[Link, ...]:
+    """Where a failure's evidence is: its place in the appendix when drawn or quoted there, else
+    the file itself (relative to the run directory, where ``report.html`` lives by default)."""
+    links = []
+    if record.error is not None and record.error.details:
+        links.append(Link(ERROR_DETAILS, "#" + evidence_anchor(record.test_id, ERROR_DETAILS)))
+    for path in paths:
+        anchor = evidence_anchor(record.test_id, path)
+        label = path.rsplit("/", 1)[-1]
+        links.append(Link(label, "#" + anchor if anchor in shown else path))
+    return tuple(links)
+
+
+def anchor_of_test(test_id: str) -> str:
+    return "t-" + hashlib.sha256(test_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def evidence_anchor(test_id: str, path: str) -> str:
+    key = f"{test_id}\0{path}".encode("utf-8", "surrogatepass")
+    return "ev-" + hashlib.sha256(key).hexdigest()[:16]
 
 
 def _anchor(name: str) -> str:
@@ -236,67 +386,23 @@ def _anchor(name: str) -> str:
     return "node-" + plain
 
 
-def _measurement_row(record: TestRecord, m: Measurement) -> MeasurementRow:
+def _measurement_row(record: TestRecord, m: Measurement, node: str | None = None) -> MeasurementRow:
     return MeasurementRow(
         test_id=record.test_id,
+        name=m.name,
+        test=short_test_name(record.test_id, node or record.node, record.device),
         device=record.device or "",
         criterion=m.name,
-        limit=_limit_text(m),
+        limit=limit_text(m),
         # a criterion that could not be judged ("not computable: ...") says why where the value would be
-        measured=m.reason if m.value is None and m.verdict is Outcome.SKIP else _value_text(m.value),
+        measured=measured_text(m),
         margin="" if m.margin is None else f"{m.margin:+.4g}",
         unit=m.unit,
         verdict=m.verdict,
         reason=m.reason,
-        uncertified=m.verdict is Outcome.SKIP and not _limit_text(m),
+        target="#" + anchor_of_test(record.test_id),
+        uncertified=m.verdict is Outcome.SKIP and not limit_text(m),
     )
-
-
-def _limit_text(m: Measurement) -> str:
-    limits = m.limits
-    if limits.expected is not None:
-        return f"= {_value_text(limits.expected)}"
-    parts = []
-    if limits.minimum is not None:
-        parts.append(f"≥ {limits.minimum:g}")
-    if limits.maximum is not None:
-        parts.append(f"≤ {limits.maximum:g}")
-    return ", ".join(parts)
-
-
-def _value_text(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
-    return str(value)
-
-
-def _identity(records: Sequence[TestRecord], trust_mode: str | None) -> tuple[tuple[str, str], ...]:
-    """Every property the node's tests recorded (trust mode, host key, versions ...), with each
-    distinct value once: two firmware versions seen on one node is worth seeing. The run's trust
-    mode (manifest) stands in when no test recorded the node's own."""
-    seen: dict[str, list[str]] = {}
-    for record in records:
-        for key, value in record.properties.items():
-            if (
-                key in _NOT_IDENTITY
-                or key.startswith(("short_run", "performance_only"))
-                or isinstance(value, list | dict)
-            ):
-                continue
-            values = seen.setdefault(key, [])
-            text = _value_text(value)
-            if text not in values and len(values) < _MAX_IDENTITY_VALUES:
-                values.append(text)
-    if trust_mode and "trust_mode" not in seen:
-        seen["trust_mode"] = [f"{trust_mode} (run)"]
-    devices = sorted({record.device for record in records if record.device})
-    rows = [("devices", ", ".join(devices))] if devices else []
-    rows.extend((key, ", ".join(values)) for key, values in sorted(seen.items()))
-    return tuple(rows)
 
 
 def _chart(run_dir: Path, record: TestRecord, path: str, problems: list[str]) -> Chart | None:
@@ -353,17 +459,20 @@ def _provenance(run: Run) -> tuple[tuple[str, str], ...]:
     if manifest.profile is not None:
         rows.append(("profile", f"{manifest.profile.name} {manifest.profile.version}"))
         rows.append(("profile_sha256", manifest.profile.sha256))
-    rows.append(("started", manifest.started.isoformat(timespec="seconds")))
-    rows.append(("finished", manifest.finished.isoformat(timespec="seconds") if manifest.finished else "—"))
+    rows.append(("started", _moment(manifest.started)))
+    rows.append(("finished", _moment(manifest.finished) if manifest.finished else "—"))
     if manifest.finished is not None:
         rows.append(("wall_time", f"{(manifest.finished - manifest.started).total_seconds():.1f} s"))
     rows.append(("test_time", f"{sum(record.duration for record in run.records):.1f} s"))
     rows.append(("exit_status", "—" if manifest.exit_status is None else str(manifest.exit_status)))
+    for key in ("tester_source", "campaign_source"):
+        if key in manifest.properties:
+            rows.append((key, _text(manifest.properties[key])))
     shards = manifest.properties.get("shards")  # a merged run (lab campaign merge): each shard's origin
     if isinstance(shards, list):
         for shard in shards:
             if isinstance(shard, dict):
-                rows.append((f"shard {shard.get('number')}/{len(shards)}", _shard_line(shard)))
+                rows.append(("shard", f"{shard.get('number')}/{len(shards)}: {_shard_line(shard)}"))
     return tuple(rows)
 
 

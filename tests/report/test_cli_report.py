@@ -28,7 +28,8 @@ def test_generate_sign_verify_and_reject_a_tampered_copy(
     tampered = tmp_path / "tampered.html"
     html = out.read_text(encoding="utf-8")
     tampered.write_text(
-        html.replace('<td class="num">1500</td>', '<td class="num">1600</td>', 1), encoding="utf-8"
+        html.replace('<td class="num value">1500</td>', '<td class="num value">1600</td>', 1),
+        encoding="utf-8",
     )
     assert main(["verify", str(tampered), "--key", str(public)]) == 1
     printed = capsys.readouterr().out

@@ -62,7 +62,9 @@ def test_summary_matrix_counts_and_certificate_contents(finished_run: Path) -> N
     assert "SHA256:abc" in node and "strict" in node and "3.0.0" in node  # identity from record properties
     assert "≤ 85" in node and "+1" in node and "°C" in node  # limit, margin, unit of the temperature row
     assert "short run — not MLPerf-compliant" in node
-    assert 'class="violation"' not in node  # the soak stays below 85 °C in this run
+    appendix = body.split("<!--lab-section:appendix-node-kt-rbln-07-->")[1].split("<!--/lab-section-->")[0]
+    assert '<svg class="chart"' in appendix
+    assert 'class="violation"' not in appendix  # the soak stays below 85 °C in this run
 
 
 def test_first_violation_is_marked_on_the_chart(tmp_path: Path) -> None:

@@ -35,8 +35,18 @@ def test_device_enumeration(node: LabNode, measure: Measure) -> None:
         )
 
 
-def test_pcie_link(device: LabDevice, measure: Measure) -> None:
+def test_pcie_link(
+    device: LabDevice, measure: Measure, record_property: Callable[[str, object], None]
+) -> None:
     """The card trains at the expected PCIe link (the node's pin, else the catalog's)."""
+    # the card's identity as its vendor tool reports it: the certificate's identity table
+    record_property("model", device.model.key)
+    seen = device.report()
+    if seen is not None:
+        record_property("product", seen.identity.product)
+        for key, value in (("serial", seen.identity.serial), ("pci_address", seen.identity.pci_bdf)):
+            if value:
+                record_property(key, value)
     expected = device.node.expected.pcie or device.model.pcie
     if expected is None:
         pytest.skip(f"no expected PCIe link for {device.model.name} (inventory or catalog)")
@@ -44,6 +54,8 @@ def test_pcie_link(device: LabDevice, measure: Measure) -> None:
     link = report.link
     if link is None and report.identity.pci_bdf:
         link = read_pcie_link(device.transport, report.identity.pci_bdf)  # the tool has no link field
+    if link:
+        record_property("link", str(link))
     measure("pcie-link", str(link) if link else None, expected=str(expected))
 
 
