@@ -166,6 +166,8 @@ FaultKind = Literal[
     "perf-degradation",
     "wrong-firmware",
     "wrong-output",
+    "aer-storm",
+    "xid",
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 

@@ -118,6 +118,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="take no node leases (only for nodes nobody else can reach, e.g. a private emulated test-bed)",
     )
+    group.addoption(
+        "--lab-gate",
+        choices=("off", "on", "auto-lift"),
+        default="off",
+        help="health gate before each suite on each node: 'on' quarantines a failing node for the "
+        "rest of the run; 'auto-lift' also lets it back when a later gate passes (default off)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from lab.criteria import DataFormatError, JsonValue, Measurement, Outcome, combine
+from lab.health.quarantine import Quarantine, read_quarantines
 from lab.inventory.model import Axis
 from lab.report.charts import histogram, line_chart
 from lab.results import Run, TestRecord
@@ -122,6 +123,7 @@ class ReportView:
     provenance: tuple[tuple[str, str], ...]
     short_runs: tuple[str, ...]
     warnings: tuple[str, ...]
+    quarantines: tuple[Quarantine, ...] = ()  # nodes the health gate held out (lab.health)
 
 
 def build_view(run: Run) -> ReportView:
@@ -150,6 +152,7 @@ def build_view(run: Run) -> ReportView:
         provenance=_provenance(run),
         short_runs=short_runs,
         warnings=run.warnings,
+        quarantines=tuple(read_quarantines(run.directory)),
     )
 
 

@@ -16,7 +16,7 @@ def test_each_node_has_only_its_vendors_tools(tmp_path: Path) -> None:
         "h100-pcie": {"nvidia-smi"},
         "sapeon-x220": {"sapeon-smi"},
     }
-    common = {"npu-workload", "systemctl", "lspci"}
+    common = {"npu-workload", "systemctl", "lspci", "dmesg"}
     for model, tools in expected.items():
         spec = node_spec(model, 1)
         assert set(node_tools(spec)) == tools | common, model

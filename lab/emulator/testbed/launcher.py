@@ -82,7 +82,12 @@ def _start_one(directory: Path, node: Node, spec: NodeSpec, client_key: Path) ->
     bin_dir = prepare_node_dir(node_dir, spec)
     server = SshdServer(
         node_dir / "sshd",
-        set_env={"PATH": f"{bin_dir}:{SYSTEM_PATH}", NODE_DIR_ENV: str(node_dir)},
+        # SYSFS_PATH: the node's own sysfs tree (AER counters), written by its emulated kernel
+        set_env={
+            "PATH": f"{bin_dir}:{SYSTEM_PATH}",
+            NODE_DIR_ENV: str(node_dir),
+            "SYSFS_PATH": str(node_dir / "sys"),
+        },
         client_key_path=client_key,
     )
     try:

@@ -36,9 +36,10 @@ TOOLS: dict[str, str] = {
     "npu-workload": "npu_workload",
     "systemctl": "systemctl",
     "lspci": "lspci",
+    "dmesg": "dmesg",
 }
 
-COMMON_TOOLS = ("npu-workload", "systemctl", "lspci")
+COMMON_TOOLS = ("npu-workload", "systemctl", "lspci", "dmesg")
 """Installed on every emulated node (the workload runner and the OS's own commands)."""
 
 INSTALLED_WITH: dict[str, tuple[str, ...]] = {"rbln-smi": ("rbln-stat",)}
