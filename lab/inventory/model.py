@@ -168,6 +168,7 @@ FaultKind = Literal[
     "wrong-output",
     "aer-storm",
     "xid",
+    "exporter-scale",
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 

@@ -1,6 +1,8 @@
-"""Vendor diagnostics on a real emulated test-bed: each node runs only its own vendor's
-diagnostic (dcgmi on NVIDIA, rbln-vs on Rebellions), a healthy node passes, an injected fault
-fails the right criterion with the failing test named, and an RNGD node is SKIP."""
+"""testsuites/health on a real emulated test-bed. Vendor diagnostics: each node runs only its
+own vendor's diagnostic (dcgmi on NVIDIA, rbln-vs on Rebellions), a healthy node passes, an
+injected fault fails the right criterion with the failing test named, an RNGD node is SKIP.
+Exporter conformance: every vendor's emulated exporter (prometheus_client) conforms, and one
+that reports 1/1000 of the tool's values fails exporter-agreement."""
 
 from __future__ import annotations
 
@@ -56,6 +58,12 @@ nodes:
     operator: naver-cloud
     accelerators: [{{model: rngd, count: 1}}]
     emulation: {{seed: 15}}
+  - name: milli-rbln
+    operator: kt-cloud
+    accelerators: [{{model: atom-max, count: 1}}]
+    emulation:
+      seed: 16
+      faults: [{{kind: exporter-scale, device: 0}}]
 """
 
 
@@ -78,8 +86,8 @@ def diag_run() -> Iterator[tuple[Run, str]]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _record(run: Run, node: str) -> TestRecord:
-    [record] = [r for r in run.records if r.node == node]
+def _record(run: Run, node: str, test: str = "test_vendor_diagnostic") -> TestRecord:
+    [record] = [r for r in run.records if r.node == node and f"::{test}[" in r.test_id]
     return record
 
 
@@ -121,3 +129,25 @@ def test_no_parsed_diagnostic_is_skip(diag_run: tuple[Run, str]) -> None:
     run, _ = diag_run
     record = _record(run, "ok-rngd")
     assert (record.outcome, record.reason) == (Outcome.SKIP, "no vendor diagnostic parsed for furiosa-smi")
+
+
+def test_vendor_exporters_conform(diag_run: tuple[Run, str]) -> None:
+    run, output = diag_run
+    for node in ("ok-h100", "ok-rngd", "ecc-rbln"):
+        record = _record(run, node, "test_exporter_conformance")
+        assert record.outcome is Outcome.PASS, (node, record.error, output)
+        assert _verdicts(record) == {
+            "exporter-metrics": (Outcome.PASS, 0),
+            "exporter-agreement": (Outcome.PASS, 0),
+        }
+
+
+def test_an_exporter_off_by_1000_fails_agreement(diag_run: tuple[Run, str]) -> None:
+    run, output = diag_run
+    record = _record(run, "milli-rbln", "test_exporter_conformance")
+    assert record.outcome is Outcome.FAIL, output
+    verdicts = _verdicts(record)
+    assert verdicts["exporter-metrics"] == (Outcome.PASS, 0)
+    assert verdicts["exporter-agreement"] == (Outcome.FAIL, 8)  # temperature and power of 4 dies
+    assert record.error is not None and "rbln0 power: exporter rbln_npu_power = 0.0" in record.error.message
+    assert _record(run, "milli-rbln").outcome is Outcome.PASS  # the card itself is fine

@@ -11,9 +11,9 @@ the stress and power tests, a hung or lost card fails everything. Installed with
 
 from __future__ import annotations
 
-import json
 import sys
 
+from lab.emulator import jsontext
 from lab.emulator.device import EmulatedDevice, Reading
 from lab.emulator.tools.common import ToolUsageError, observe, run_tool
 
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
         },
         "metadata": {"version": "4.2.3"},
     }
-    print(json.dumps(document, indent=4))
+    print(jsontext.dumps(document, indent=4))
     return 1 if failed else 0
 
 
