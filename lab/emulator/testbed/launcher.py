@@ -37,7 +37,7 @@ from lab.emulator.exporter import EXPORTER_VENDORS, PORT_FILE
 from lab.emulator.spec import NodeSpec
 from lab.emulator.testbed.manifest import Manifest, NodeProcess, TestbedError
 from lab.emulator.testbed.nodes import lab_source_root, prepare_node_dir
-from lab.emulator.testbed.processes import emulator_processes, is_testbed_sshd, stop_pids
+from lab.emulator.testbed.processes import command_line, emulator_processes, is_testbed_sshd, stop_pids
 from lab.emulator.testbed.resolved import write_resolved_inventory
 from lab.inventory import load_inventory
 from lab.inventory.model import Inventory, Node
@@ -292,12 +292,14 @@ def down(directory: Path) -> DownResult:
         raise TestbedError(f"no test-bed in {directory}: nothing to stop")
     sshd_pids = [node.pid for node in manifest.nodes if is_testbed_sshd(node.pid, node.config)]
     sessions = [child for pid in sshd_pids for child in descendants(pid)]
-    stragglers = [
+    outside = [
         pid
         for pid in emulator_processes(str(directory / "nodes"))
         if pid not in sessions and pid not in sshd_pids
     ]
-    survivors = stop_pids([*sessions, *stragglers, *sshd_pids])
+    exporters = [pid for pid in outside if "lab.emulator.exporter" in command_line(pid)]  # started by up()
+    stragglers = [pid for pid in outside if pid not in exporters]
+    survivors = stop_pids([*sessions, *stragglers, *exporters, *sshd_pids])
     if survivors:
         raise TestbedError(f"could not stop pids {survivors}; the test-bed record in {directory} is kept")
     manifest.remove()
