@@ -9,9 +9,9 @@ never tested) and not ERROR (the lab worked). ``--lab-gate auto-lift`` lets a qu
 node back when a later suite's gate passes. ``lab node release`` lifts it by hand.
 
 Every gate reading goes to ``health/<node>.jsonl`` (one JSON object a line: suite, time,
-the kernel's counters, what is new since the previous reading, the verdict), so the
-errors a suite caused are in the window between its gate and the next reading; the last
-reading is taken when the session ends. A probe that cannot be read (refused ``dmesg``,
+the kernel's counters, ``new`` since the previous reading with ``window_of`` naming the suite
+that ran in that window, the verdict), so the errors a suite caused are recorded against it;
+the last reading is taken when the session ends. A probe that cannot be read (refused ``dmesg``,
 unreachable node) is recorded as ``error`` and gates nothing: the tests themselves report
 the infrastructure problem.
 """
@@ -55,16 +55,16 @@ def _health_from_json(data: dict[str, Any]) -> KernelHealth:
     )
 
 
-def last_reading(run_dir: Path, node: str) -> KernelHealth | None:
-    """The node's latest kernel reading of this run (any worker's), or None."""
+def last_reading(run_dir: Path, node: str) -> tuple[KernelHealth, str] | None:
+    """The node's latest kernel reading of this run (any worker's) and its suite, or None."""
     path = run_dir / HEALTH_DIR / f"{node}.jsonl"
     if not path.exists():
         return None
-    latest: KernelHealth | None = None
+    latest: tuple[KernelHealth, str] | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         if entry.get("health") is not None:
-            latest = _health_from_json(entry["health"])
+            latest = (_health_from_json(entry["health"]), str(entry.get("suite", "")))
     return latest
 
 
@@ -79,7 +79,8 @@ def _append(run_dir: Path, node: str, entry: dict[str, object]) -> None:
 def read_gate(session: LabSession, node: str, suite: str, phase: str) -> tuple[bool | None, str]:
     """Read and judge ``node``'s kernel health now; record it. Returns (passed or None if unread, reason)."""
     run_dir = session.run_dir
-    baseline = last_reading(run_dir, node)
+    previous = last_reading(run_dir, node)
+    baseline = previous[0] if previous is not None else None
     began = time.monotonic()
     entry: dict[str, object] = {"suite": suite, "phase": phase, "time": time.time()}
     try:
@@ -92,7 +93,9 @@ def read_gate(session: LabSession, node: str, suite: str, phase: str) -> tuple[b
     verdict = judge_gate(health, session.profile_for(session.node(node)), baseline)
     entry.update(
         health=health.to_json(),
+        # what the kernel logged since the previous reading: the window of the suite that ran then
         new=health.since(baseline).to_json() if baseline is not None else None,
+        window_of=previous[1] if previous is not None else None,
         passed=verdict.passed,
         reason=verdict.reason,
         measurements=[m.to_dict() for m in verdict.measurements],

@@ -96,6 +96,9 @@ def test_the_healthy_node_is_unaffected(gated_run: tuple[Run, Path, str]) -> Non
         json.loads(line) for line in (run_dir / "health" / "healthy-rngd.jsonl").read_text().splitlines()
     ]
     assert [(e["phase"], e["passed"]) for e in entries] == [("before", True), ("after", True)]
+    # the closing reading's window belongs to the suite that ran: nothing new on a healthy node
+    assert entries[1]["window_of"] == "functional"
+    assert sum(c["correctable"] for c in entries[1]["new"]["aer"].values()) == 0
     assert all(e["seconds"] < 10 for e in entries)
 
 
