@@ -32,6 +32,7 @@ from lab.cli import EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 
 DB_ENV = "LAB_HISTORY_DB"
 DEFAULT_DB = "runs/history.sqlite"
+GATE_FLAG_RUNS = 2  # a node quarantined by the health gate in this many listed runs is flagged
 
 
 def register(subparsers: Any) -> None:
@@ -90,6 +91,13 @@ def _list(db: Any, arguments: argparse.Namespace) -> int:
     for row in runs:
         complete, profile = ("yes" if row.complete else "NO"), row.profile or ""
         print(f"{row.run_id:<28} {row.started[:25]:<26} {row.verdict.value:<11} {complete:<8} {profile}")
+    for node, held in sorted(db.gate_failures(limit=arguments.limit).items()):
+        if arguments.node and node != arguments.node:
+            continue
+        flag = "FLAG: " if len(held) >= GATE_FLAG_RUNS else ""
+        runs_text = ", ".join(run_id for run_id, _ in held)
+        count = f"{len(held)} of the last {len(runs)} runs"
+        print(f"{flag}{node} failed the health gate in {count} ({runs_text}): {held[-1][1]}")
     points = db.trends(node=arguments.node, metric=arguments.metric, limit=arguments.limit)
     if not points and (arguments.node or arguments.metric):
         print("\nno numeric measurements match the filter")

@@ -4,12 +4,16 @@
 
     lab node check --inventory testbed/inventory.yaml emu-kt-rbln-01 emu-nhn-ref-01
     lab node prepare --inventory inventory/gwangju.yaml --wheel-dir wheels/ rngd-node-03
+    lab node release --run-dir runs/20261204-2100 emu-kt-rbln-01     # lift a health-gate quarantine
 
 ``check`` imports LoadGen and the node's backend runtime with the node's Python and lists
 what is missing. ``prepare`` downloads the missing wheels on the controller (``pip
 download`` for the node's Python version and platform), copies them over SFTP and installs
 them with ``pip install --no-index --find-links`` (for air-gapped nodes); ``--no-download``
 uses only the wheels already in ``--wheel-dir``. Vendor SDKs are reported, not installed.
+``release`` lifts the quarantine the health gate put a node under in a run (the run's
+``quarantine/`` files; later tests of that run on the node go ahead); it exits 1 when the node
+was not quarantined there.
 Exit status: 0 nothing missing, 1 something missing, 2 bad input, 3 unreachable node.
 """
 
@@ -25,9 +29,18 @@ from lab.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    parser = subparsers.add_parser("node", help="check or prepare nodes for the performance agent")
+    parser = subparsers.add_parser("node", help="check, prepare or release nodes")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
+    release = actions.add_parser(
+        "release", help="lift a health-gate quarantine", description="lift a health-gate quarantine"
+    )
+    release.add_argument(
+        "--run-dir", required=True, type=Path, metavar="DIR", help="the run's results folder"
+    )
+    release.add_argument("--by", default=os.environ.get("USER", "operator"), help="who releases (recorded)")
+    release.add_argument("nodes", nargs="+", metavar="NODE")
+    release.set_defaults(handler=handle_release)
     for name, text in (
         ("check", "report what the agent lacks on each node"),
         ("prepare", "install it offline"),
@@ -39,6 +52,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             action.add_argument("--wheel-dir", default="wheels", metavar="DIR", help="where wheels are kept")
             action.add_argument("--no-download", action="store_true", help="use only wheels already there")
         action.set_defaults(handler=handle)
+
+
+def handle_release(arguments: argparse.Namespace) -> int:
+    from lab.health import release
+
+    status = EXIT_OK
+    for name in arguments.nodes:
+        try:
+            entry = release(arguments.run_dir, name, by=arguments.by)
+        except (LookupError, ValueError) as error:
+            print(f"lab node release: {error}", file=sys.stderr)
+            status = EXIT_FAILED
+            continue
+        print(f"{name}: released (was quarantined since {entry.since}: {entry.reason})")
+    return status
 
 
 def handle(arguments: argparse.Namespace) -> int:

@@ -54,6 +54,9 @@ class Reading:
     """What the device reports at one emulated time (plain attributes; tools format them)."""
 
     __slots__ = (
+        "aer_correctable",
+        "aer_fatal",
+        "aer_nonfatal",
         "busy",
         "clock_mhz",
         "ecc_correctable",
@@ -73,6 +76,7 @@ class Reading:
         "throttled",
         "utilization",
         "wrong_output",
+        "xid",
     )
 
     def __init__(self) -> None:
@@ -93,6 +97,10 @@ class Reading:
         self.ecc_correctable = 0
         self.ecc_uncorrectable = 0
         self.pcie_errors = 0
+        self.aer_correctable = 0  # the kernel's PCIe AER counters of this card (sysfs aer_dev_*)
+        self.aer_nonfatal = 0
+        self.aer_fatal = 0
+        self.xid = 0  # NVIDIA XID code the driver logged (0: none)
         self.perf_factor = 1.0
         self.faults: tuple[str, ...] = ()
 
@@ -255,6 +263,14 @@ class EmulatedDevice:
                 reading.ecc_correctable += 1 + int(rate * (now - since) / 3600.0)
             elif fault.kind == "ecc-uncorrectable":
                 reading.ecc_uncorrectable += int(fault.number("count", defaults.ECC_UNCORRECTABLE_COUNT))
+            elif fault.kind == "aer-storm":  # a flapping link: the kernel counts, the card works on
+                rate = fault.number("per_hour", defaults.AER_STORM_PER_HOUR)
+                burst = fault.number("burst", defaults.AER_STORM_BURST)
+                reading.aer_correctable += int(burst + rate * (now - fault.start) / 3600.0)
+                reading.aer_nonfatal += int(fault.number("nonfatal", 0))
+                reading.aer_fatal += int(fault.number("fatal", 0))
+            elif fault.kind == "xid":
+                reading.xid = int(fault.number("code", defaults.XID_CODE))
         return reading
 
     # --- recording --------------------------------------------------------------------

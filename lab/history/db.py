@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from lab.criteria import DataFormatError, Outcome
 from lab.errors import LabError
+from lab.health.quarantine import read_quarantines
 from lab.history.length import run_length
 from lab.results import Run
 
@@ -54,6 +55,9 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS versions (
         run_id TEXT NOT NULL, node TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (run_id, node, name, value))""",
+    """CREATE TABLE IF NOT EXISTS quarantines (
+        run_id TEXT NOT NULL, node TEXT NOT NULL, reason TEXT NOT NULL, suite TEXT, since TEXT NOT NULL,
+        released TEXT, PRIMARY KEY (run_id, node))""",
     "CREATE INDEX IF NOT EXISTS measurements_metric ON measurements (test_id, name)",
     "CREATE INDEX IF NOT EXISTS runs_started ON runs (started)",
 )
@@ -148,7 +152,7 @@ class HistoryDB:
         now = datetime.now(UTC).isoformat()
         with self._transaction() as cursor:
             self._advisory_lock(cursor, _lock_key(run_id))
-            for table in ("runs", "results", "measurements", "versions"):
+            for table in ("runs", "results", "measurements", "versions", "quarantines"):
                 cursor.execute(self._sql(f"DELETE FROM {table} WHERE run_id = ?"), (run_id,))
             cursor.execute(
                 self._sql("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -198,7 +202,25 @@ class HistoryDB:
                 cursor.execute(
                     self._sql("INSERT INTO versions VALUES (?, ?, ?, ?)"), (run_id, node, key, value)
                 )
+            for held in read_quarantines(run.directory):  # the health gate's quarantines
+                cursor.execute(
+                    self._sql("INSERT INTO quarantines VALUES (?, ?, ?, ?, ?, ?)"),
+                    (run_id, held.node, held.reason, held.suite, held.since, held.released),
+                )
         return run_id
+
+    def gate_failures(self, *, limit: int = 20) -> dict[str, list[tuple[str, str]]]:
+        """Per node, the (run id, reason) of each of the latest ``limit`` runs that quarantined it."""
+        rows = self._query(
+            "SELECT q.node, q.run_id, q.reason FROM quarantines q JOIN runs r ON r.run_id = q.run_id "
+            "WHERE r.run_id IN (SELECT run_id FROM runs ORDER BY started DESC, run_id DESC LIMIT ?) "
+            "ORDER BY q.node, r.started, r.run_id",
+            (limit,),
+        )
+        found: dict[str, list[tuple[str, str]]] = {}
+        for node, run_id, reason in rows:
+            found.setdefault(str(node), []).append((str(run_id), str(reason)))
+        return found
 
     def runs(self, *, limit: int = 50) -> list[RunRow]:
         """The latest ``limit`` runs, newest first."""

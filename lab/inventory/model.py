@@ -166,6 +166,9 @@ FaultKind = Literal[
     "perf-degradation",
     "wrong-firmware",
     "wrong-output",
+    "aer-storm",
+    "xid",
+    "exporter-scale",
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 

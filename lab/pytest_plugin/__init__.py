@@ -9,6 +9,7 @@ It turns an inventory into parametrized tests and a trustworthy results folder::
 * secrets masked in failure text, the ``lab_secret`` fixture: :mod:`lab.pytest_plugin.masking`
 * parametrization over nodes/devices and requirement markers: :mod:`lab.pytest_plugin.parametrize`
 * outcomes, the results record, JUnit and Allure: :mod:`lab.pytest_plugin.recording`
+* the health gate and quarantine (``--lab-gate``): :mod:`lab.pytest_plugin.gate`
 * a CI timeout's SIGTERM stops the run as Ctrl-C does: :mod:`lab.pytest_plugin.interrupt`
 """
 

@@ -130,6 +130,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="which campaign this run belongs to (default $LAB_CAMPAIGN, else the CI pipeline)",
     )
+    group.addoption(
+        "--lab-gate",
+        choices=("off", "on", "auto-lift"),
+        default="off",
+        help="health gate before each suite on each node: 'on' quarantines a failing node for the "
+        "rest of the run; 'auto-lift' also lets it back when a later gate passes (default off)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LOADGROUP_KEY = "lab_loadgroup"
 _MASKING_PLUGIN = "lab-masking"
+_GATE_PLUGIN = "lab-gate"
 OUTCOME_PROPERTY = MARGINAL_MARKER[0]  # "lab.outcome", the one name JUnit/Allure/xdist carry
 
 
@@ -76,6 +77,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin(_MASKING_PLUGIN):
         # its own module: it needs a second, innermost pytest_runtest_makereport
         config.pluginmanager.register(masking, _MASKING_PLUGIN)
+    if not config.pluginmanager.has_plugin(_GATE_PLUGIN):
+        from lab.pytest_plugin import gate  # its own module: a second pytest_runtest_setup
+
+        config.pluginmanager.register(gate, _GATE_PLUGIN)
     # a CI timeout's SIGTERM ends the run like Ctrl-C, cleanly (once per process: pytester
     # sessions inside a test session leave the outer session's handler alone)
     config.stash[_SIGTERM_KEY] = install_sigterm_as_interrupt()

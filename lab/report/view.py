@@ -19,6 +19,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from lab.criteria import DataFormatError, JsonValue, Measurement, Outcome, combine
+from lab.health.quarantine import Quarantine, read_quarantines
 from lab.inventory.model import Axis
 from lab.report.charts import histogram, line_chart
 from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
@@ -177,6 +178,7 @@ class ReportView:
     models: tuple[ModelRow, ...] = ()
     short_soaks: tuple[str, ...] = ()
     header: str = ""  # the PDF's running header: plain ASCII, safe inside a CSS string
+    quarantines: tuple[Quarantine, ...] = ()  # nodes the health gate held out (lab.health)
 
 
 def build_view(run: Run, *, tester: str | None = None, campaign: str | None = None) -> ReportView:
@@ -223,6 +225,7 @@ def build_view(run: Run, *, tester: str | None = None, campaign: str | None = No
         models=model_rows(run.records, scope),
         short_soaks=short_soaks,
         header=_css_text(f"kcloud-lab {run_id} {verdict.value}"),
+        quarantines=tuple(read_quarantines(run.directory)),
     )
 
 

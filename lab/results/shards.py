@@ -33,7 +33,8 @@ from lab.results.manifest import InputFile, Manifest, read_manifest, write_manif
 from lab.results.run import Run
 from lab.results.writer import COLLECTED_PREFIX, RECORDS_PREFIX
 
-_COPIED_TREES = ("evidence", "allure-results")
+# quarantine/ and health/: the health gate's files (lab.health), one per node, so shards never collide
+_COPIED_TREES = ("evidence", "allure-results", "quarantine", "health")
 
 
 class ShardMergeError(LabError):

@@ -12,11 +12,11 @@ def test_each_node_has_only_its_vendors_tools(tmp_path: Path) -> None:
     expected = {
         "rngd": {"furiosa-smi"},
         "warboy": {"furiosactl"},
-        "atom-plus": {"rbln-smi", "rbln-stat"},
-        "h100-pcie": {"nvidia-smi"},
+        "atom-plus": {"rbln-smi", "rbln-stat", "rbln-vs"},
+        "h100-pcie": {"nvidia-smi", "dcgmi"},
         "sapeon-x220": {"sapeon-smi"},
     }
-    common = {"npu-workload", "systemctl", "lspci"}
+    common = {"npu-workload", "systemctl", "lspci", "dmesg"}
     for model, tools in expected.items():
         spec = node_spec(model, 1)
         assert set(node_tools(spec)) == tools | common, model

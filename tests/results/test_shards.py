@@ -164,3 +164,17 @@ def test_a_collision_while_copying_leaves_nothing_behind(tmp_path: Path) -> None
     with pytest.raises(ShardMergeError, match=r"another shard already wrote evidence/"):
         merge_shards([first, second], tmp_path / "merged")
     assert not (tmp_path / "merged").exists()
+
+
+def test_health_gate_files_of_each_shard_reach_the_merged_run(tmp_path: Path) -> None:
+    from lab.health import quarantine, read_quarantines
+
+    first, second = _shard(tmp_path, 1, ("n1", "n3")), _shard(tmp_path, 2, ("n2",))
+    quarantine(second, "n2", "kernel-aer-fatal: 1 errors > max 0", suite="functional")
+    (second / "health").mkdir()
+    (second / "health" / "n2.jsonl").write_text('{"phase": "before"}\n')
+    merged = merge_shards([first, second], tmp_path / "merged")
+    assert [(q.node, q.reason) for q in read_quarantines(merged)] == [
+        ("n2", "kernel-aer-fatal: 1 errors > max 0")
+    ]
+    assert (merged / "health" / "n2.jsonl").read_text() == '{"phase": "before"}\n'

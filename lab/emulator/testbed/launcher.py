@@ -22,7 +22,10 @@ No root needed: sshd runs as the current user, who is also the SSH login user.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,16 +33,18 @@ from pathlib import Path
 
 from lab.emulator.build import EmulatorConfigError, node_spec
 from lab.emulator.defaults import NODE_DIR_ENV
+from lab.emulator.exporter import EXPORTER_VENDORS, PORT_FILE
 from lab.emulator.spec import NodeSpec
 from lab.emulator.testbed.manifest import Manifest, NodeProcess, TestbedError
-from lab.emulator.testbed.nodes import prepare_node_dir
-from lab.emulator.testbed.processes import emulator_processes, is_testbed_sshd, stop_pids
+from lab.emulator.testbed.nodes import lab_source_root, prepare_node_dir
+from lab.emulator.testbed.processes import command_line, emulator_processes, is_testbed_sshd, stop_pids
 from lab.emulator.testbed.resolved import write_resolved_inventory
 from lab.inventory import load_inventory
 from lab.inventory.model import Inventory, Node
 from lab.transport.sshd import SshdServer, descendants, write_ed25519_keypair
 
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+EXPORTER_START_SECONDS = 15.0  # a loaded 2-core box starts Python + prometheus_client in well under this
 START_WORKERS = 8  # sshd start-up is mostly waiting: a few threads overlap it
 
 
@@ -77,14 +82,52 @@ def _emulated_nodes(inventory: Inventory, source: Path) -> list[Node]:
     return nodes
 
 
+def _start_exporter(node_dir: Path, spec: NodeSpec) -> int | None:
+    """Start the node's vendor exporter (``lab.emulator.exporter``); its port, or None without one.
+
+    It carries the node-dir marker in its environment, so ``down`` stops it with the node's
+    other emulator processes.
+    """
+    if not any(device.vendor in EXPORTER_VENDORS for device in spec.devices):
+        return None
+    port_file = node_dir / PORT_FILE
+    port_file.unlink(missing_ok=True)
+    environment = {**os.environ, NODE_DIR_ENV: str(node_dir), "PYTHONPATH": lab_source_root()}
+    with open(node_dir / "exporter.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lab.emulator.exporter"],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + EXPORTER_START_SECONDS
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            return int(port_file.read_text(encoding="utf-8"))
+        if process.poll() is not None:
+            break
+        time.sleep(0.02)
+    stop_pids([process.pid])
+    raise TestbedError(
+        f"{node_dir.name}: the emulated exporter did not start (see {node_dir / 'exporter.log'})"
+    )
+
+
 def _start_one(directory: Path, node: Node, spec: NodeSpec, client_key: Path) -> SshdServer:
     node_dir = (directory / "nodes" / node.name).resolve()
     bin_dir = prepare_node_dir(node_dir, spec)
-    server = SshdServer(
-        node_dir / "sshd",
-        set_env={"PATH": f"{bin_dir}:{SYSTEM_PATH}", NODE_DIR_ENV: str(node_dir)},
-        client_key_path=client_key,
-    )
+    # SYSFS_PATH: the node's own sysfs tree (AER counters), written by its emulated kernel
+    environment = {
+        "PATH": f"{bin_dir}:{SYSTEM_PATH}",
+        NODE_DIR_ENV: str(node_dir),
+        "SYSFS_PATH": str(node_dir / "sys"),
+    }
+    exporter_port = _start_exporter(node_dir, spec)
+    if exporter_port is not None:
+        environment["LAB_EXPORTER_PORT"] = str(exporter_port)  # nodes share a host: each its own port
+    server = SshdServer(node_dir / "sshd", set_env=environment, client_key_path=client_key)
     try:
         return server.start()
     except RuntimeError as error:
@@ -131,6 +174,7 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
                 future.result().stop()
         for server in servers.values():
             server.stop()
+        stop_pids(emulator_processes(str(directory / "nodes")))  # exporters of nodes that started
         raise
     return UpResult(manifest, Path(manifest.resolved_inventory), time.monotonic() - began, stale)
 
@@ -248,12 +292,14 @@ def down(directory: Path) -> DownResult:
         raise TestbedError(f"no test-bed in {directory}: nothing to stop")
     sshd_pids = [node.pid for node in manifest.nodes if is_testbed_sshd(node.pid, node.config)]
     sessions = [child for pid in sshd_pids for child in descendants(pid)]
-    stragglers = [
+    outside = [
         pid
         for pid in emulator_processes(str(directory / "nodes"))
         if pid not in sessions and pid not in sshd_pids
     ]
-    survivors = stop_pids([*sessions, *stragglers, *sshd_pids])
+    exporters = [pid for pid in outside if "lab.emulator.exporter" in command_line(pid)]  # started by up()
+    stragglers = [pid for pid in outside if pid not in exporters]
+    survivors = stop_pids([*sessions, *stragglers, *exporters, *sshd_pids])
     if survivors:
         raise TestbedError(f"could not stop pids {survivors}; the test-bed record in {directory} is kept")
     manifest.remove()

@@ -36,13 +36,17 @@ TOOLS: dict[str, str] = {
     "npu-workload": "npu_workload",
     "systemctl": "systemctl",
     "lspci": "lspci",
+    "dmesg": "dmesg",
+    "dcgmi": "dcgmi",
+    "rbln-vs": "rbln_vs",
 }
 
-COMMON_TOOLS = ("npu-workload", "systemctl", "lspci")
+COMMON_TOOLS = ("npu-workload", "systemctl", "lspci", "dmesg")
 """Installed on every emulated node (the workload runner and the OS's own commands)."""
 
-INSTALLED_WITH: dict[str, tuple[str, ...]] = {"rbln-smi": ("rbln-stat",)}
-"""Other commands a vendor package installs beside its tool (rbln-stat: rbln-smi's old name)."""
+INSTALLED_WITH: dict[str, tuple[str, ...]] = {"rbln-smi": ("rbln-stat", "rbln-vs"), "nvidia-smi": ("dcgmi",)}
+"""Other commands a vendor's packages install beside its tool (rbln-stat: rbln-smi's old name;
+the vendors' diagnostics: rbln-vs, DCGM's dcgmi)."""
 
 
 def node_tools(spec: NodeSpec) -> tuple[str, ...]:
