@@ -28,6 +28,7 @@ import json
 import os
 import sys
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lab.emulator.llm_text import VOCABULARY, continuation, input_tokens
@@ -229,7 +230,7 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
     return method, path, await reader.readexactly(length) if length else b""
 
 
-async def _send_json(writer: asyncio.StreamWriter, status: int, data: dict[str, object]) -> None:
+async def _send_json(writer: asyncio.StreamWriter, status: int, data: Mapping[str, object]) -> None:
     body = json.dumps(data).encode()
     reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
     writer.write(

@@ -1,0 +1,120 @@
+"""LoadGen with token latencies against the emulated card's endpoint: measured TTFT/TPOT vs ground truth.
+
+The endpoint is a real HTTP server process; the figures are what the client measured over
+the socket. Ground truth is either the timing model's closed form (a request alone) or the
+step deadlines the engine scheduled (batched runs), and they must agree within 5 %.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from statistics import mean
+
+import pytest
+
+from lab.agent.llm_accuracy import audit_test06
+from lab.agent.llm_loadgen import LlmRun, run_llm
+from lab.emulator.llm_text import input_tokens
+from lab.emulator.llm_timing import LlmCard
+
+from .conftest import MODEL, EndpointFactory
+
+pytestmark = pytest.mark.integration
+CARD = {"prefill_s_per_token": 0.004, "decode_base_s": 0.02, "decode_s_per_running": 0.002}
+PROMPTS = [" ".join(f"word{k}" for k in range(24 + 4 * index)) for index in range(16)]
+TOLERANCE = 0.05
+
+
+def _run(address: str, tmp_path: Path, **changes: object) -> tuple[LlmRun, dict[str, object]]:
+    settings: dict[str, object] = {
+        "address": address,
+        "model": MODEL,
+        "prompts": PROMPTS,
+        "max_tokens": 12,
+        "output_dir": str(tmp_path / "loadgen"),
+        "min_duration_s": 0.5,
+        "min_query_count": 8,
+        "expected_qps": 8.0,
+    }
+    settings.update(changes)
+    run = LlmRun(**settings)  # type: ignore[arg-type]
+    return run, run_llm(run)
+
+
+def test_a_request_alone_has_the_models_ttft_and_tpot(llm_endpoint: EndpointFactory, tmp_path: Path) -> None:
+    endpoint = llm_endpoint(card=CARD)
+    run, result = _run(endpoint.address, tmp_path, prompts=PROMPTS[:6], concurrency=1, min_query_count=6)
+    assert result["status"] == "ok"
+    card = LlmCard(**CARD)  # type: ignore[arg-type]
+    by_prompt = {id(completion): completion for completion in run.completions}
+    assert len(by_prompt) >= 6
+    measured_ttft = mean(c.ttft_s or 0.0 for c in run.completions)
+    measured_tpot = mean(c.tpot_s or 0.0 for c in run.completions)
+    # the first token of a request alone comes after its prefill; every later one after a batch-1 step
+    truth_ttft = mean(card.prefill_s(input_tokens(p)) for p in PROMPTS[:6])
+    assert measured_ttft == pytest.approx(truth_ttft, rel=TOLERANCE)
+    assert measured_tpot == pytest.approx(card.decode_step_s(1), rel=TOLERANCE)
+
+
+def test_batched_offline_ttft_and_tpot_match_the_scheduled_ground_truth(
+    llm_endpoint: EndpointFactory, tmp_path: Path
+) -> None:
+    endpoint = llm_endpoint(card=CARD)
+    run, result = _run(endpoint.address, tmp_path, concurrency=8)
+    loadgen = result["loadgen"]
+    assert isinstance(loadgen, dict) and loadgen["result_validity"] == "VALID"
+    truth = {f"cmpl-{entry['request']}": entry for entry in endpoint.ground_truth()}
+    pairs = [(c, truth[c.ident]) for c in run.completions if c.ident in truth]
+    assert len(pairs) == len(run.completions) >= 8
+    measured_tpot = mean(c.tpot_s or 0.0 for c, _ in pairs)
+    true_tpot = mean(t["tpot_s"] for _, t in pairs)
+    # batching makes steps slower than alone: the comparison is not against batch 1
+    assert true_tpot > LlmCard(**CARD).decode_step_s(1) * 1.2  # type: ignore[arg-type]
+    assert measured_tpot == pytest.approx(true_tpot, rel=TOLERANCE)
+    assert mean(c.ttft_s or 0.0 for c, _ in pairs) == pytest.approx(
+        mean(t["ttft_s"] for _, t in pairs), rel=TOLERANCE
+    )
+    # LoadGen's own tokens/s counts the same tokens the client received
+    client = result["client"]
+    assert isinstance(client, dict)
+    assert loadgen["result_tokens_per_second"] == pytest.approx(client["tokens_per_s"], rel=0.1)
+
+
+@pytest.mark.parametrize(("tpot_bound_ms", "met"), [(120.0, True), (15.0, False)])
+def test_server_scenario_judges_the_tpot_bound(
+    llm_endpoint: EndpointFactory, tmp_path: Path, tpot_bound_ms: float, met: bool
+) -> None:
+    """LoadGen's own token-latency constraint, from its summary (a VALID Server run also needs
+    LoadGen's p99 early stopping, 662 queries: the suite's run, too long for a unit test)."""
+    endpoint = llm_endpoint(card=CARD)
+    _, result = _run(
+        endpoint.address,
+        tmp_path,
+        scenario="Server",
+        target_qps=3.0,
+        ttft_bound_ms=2000.0,
+        tpot_bound_ms=tpot_bound_ms,
+        min_duration_s=1.0,
+        min_query_count=8,
+    )
+    loadgen = result["loadgen"]
+    assert isinstance(loadgen, dict)
+    assert loadgen["performance_constraints_satisfied"] is met, loadgen
+    assert loadgen["min_duration_satisfied"] is True
+
+
+def test_a_cut_stream_fails_test06(llm_endpoint: EndpointFactory, tmp_path: Path) -> None:
+    endpoint = llm_endpoint(card=CARD, faults={"cut_after_tokens": 5})
+    run, result = _run(endpoint.address, tmp_path, prompts=PROMPTS[:8], concurrency=8)
+    client = result["client"]
+    assert isinstance(client, dict) and client["cut"] == 8
+    problems = [audit_test06(c.tokens, c.tokens[0], c.finish_reason, 12) for c in run.completions]
+    assert all(any("cut mid-response" in p for p in found) for found in problems)
+
+
+def test_a_card_throttled_when_hot_decodes_slower(llm_endpoint: EndpointFactory, tmp_path: Path) -> None:
+    card = {**CARD, "throttle_after_s": 0.0, "throttle_factor": 1.5}
+    endpoint = llm_endpoint(card=card)
+    run, _ = _run(endpoint.address, tmp_path, prompts=PROMPTS[:4], concurrency=1, min_query_count=4)
+    measured = mean(c.tpot_s or 0.0 for c in run.completions)
+    assert measured == pytest.approx(LlmCard(**CARD).decode_step_s(1) * 1.5, rel=TOLERANCE)  # type: ignore[arg-type]
