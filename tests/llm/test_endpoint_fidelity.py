@@ -7,12 +7,14 @@ step deadlines the engine scheduled (batched runs), and they must agree within 5
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from statistics import mean
 
 import pytest
 
-from lab.agent.llm_accuracy import audit_test06
+from lab.agent.llm_accuracy import audit_test06, score_outputs
+from lab.agent.llm_client import stream_completion
 from lab.agent.llm_loadgen import LlmRun, run_llm
 from lab.emulator.llm_text import input_tokens
 from lab.emulator.llm_timing import LlmCard
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.integration
 CARD = {"prefill_s_per_token": 0.004, "decode_base_s": 0.02, "decode_s_per_running": 0.002}
 PROMPTS = [" ".join(f"word{k}" for k in range(24 + 4 * index)) for index in range(16)]
 TOLERANCE = 0.05
+REFERENCES = Path(__file__).parent / "data" / "references.json"
 
 
 def _run(address: str, tmp_path: Path, **changes: object) -> tuple[LlmRun, dict[str, object]]:
@@ -118,3 +121,26 @@ def test_a_card_throttled_when_hot_decodes_slower(llm_endpoint: EndpointFactory,
     run, _ = _run(endpoint.address, tmp_path, prompts=PROMPTS[:4], concurrency=1, min_query_count=4)
     measured = mean(c.tpot_s or 0.0 for c in run.completions)
     assert measured == pytest.approx(LlmCard(**CARD).decode_step_s(1) * 1.5, rel=TOLERANCE)  # type: ignore[arg-type]
+
+
+def _greedy_outputs(address: str, samples: list[dict[str, object]]) -> list[tuple[str, str]]:
+    pairs = []
+    for sample in samples:
+        prompt, max_tokens = str(sample["prompt"]), int(str(sample["max_tokens"]))
+        done = stream_completion(address, MODEL, prompt, max_tokens)
+        assert audit_test06(done.tokens, done.tokens[0], done.finish_reason, max_tokens) == []
+        pairs.append((done.text, str(sample["reference"])))
+    return pairs
+
+
+@pytest.mark.parametrize(
+    ("faults", "exact", "rouge_below"), [({}, 1.0, 1.01), ({"wrong_tokens": True}, 0.0, 0.2)]
+)
+def test_greedy_outputs_against_references(
+    llm_endpoint: EndpointFactory, faults: dict[str, object], exact: float, rouge_below: float
+) -> None:
+    samples = json.loads(REFERENCES.read_text(encoding="utf-8"))["samples"]
+    endpoint = llm_endpoint(card={"prefill_s_per_token": 0.0, "decode_base_s": 0.0005}, faults=faults)
+    score = score_outputs(_greedy_outputs(endpoint.address, samples))
+    assert score["exact_match"] == exact
+    assert score["rouge_l"] < rouge_below  # wrong tokens: a fast endpoint with wrong text is caught
