@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 CARD = {"prefill_s_per_token": 0.004, "decode_base_s": 0.02, "decode_s_per_running": 0.002}
 PROMPTS = [" ".join(f"word{k}" for k in range(24 + 4 * index)) for index in range(16)]
 TOLERANCE = 0.05
-REFERENCES = Path(__file__).parent / "data" / "references.json"
+REFERENCES = Path(__file__).resolve().parents[2] / "testsuites" / "llm" / "data" / "references.json"
 
 
 def _run(address: str, tmp_path: Path, **changes: object) -> tuple[LlmRun, dict[str, object]]:
