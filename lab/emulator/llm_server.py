@@ -176,7 +176,8 @@ class Endpoint:
             writer.close()
 
     async def _complete(self, writer: asyncio.StreamWriter, body: dict[str, object]) -> None:
-        prompt, max_tokens = body["prompt"], body.get("max_tokens", 16)
+        # max_completion_tokens: the newer OpenAI name, which some load tools send
+        prompt, max_tokens = body["prompt"], body.get("max_tokens", body.get("max_completion_tokens", 16))
         if body.get("model") != self.model:
             raise ValueError(f"model {body.get('model')!r} is not served here (serving {self.model!r})")
         if not isinstance(prompt, str) or not isinstance(max_tokens, int) or max_tokens < 1:
