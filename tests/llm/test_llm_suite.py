@@ -27,6 +27,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.slow,
+    pytest.mark.usefixtures("quiet_cpu"),  # a whole pytest run: the timing tests must not measure it
     pytest.mark.skipif(platform.machine() != "x86_64", reason="the catalog's CPU reference entry is x86-64"),
 ]
 CARD = {"prefill_s_per_token": 0.001, "decode_base_s": 0.01, "decode_s_per_running": 0.001}
