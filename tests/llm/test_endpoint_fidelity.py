@@ -71,7 +71,9 @@ def test_a_request_alone_has_the_models_ttft_and_tpot(llm_endpoint: EndpointFact
         ):
             return
     ttft, tpot = min(m[0] for m in measured), min(m[1] for m in measured)
-    assert ttft >= 0.99 * truth_ttft and tpot >= 0.99 * truth_tpot  # never measured faster than scheduled
+    # a TTFT is never measured shorter than scheduled (a busy host only adds); a TPOT can be, a
+    # little, when the first token arrived late and the rest on the engine's schedule
+    assert ttft >= 0.99 * truth_ttft
     overshoot = sleep_overshoot_ms()
     if overshoot > MAX_HOST_OVERSHOOT_MS:
         pytest.skip(
