@@ -104,7 +104,11 @@ def _run_llm(path: str, result_stream: int) -> int:
 
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
-    _watchdog(result_stream, float(data.get("deadline_s", 600.0)))
+    deadline = data.get("deadline_s", 600.0)
+    if not isinstance(deadline, int | float) or isinstance(deadline, bool) or deadline <= 0:
+        _emit(result_stream, {"status": "error", "error": f"bad request: deadline_s {deadline!r} is not > 0"})
+        return EXIT_BAD_REQUEST
+    _watchdog(result_stream, float(deadline))
     try:
         result = run_llm_request(data)
     except LlmRequestError as error:

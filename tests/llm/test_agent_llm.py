@@ -51,3 +51,10 @@ def test_an_unreachable_endpoint_is_an_error_naming_it(tmp_path: Path) -> None:
     assert code == EXIT_ERROR
     assert result["status"] == "error" and address in str(result["error"])
     assert "Traceback" not in json.dumps(result)
+
+
+def test_a_deadline_that_is_not_a_positive_number_is_a_bad_request(tmp_path: Path) -> None:
+    code, result = _agent(
+        tmp_path, {"address": "127.0.0.1:1", "model": "m", "prompts": ["a"], "deadline_s": "1h"}
+    )
+    assert code == EXIT_BAD_REQUEST and "deadline_s '1h'" in str(result["error"])
