@@ -52,6 +52,8 @@ def run(argv: list[str]) -> int:
     if len(argv) != 1:
         _emit(result_stream, {"status": "error", "error": "usage: kcloud-agent REQUEST.json"})
         return EXIT_BAD_REQUEST
+    if _is_llm(argv[0]):  # the LLM suite's requests (lab/agent/llm_main.py)
+        return _run_llm(argv[0], result_stream)
     try:
         request = Request.from_file(argv[0])
     except RequestError as error:
@@ -104,3 +106,34 @@ def run(argv: list[str]) -> int:
                 print(f"closing npu{backend.device}: {error}", file=sys.stderr)
     _emit(result_stream, result)
     return EXIT_OK
+
+
+def _is_llm(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return False  # Request.from_file reports it
+    return isinstance(data, dict) and data.get("kind") == "llm"
+
+
+def _run_llm(path: str, result_stream: int) -> int:
+    from .llm_main import LlmRequestError, run_llm_request
+
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    deadline = data.get("deadline_s", 600.0)
+    if not isinstance(deadline, int | float) or isinstance(deadline, bool) or deadline <= 0:
+        _emit(result_stream, {"status": "error", "error": f"bad request: deadline_s {deadline!r} is not > 0"})
+        return EXIT_BAD_REQUEST
+    _watchdog(result_stream, float(deadline))
+    try:
+        result = run_llm_request(data)
+    except LlmRequestError as error:
+        _emit(result_stream, {"status": "error", "error": f"bad request: {error}"})
+        return EXIT_BAD_REQUEST
+    except (RuntimeError, OSError) as error:
+        _emit(result_stream, {"status": "error", "error": str(error)})
+        return EXIT_ERROR
+    _emit(result_stream, result)
+    return EXIT_OK if result.get("status") == "ok" else EXIT_ERROR

@@ -95,6 +95,27 @@ EMULATION = Obj(
     doc="Settings of an emulated node (only with emulated: true).",
 )
 
+SERVING = Obj(
+    {
+        "address": Field(
+            Str(
+                doc="HOST:PORT of the node's OpenAI-compatible LLM endpoint, as the node's agent reaches it.",
+                pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$",
+                pattern_doc="HOST:PORT, e.g. 127.0.0.1:8000",
+            ),
+            required=True,
+        ),
+        "model": Field(Str(doc="Model name the endpoint serves (the request's 'model')."), required=True),
+        "launch": Field(
+            ListOf(
+                Str(),
+                doc="argv that starts the endpoint on the node when the suite should (never shell text).",
+            )
+        ),
+    },
+    doc="The node's LLM serving endpoint (testsuites/llm).",
+)
+
 TIMEOUTS = Obj(
     {
         "connect": Field(Num(doc="Seconds for TCP connect, banner and auth each.", positive=True)),
@@ -122,6 +143,7 @@ NODE_VARS = Obj(
         "profile": Field(_word("Certification profile name (a file in the profiles folder).")),
         "ssh_config": Field(Bool(doc="Honour ~/.ssh/config Host entries.")),
         "timeouts": Field(TIMEOUTS),
+        "serving": Field(SERVING),
     },
     doc="Node settings, also usable in defaults and group/site/rack vars.",
     ref="node_vars",

@@ -200,6 +200,15 @@ class Emulation:
 
 
 @dataclass(frozen=True, slots=True)
+class Serving:
+    """A node's OpenAI-compatible LLM endpoint: ``Serving("127.0.0.1:8000", "llama-3.1-8b-instruct")``."""
+
+    address: str
+    model: str
+    launch: tuple[str, ...] = ()  # argv run on the node to start it; empty: already running
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     """One test-bed server after inheritance and validation."""
 
@@ -229,6 +238,7 @@ class Node:
     # password_env / passphrase_env and every label given as ``!env VAR`` (values are read
     # when needed and masked in every output, never stored here)
     secret_env: tuple[str, ...] = ()
+    serving: Serving | None = None  # the LLM endpoint (testsuites/llm); None: the node serves none
 
     @property
     def device_count(self) -> int:

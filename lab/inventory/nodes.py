@@ -34,6 +34,7 @@ from lab.inventory.model import (
     Location,
     Node,
     Scalar,
+    Serving,
     frozen_mapping,
 )
 from lab.inventory.spec import Ctx
@@ -121,7 +122,19 @@ def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
         emulation=emulation,
         location=Location(draft.file, draft.name_y.line, draft.name_y.column),
         secret_env=_secret_env(auth, s.get("labels")),
+        serving=_serving(s.get("serving")),
     )
+
+
+def _serving(y: Y | None) -> Serving | None:
+    if y is None or not isinstance(y.value, dict):
+        return None
+    fields = y.value
+    address, model = _optional_str(fields.get("address")), _optional_str(fields.get("model"))
+    if address is None or model is None:
+        return None  # already reported by the shape check
+    launch = tuple(str(item.value) for item in _items(fields.get("launch")))
+    return Serving(address=address, model=model, launch=launch)
 
 
 # --- small readers of already type-checked values ---------------------------------------

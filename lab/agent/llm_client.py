@@ -1,0 +1,120 @@
+"""One streamed completion from an OpenAI-compatible endpoint, timed token by token (stdlib only).
+
+Runs on the node next to the endpoint (the agent), so the network between controller and
+node is not in the figures. ``on_first_token`` is called the moment the first token arrives
+(LoadGen's ``FirstTokenComplete``).
+
+::
+
+    done = stream_completion("127.0.0.1:8000", "llama-3.1-8b-instruct", "Explain KV caches", 64)
+    done.ttft_s, done.tpot_s, done.finish_reason, done.text
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class EndpointError(RuntimeError):
+    """The endpoint refused, broke off or answered something that is not an OpenAI stream."""
+
+
+@dataclass
+class Completion:
+    """What one streamed request produced and when (seconds from the request's send)."""
+
+    tokens: list[str] = field(default_factory=list)
+    token_times: list[float] = field(default_factory=list)
+    finish_reason: str | None = None
+    done: bool = False  # the stream ended with ``data: [DONE]``
+    ident: str | None = None  # the endpoint's completion id (matches its own records)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+    @property
+    def ttft_s(self) -> float | None:
+        return self.token_times[0] if self.token_times else None
+
+    @property
+    def tpot_s(self) -> float | None:
+        """Mean seconds per output token after the first (MLPerf's TPOT)."""
+        if len(self.token_times) < 2:
+            return None
+        return (self.token_times[-1] - self.token_times[0]) / (len(self.token_times) - 1)
+
+    @property
+    def complete(self) -> bool:
+        """A finish reason and ``[DONE]`` were both seen: the stream was not cut."""
+        return self.done and self.finish_reason is not None
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise EndpointError(f"endpoint address {address!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def stream_completion(
+    address: str,
+    model: str,
+    prompt: str,
+    max_tokens: int,
+    on_first_token: Callable[[], None] | None = None,
+    timeout_s: float = 60.0,
+) -> Completion:
+    """Send one greedy (temperature 0) streamed completion and time every token event."""
+    host, port = split_address(address)
+    body = json.dumps(
+        {"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stream": True}
+    )
+    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    result = Completion()
+    try:
+        began = time.perf_counter()
+        connection.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise EndpointError(f"{address} answered HTTP {response.status}: {response.read(500)!r}")
+        for raw in response:
+            line = raw.strip()
+            if not line.startswith(b"data:"):
+                continue
+            payload = line[5:].strip()
+            if payload == b"[DONE]":
+                result.done = True
+                break
+            choice, ident = _first_choice(payload)
+            result.ident = result.ident or ident
+            text = choice.get("text")
+            if isinstance(text, str) and text:
+                result.token_times.append(time.perf_counter() - began)
+                result.tokens.append(text)
+                if len(result.tokens) == 1 and on_first_token is not None:
+                    on_first_token()
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str):
+                result.finish_reason = reason
+    except (OSError, http.client.HTTPException) as error:
+        raise EndpointError(f"{address}: {type(error).__name__}: {error}") from error
+    finally:
+        connection.close()
+    return result
+
+
+def _first_choice(payload: bytes) -> tuple[dict[str, object], str | None]:
+    try:
+        event = json.loads(payload)
+        choice = event["choices"][0]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise EndpointError(f"not an OpenAI completion event: {payload[:200]!r}") from error
+    if not isinstance(choice, dict):
+        raise EndpointError(f"not an OpenAI completion event: {payload[:200]!r}")
+    ident = event.get("id")
+    return choice, ident if isinstance(ident, str) else None

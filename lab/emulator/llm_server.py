@@ -1,0 +1,270 @@
+"""An emulated card's OpenAI-compatible LLM endpoint: a continuous-batching engine that sleeps its steps.
+
+It stands in for the vendors' serving stacks (furiosa-llm, vllm-rbln, vLLM), which are HTTP
+servers: ``POST /v1/completions`` (``"stream": true`` gives server-sent events, one token per
+event, then ``data: [DONE]``), ``GET /v1/models`` (the model and the precision it serves).
+Timing follows :class:`lab.emulator.llm_timing.LlmCard`: requests are admitted while their
+tokens fit in the KV cache (the rest queue), a prefill step yields the admitted requests'
+first tokens, a decode step yields one token to every running request. ``GET /ground_truth``
+gives, per finished request, the TTFT and TPOT the model scheduled (the step deadlines, not
+the wake-ups), which tests compare with what a client measured.
+
+Faults (config ``faults``): ``cut_after_tokens`` ends the stream after that many tokens
+without a finish reason; ``wrong_tokens`` replaces every output token; the card's own
+``throttle_after_s`` / ``throttle_factor`` slow decoding once hot.
+
+::
+
+    python -m lab.emulator.llm_server CONFIG.json READY_FILE   # READY_FILE gets "PORT\\n"
+
+    CONFIG.json: {"model": "llama-3.1-8b-instruct", "precision": "bf16",
+                  "card": {"decode_base_s": 0.012, ...}, "faults": {"wrong_tokens": true}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lab.emulator.llm_text import VOCABULARY, continuation, input_tokens
+from lab.emulator.llm_timing import LlmCard
+
+MAX_BODY = 1 << 20
+GROUND_TRUTH_KEPT = 100_000
+LAG_CAUGHT_UP_S = 0.05
+
+
+@dataclass
+class _Request:
+    number: int
+    prompt_tokens: int
+    words: list[str]
+    finish: str
+    arrival: float
+    tokens: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    token_times: list[float] = field(default_factory=list)
+
+    @property
+    def kv_tokens(self) -> int:
+        return self.prompt_tokens + len(self.words)
+
+
+class Engine:
+    """Continuous batching over one card's timing model; ``submit`` returns a request whose queue streams."""
+
+    def __init__(self, card: LlmCard) -> None:
+        self.card = card
+        self.waiting: deque[_Request] = deque()
+        self.running: list[_Request] = []
+        self.kv_used = 0
+        self.busy_s = 0.0
+        self.numbers = 0
+        self.truth: deque[dict[str, float | int]] = deque(maxlen=GROUND_TRUTH_KEPT)
+        self._wake = asyncio.Event()
+
+    def submit(self, prompt_tokens: int, words: list[str], finish: str) -> _Request:
+        if prompt_tokens + len(words) > self.card.kv_capacity_tokens:
+            raise ValueError(
+                f"{prompt_tokens + len(words)} tokens exceed the KV cache ({self.card.kv_capacity_tokens})"
+            )
+        self.numbers += 1
+        loop = asyncio.get_running_loop()
+        request = _Request(self.numbers, prompt_tokens, words, finish, loop.time())
+        self.waiting.append(request)
+        self._wake.set()
+        return request
+
+    def _admit(self) -> list[_Request]:
+        admitted: list[_Request] = []
+        while (
+            self.waiting
+            and len(self.running) + len(admitted) < self.card.max_batch
+            and self.kv_used + self.waiting[0].kv_tokens <= self.card.kv_capacity_tokens
+        ):
+            request = self.waiting.popleft()
+            self.kv_used += request.kv_tokens
+            admitted.append(request)
+        return admitted
+
+    def _emit(self, request: _Request, at: float) -> bool:
+        """Give ``request`` its next token at model time ``at``; True when it is finished."""
+        request.tokens.put_nowait(request.words[len(request.token_times)])
+        request.token_times.append(at)
+        if len(request.token_times) < len(request.words):
+            return False
+        request.tokens.put_nowait(None)
+        self.kv_used -= request.kv_tokens
+        first, last, count = request.token_times[0], request.token_times[-1], len(request.token_times)
+        self.truth.append(
+            {
+                "request": request.number,
+                "input_tokens": request.prompt_tokens,
+                "output_tokens": count,
+                "ttft_s": first - request.arrival,
+                "tpot_s": (last - first) / (count - 1) if count > 1 else 0.0,
+            }
+        )
+        return True
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            if not self.running and not self.waiting:
+                self._wake.clear()
+                await self._wake.wait()
+                deadline = loop.time()
+            # While the engine stays busy a step starts at the previous step's deadline, so a late
+            # wake-up does not push the schedule back (within LAG_CAUGHT_UP_S of real time).
+            start = max(deadline, loop.time() - LAG_CAUGHT_UP_S)
+            admitted = self._admit()
+            if admitted:  # a prompt is not computed before it arrived
+                start = max(start, *(request.arrival for request in admitted))
+            if admitted:
+                step = self.card.prefill_s(sum(request.prompt_tokens for request in admitted))
+            else:
+                step = self.card.decode_step_s(len(self.running), self.busy_s)
+            deadline = start + step
+            self.busy_s += step
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+            if admitted:
+                self.running.extend(request for request in admitted if not self._emit(request, deadline))
+            else:
+                self.running = [request for request in self.running if not self._emit(request, deadline)]
+
+
+class Endpoint:
+    """The HTTP side: parse one request per connection, stream tokens from the engine."""
+
+    def __init__(self, config: dict[str, object]) -> None:
+        card = config.get("card", {})
+        faults = config.get("faults", {})
+        if not isinstance(card, dict) or not isinstance(faults, dict):
+            raise ValueError("config: card and faults must be objects")
+        self.engine = Engine(LlmCard(**card))
+        self.model = str(config.get("model", "emulated-llm"))
+        self.precision = str(config.get("precision", "bf16"))
+        cut = faults.get("cut_after_tokens")
+        self.cut_after = int(cut) if isinstance(cut, int) else None
+        self.wrong_tokens = bool(faults.get("wrong_tokens", False))
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            method, path, body = await _read_request(reader)
+            if method == "GET" and path == "/v1/models":
+                data = {
+                    "object": "list",
+                    "data": [{"id": self.model, "object": "model", "precision": self.precision}],
+                }
+                await _send_json(writer, 200, data)
+            elif method == "GET" and path == "/ground_truth":
+                await _send_json(writer, 200, {"requests": list(self.engine.truth)})
+            elif method == "POST" and path == "/v1/completions":
+                await self._complete(writer, json.loads(body or b"{}"))
+            else:
+                await _send_json(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+        except (ValueError, KeyError, TypeError) as error:
+            await _send_json(writer, 400, {"error": {"message": str(error)}})
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def _complete(self, writer: asyncio.StreamWriter, body: dict[str, object]) -> None:
+        # max_completion_tokens: the newer OpenAI name, which some load tools send
+        prompt, max_tokens = body["prompt"], body.get("max_tokens", body.get("max_completion_tokens", 16))
+        if body.get("model") != self.model:
+            raise ValueError(f"model {body.get('model')!r} is not served here (serving {self.model!r})")
+        if not isinstance(prompt, str) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ValueError("prompt must be a string and max_tokens an integer ≥ 1")
+        words, finish = continuation(prompt, max_tokens)
+        if self.wrong_tokens:
+            words = [VOCABULARY[-1 - VOCABULARY.index(word)] for word in words]
+        request = self.engine.submit(input_tokens(prompt), words, finish)
+        ident = f"cmpl-{request.number}"
+        if not body.get("stream"):
+            while await request.tokens.get() is not None:
+                pass
+            text = "".join(" " + word for word in words)
+            choice = {"index": 0, "text": text, "finish_reason": finish}
+            usage = {"prompt_tokens": request.prompt_tokens, "completion_tokens": len(words)}
+            await _send_json(
+                writer, 200, {"id": ident, "object": "text_completion", "choices": [choice], "usage": usage}
+            )
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+        sent = 0
+        while (word := await request.tokens.get()) is not None:
+            if self.cut_after is not None and sent >= self.cut_after:
+                return  # the stream ends here: no finish reason, no [DONE]
+            sent += 1
+            last = sent == len(words)
+            choice = {"index": 0, "text": " " + word, "finish_reason": finish if last else None}
+            writer.write(
+                _event({"id": ident, "object": "text_completion", "model": self.model, "choices": [choice]})
+            )
+            await writer.drain()
+        writer.write(b"data: [DONE]\n\n")
+        await writer.drain()
+
+
+def _event(data: dict[str, object]) -> bytes:
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    if length > MAX_BODY:
+        raise ValueError(f"body of {length} bytes is over {MAX_BODY}")
+    return method, path, await reader.readexactly(length) if length else b""
+
+
+async def _send_json(writer: asyncio.StreamWriter, status: int, data: Mapping[str, object]) -> None:
+    body = json.dumps(data).encode()
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+    writer.write(
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+
+
+async def serve(config: dict[str, object], ready_file: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    endpoint = Endpoint(config)
+    server = await asyncio.start_server(endpoint.handle, host, port, backlog=512)
+    bound = server.sockets[0].getsockname()[1]
+    engine = asyncio.ensure_future(endpoint.engine.run())
+    temporary = ready_file + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(f"{bound}\n")
+    os.replace(temporary, ready_file)  # readers never see a half-written port
+    async with server:
+        await server.serve_forever()
+    engine.cancel()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) not in (2, 3):
+        print("usage: python -m lab.emulator.llm_server CONFIG.json READY_FILE [PORT]", file=sys.stderr)
+        return 2
+    with open(argv[0], encoding="utf-8") as handle:
+        config = json.load(handle)
+    asyncio.run(serve(config, argv[1], port=int(argv[2]) if len(argv) == 3 else 0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

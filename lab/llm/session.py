@@ -1,0 +1,104 @@
+"""One node's LLM endpoint driven through the agent (LoadGen on the node) and the figures it gives.
+
+The prompt set and its greedy references are the suite's data (testsuites/llm/data); the
+agent runs next to the endpoint, so controller–node network time is not in TTFT/TPOT.
+
+::
+
+    session = LlmSession(AgentRunner(transport), serving, duration_s=2.0)
+    figures = session.offline(); figures.tokens_per_s, figures.validity
+    figures = session.server(target_qps=2.0); figures.ttft_p99_ms, figures.tpot_p99_ms
+    outputs = session.accuracy(samples)    # [{"text", "first_token", "finish_reason", ...}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lab.inventory.model import Serving
+from lab.performance.agent_runner import AgentRunner
+from lab.performance.result import AgentResult
+
+DEFAULT_DURATION_S = 600.0  # MLPerf's minimum run; --lab-perf-duration shortens it
+OFFLINE_CONCURRENCY = 16
+MAX_TOKENS = 32
+DEADLINE_MARGIN_S = 120.0
+
+
+@dataclass(frozen=True)
+class LlmFigures:
+    """What one LoadGen run measured, in the units the profile judges."""
+
+    validity: str | None
+    tokens_per_s: float | None
+    ttft_p99_ms: float | None
+    tpot_p99_ms: float | None
+    invalid_reason: str | None
+    result: AgentResult
+
+    @classmethod
+    def of(cls, result: AgentResult) -> LlmFigures:
+        detail = result.data.get("detail")
+        values: Mapping[str, object] = detail if isinstance(detail, Mapping) else {}
+
+        def number(key: str, scale: float = 1.0) -> float | None:
+            value = values.get(key)
+            return float(value) * scale if isinstance(value, int | float) else None
+
+        reason = values.get("result_invalid_reason")
+        return cls(
+            validity=str(values.get("result_validity")) if values.get("result_validity") else None,
+            tokens_per_s=number("result_tokens_per_second") or number("result_completed_tokens_per_second"),
+            ttft_p99_ms=number("result_first_token_99.00_percentile_latency_ns", 1e-6),
+            tpot_p99_ms=number("result_time_per_output_token_99.00_percentile_ns", 1e-6),
+            invalid_reason=str(reason) if reason else None,
+            result=result,
+        )
+
+
+class LlmSession:
+    def __init__(self, runner: AgentRunner, serving: Serving, *, duration_s: float | None = None) -> None:
+        self.runner = runner
+        self.serving = serving
+        self.duration_s = duration_s or DEFAULT_DURATION_S
+        self._runs = 0
+
+    def _request(self, prompts: Sequence[str], **fields: object) -> dict[str, object]:
+        return {
+            "kind": "llm",
+            "address": self.serving.address,
+            "model": self.serving.model,
+            "prompts": list(prompts),
+            "max_tokens": MAX_TOKENS,
+            "min_duration_s": self.duration_s,
+            "deadline_s": self.duration_s * 3 + DEADLINE_MARGIN_S,
+            **fields,
+        }
+
+    def offline(self, prompts: Sequence[str], *, expected_qps: float = 4.0) -> LlmFigures:
+        request = self._request(
+            prompts, scenario="Offline", concurrency=OFFLINE_CONCURRENCY, expected_qps=expected_qps,
+            min_query_count=len(prompts),
+        )  # fmt: skip
+        return LlmFigures.of(self.runner.run(request, label="llm-offline"))
+
+    def server(
+        self, prompts: Sequence[str], *, target_qps: float, ttft_bound_ms: float, tpot_bound_ms: float
+    ) -> LlmFigures:
+        request = self._request(
+            prompts, scenario="Server", target_qps=target_qps, ttft_bound_ms=ttft_bound_ms,
+            tpot_bound_ms=tpot_bound_ms, min_query_count=len(prompts),
+        )  # fmt: skip
+        return LlmFigures.of(self.runner.run(request, label="llm-server"))
+
+    def accuracy(
+        self, samples: Sequence[Mapping[str, object]], prompts: Sequence[str]
+    ) -> list[dict[str, object]]:
+        """Greedy outputs of ``samples`` (after a minimal Offline run that LoadGen needs anyway)."""
+        request = self._request(
+            prompts[:1], scenario="Offline", concurrency=1, min_duration_s=0.01, min_query_count=1,
+            accuracy=[{"prompt": s["prompt"], "max_tokens": s["max_tokens"]} for s in samples],
+        )  # fmt: skip
+        outputs = self.runner.run(request, label="llm-accuracy").data.get("accuracy")
+        return [dict(item) for item in outputs] if isinstance(outputs, list) else []
