@@ -227,7 +227,9 @@ class RedfishClient:
         """``ComputerSystem.Reset`` with ``reset_type`` (one of RESET_TYPES)."""
         if reset_type not in RESET_TYPES:
             raise ValueError(f"unknown ResetType {reset_type!r}; one of {', '.join(RESET_TYPES)}")
-        self._call(f"Reset {reset_type}", lambda: self._system().reset_system(reset_type))
+        import sushy
+
+        self._call(f"Reset {reset_type}", lambda: self._system().reset_system(sushy.ResetType(reset_type)))
 
     # --- helpers ------------------------------------------------------------------------
     def _system(self) -> Any:

@@ -119,7 +119,9 @@ def bmc_command_marker(node_dir: str | Path) -> str:
     return f"lab.emulator.bmc.server --node-dir {Path(node_dir).resolve()}"
 
 
-def start_bmc(node_dir: Path, name: str, *, user: str, password: str) -> BmcProcess:
+def start_bmc(
+    node_dir: Path, name: str, *, user: str, password: str, sshd_pid: int = 0, sshd_config: str = ""
+) -> BmcProcess:
     """Start the BMC of the emulated node in ``node_dir``; raise RuntimeError if it never answers."""
     import bcrypt
 
@@ -143,6 +145,10 @@ def start_bmc(node_dir: Path, name: str, *, user: str, password: str) -> BmcProc
                     str(node_dir.resolve()),
                     "--config",
                     str(config),
+                    "--sshd-pid",
+                    str(sshd_pid),
+                    "--sshd-config",
+                    sshd_config,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,

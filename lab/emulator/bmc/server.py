@@ -13,8 +13,11 @@ own extension points, nothing patched inside sushy-tools:
   ``PowerConsumedWatts`` is :func:`lab.emulator.bmc.power.wall_watts` of the node, and
   ``view_functions`` wrappers that link it from the Chassis and put the cards' hottest
   temperature into Thermal;
-* the fake driver's power state is read with the node: while the system is off (after a
-  ``ForceOff`` or during a ``ForceRestart``) the wall reading is 0 W.
+* a reconciling thread makes the node follow the fake driver's power state (which applies
+  a pending ``On`` 1-11 s after a reset, as sushy-tools models hardware): off → the node's
+  sshd stops answering and its sessions, workloads and card owners are gone; on → the cards
+  cold-boot and SSH answers again (:mod:`lab.emulator.bmc.node_power`). While off the wall
+  reading is 0 W.
 """
 
 from __future__ import annotations
@@ -23,11 +26,17 @@ import argparse
 import json
 import ssl
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from lab.emulator.bmc.node_power import power_off, power_on
 from lab.emulator.bmc.power import wall_watts
 from lab.emulator.state import NodeDir
+
+RECONCILE_INTERVAL_S = 0.2
+BOOT_SECONDS = 3.0  # power-on to SSH: a real server POSTs for minutes; enough here to be seen
 
 
 def _with_json(view: Callable[..., Any], change: Callable[[dict[str, Any], str], None]) -> Callable[..., Any]:
@@ -48,6 +57,43 @@ def _with_json(view: Callable[..., Any], change: Callable[[dict[str, Any], str],
 
     wrapped.__name__ = getattr(view, "__name__", "wrapped")
     return wrapped
+
+
+class NodePower:
+    """The emulated node's power, kept in step with the fake driver's PowerState.
+
+    A reset that takes the power away acts at once, inside the Redfish request (the fake
+    driver may apply the following "On" within a second: a poll could miss the outage); the
+    "On" that sushy-tools applies later is followed by :meth:`follow`'s poll.
+    """
+
+    def __init__(self, app: Any, node: NodeDir, sshd_pid: int, sshd_config: str) -> None:
+        self.app, self.node, self.sshd_pid, self.sshd_config = app, node, sshd_pid, sshd_config
+        self.on = True
+        self.off_at = 0.0
+        self.lock = threading.Lock()
+
+    def set(self, wanted: bool) -> None:
+        with self.lock:
+            if wanted == self.on:
+                return
+            if wanted and time.monotonic() - self.off_at < BOOT_SECONDS:
+                return  # still booting: the next poll powers it on
+            (power_on if wanted else power_off)(self.node, self.sshd_pid, self.sshd_config)
+            self.on = wanted
+            self.off_at = time.monotonic() if not wanted else self.off_at
+        print(f"node power {'on' if wanted else 'off'}", file=sys.stderr, flush=True)
+
+    def follow(self, stop: threading.Event) -> None:
+        """Poll the driver's PowerState until ``stop`` is set; the node follows it."""
+        while not stop.wait(RECONCILE_INTERVAL_S):
+            try:
+                systems = self.app.systems
+                wanted = all(systems.get_power_state(uuid) == "On" for uuid in systems.systems)
+            except Exception as error:  # the driver's sqlite state busy: try again next round
+                print(f"power state unreadable: {error}", file=sys.stderr, flush=True)
+                continue
+            self.set(wanted)
 
 
 def build_app(node_dir: str, config_file: str) -> Any:
@@ -96,12 +142,40 @@ def build_app(node_dir: str, config_file: str) -> Any:
     return app
 
 
+def cut_power_on_reset(app: Any, power: NodePower) -> None:
+    """Wrap sushy-tools' ComputerSystem.Reset view: a reset that removes power acts at once."""
+    import flask
+
+    original = app.view_functions["system_reset_action"]
+
+    def reset(identity: str) -> Any:
+        response = original(identity)
+        status = getattr(response, "status_code", 204)
+        reset_type = (flask.request.get_json(silent=True) or {}).get("ResetType", "")
+        if status < 300 and reset_type in (
+            "ForceOff",
+            "GracefulShutdown",
+            "ForceRestart",
+            "GracefulRestart",
+            "PowerCycle",
+        ):
+            power.set(False)
+        return response
+
+    app.view_functions["system_reset_action"] = reset
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--node-dir", required=True)
     parser.add_argument("--config", required=True, help="sushy-tools configuration file (Python)")
+    parser.add_argument("--sshd-pid", type=int, default=0, help="the node's sshd (stopped while off)")
+    parser.add_argument("--sshd-config", default="", help="its sshd_config (identifies the pid)")
     args = parser.parse_args(argv)
     app = build_app(args.node_dir, args.config)
+    power = NodePower(app, NodeDir(args.node_dir), args.sshd_pid, args.sshd_config)
+    cut_power_on_reset(app, power)
+    threading.Thread(target=power.follow, args=(threading.Event(),), daemon=True).start()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(app.config["SUSHY_EMULATOR_SSL_CERT"], app.config["SUSHY_EMULATOR_SSL_KEY"])
     app.run(

@@ -110,12 +110,19 @@ def _bmc_password(directory: Path, variable: str) -> str:
     return stored.read_text(encoding="utf-8").strip()
 
 
-def _start_bmc(directory: Path, node: Node) -> BmcProcess:
+def _start_bmc(directory: Path, node: Node, sshd: SshdServer) -> BmcProcess:
     assert node.bmc is not None
     node_dir = (directory / "nodes" / node.name).resolve()
     password = _bmc_password(directory, node.bmc.password_env)
     try:
-        return start_bmc(node_dir, node.name, user=node.bmc.user, password=password)
+        return start_bmc(
+            node_dir,
+            node.name,
+            user=node.bmc.user,
+            password=password,
+            sshd_pid=sshd.pid or 0,
+            sshd_config=str(sshd.config_path),
+        )
     except RuntimeError as error:
         raise TestbedError(str(error)) from error
 
@@ -153,7 +160,7 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
                     errors.append(f"{name}: {error}")
             # after the node directories exist (the sshd start prepared them)
             bmc_futures = {
-                node.name: pool.submit(_start_bmc, directory, node)
+                node.name: pool.submit(_start_bmc, directory, node, servers[node.name])
                 for node in nodes
                 if node.bmc is not None and node.name in servers
             }
