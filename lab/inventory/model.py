@@ -195,6 +195,8 @@ FaultKind = Literal[
     "perf-degradation",
     "wrong-firmware",
     "wrong-output",
+    "bmc-timeout",  # node-level: the emulated BMC stops answering (requests hang)
+    "bmc-frozen-power",  # node-level: the emulated BMC's PowerConsumedWatts stops changing
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 

@@ -28,6 +28,7 @@ from lab.inventory.model import Node
 from lab.transport.redfish import RedfishClient
 
 RESULT_KEY = "wall_power"  # where a run's wall series is kept in AgentResult.data
+FROZEN_MINIMUM = 5  # samples, idle ends and loaded window together, that must not all be equal
 
 
 @dataclass
@@ -46,6 +47,19 @@ class WallSeries:
         start, end = window
         inside = [w for t, w in zip(self.t, self.watts, strict=True) if start <= t <= end]
         return sum(inside) / len(inside) if inside else None
+
+    def frozen(self, minimum: int = FROZEN_MINIMUM) -> bool:
+        """Whether the reading never changed although the run went from idle to load and back.
+
+        The series starts and ends with the node idle and holds the loaded window between, so
+        a sensor that reports one value throughout (``minimum`` samples or more) is stuck.
+
+        >>> WallSeries(t=[0, 1, 2, 3, 4], watts=[400.0] * 5).frozen()
+        True
+        >>> WallSeries(t=[0, 1, 2, 3, 4], watts=[391.5, 442.9, 442.9, 442.9, 391.5]).frozen()
+        False
+        """
+        return len(self.watts) >= minimum and len(set(self.watts)) == 1
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -46,6 +46,16 @@ nodes:
   - name: without-bmc
     operator: kt-cloud
     accelerators: [{{model: rngd, count: 1}}]
+  - name: frozen-bmc
+    operator: kt-cloud
+    accelerators: [{{model: rngd, count: 1}}]
+    bmc: {{user: admin, password_env: H17_TEST_BMC_PASSWORD, timeout: 5}}
+    emulation: {{faults: [{{kind: bmc-frozen-power}}]}}
+  - name: hung-bmc
+    operator: kt-cloud
+    accelerators: [{{model: rngd, count: 1}}]
+    bmc: {{user: admin, password_env: H17_TEST_BMC_PASSWORD, timeout: 1}}
+    emulation: {{faults: [{{kind: bmc-timeout}}]}}
 """
 
 
@@ -157,3 +167,25 @@ def test_unreachable_and_silent_bmcs_end_within_the_deadline(testbed: tuple[Mani
         listener.close()
         for connection in accepted:
             connection.close()
+
+
+@pytest.mark.integration
+def test_bmc_faults_frozen_reading_and_timeout(testbed: tuple[Manifest, Inventory]) -> None:
+    """A frozen sensor keeps its value while the cards' load changes (the suite then says
+    ERROR: frozen); a wedged BMC ends in CommandTimeout within the inventory's deadline."""
+    manifest, inventory = testbed
+    frozen = inventory.node("frozen-bmc")
+    assert frozen.bmc is not None
+    with RedfishClient(frozen.bmc, node=frozen.name) as bmc:
+        idle = bmc.power().watts
+        load = ssh(
+            manifest, frozen.port, "npu-workload run --device 0 --model resnet50 --batch 8 --seconds 2"
+        )
+        assert load.returncode == 0, load.stderr
+        assert bmc.power().watts == idle  # the card was busy: a live sensor would have moved
+    hung = inventory.node("hung-bmc")
+    assert hung.bmc is not None
+    began = time.monotonic()
+    with pytest.raises(CommandTimeout, match="no answer within 1 s"):
+        RedfishClient(hung.bmc, node=hung.name).open().power()
+    assert time.monotonic() - began < 5.0

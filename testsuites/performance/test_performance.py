@@ -204,6 +204,11 @@ def test_efficiency_wall(
     power_log = evidence.series("wall-power", "W", wall.t, wall.watts)
     request.node.user_properties.append(("power_source.efficiency-wall", f"wall: {wall.source}"))
     request.node.user_properties.append(("bmc_tls", wall.tls))  # "insecure" is recorded by name
+    if wall.frozen():
+        raise InfrastructureError(
+            f"{device.node.name}: the BMC's power reading stayed {wall.watts[0]:g} W over {len(wall.watts)} "
+            "samples from idle through the loaded window: a frozen sensor, not a figure"
+        )
     window = result.wall_window
     if window is None:
         raise InfrastructureError(f"{device.node.name}: the agent reported no wall-clock window origin")

@@ -36,6 +36,7 @@ from lab.emulator.bmc.power import wall_watts
 from lab.emulator.state import NodeDir
 
 RECONCILE_INTERVAL_S = 0.2
+HANG_SECONDS = 120.0  # a wedged request is held this long at most (the client gives up sooner)
 BOOT_SECONDS = 3.0  # power-on to SSH: a real server POSTs for minutes; enough here to be seen
 
 
@@ -96,6 +97,12 @@ class NodePower:
             self.set(wanted)
 
 
+def bmc_fault(node: NodeDir, kind: str) -> bool:
+    """Whether the node-level BMC fault ``kind`` is in effect now (``after_seconds`` honoured)."""
+    now = node.now()
+    return any(fault.kind == kind and (fault.after_seconds or 0.0) <= now for fault in node.spec.faults)
+
+
 def build_app(node_dir: str, config_file: str) -> Any:
     """sushy-tools' Flask app for ``node_dir``, configured from ``config_file`` (see the module doc)."""
     import flask
@@ -109,8 +116,13 @@ def build_app(node_dir: str, config_file: str) -> Any:
         systems = app.systems
         return all(systems.get_power_state(uuid) == "On" for uuid in systems.systems)
 
+    frozen: list[float] = []
+
     def power_document(identity: str) -> dict[str, Any]:
         watts = round(wall_watts(node, powered=powered()), 1)
+        if bmc_fault(node, "bmc-frozen-power"):
+            frozen[:] = frozen or [watts]  # the sensor stuck at its first reading under the fault
+            watts = frozen[0]
         base = f"/redfish/v1/Chassis/{identity}/Power"
         return {
             "@odata.type": "#Power.v1_5_0.Power",
@@ -134,6 +146,14 @@ def build_app(node_dir: str, config_file: str) -> Any:
         return flask.Response(json.dumps(power_document(identity)), status=200, mimetype="application/json")
 
     app.add_url_rule("/redfish/v1/Chassis/<identity>/Power", "lab_power_resource", power_view)
+
+    def hang_when_faulty() -> None:
+        # Flask's before_request hook: a BMC whose web server wedged answers nothing (bounded)
+        end = time.monotonic() + HANG_SECONDS
+        while bmc_fault(node, "bmc-timeout") and time.monotonic() < end:
+            time.sleep(0.5)
+
+    app.before_request(hang_when_faulty)
 
     def link_power(document: dict[str, Any], identity: str) -> None:
         document["Power"] = {"@odata.id": f"/redfish/v1/Chassis/{identity}/Power"}
