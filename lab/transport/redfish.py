@@ -77,8 +77,8 @@ class _PinnedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def _power_resource(chassis: Any) -> Any:
-    """The chassis' ``Power`` with ``PowerControl`` read through sushy's field declarations.
+def _power_resource(root: Any, path: str) -> Any:
+    """The ``Power`` resource at ``path`` with ``PowerControl`` read through declared fields.
 
     sushy's ``Power`` model declares only ``PowerSupplies``; a subclass adding the standard
     ``PowerControl`` fields is the library's own way to extend a resource (as for OEM parts),
@@ -86,7 +86,6 @@ def _power_resource(chassis: Any) -> Any:
     """
     from sushy.resources import base
     from sushy.resources.chassis.power import power
-    from sushy.utils import get_sub_resource_path_by
 
     class PowerControl(base.ListField):  # type: ignore[misc]
         name = base.Field("Name")
@@ -95,13 +94,7 @@ def _power_resource(chassis: Any) -> Any:
     class LabPower(power.Power):  # type: ignore[misc]
         power_control = PowerControl("PowerControl", required=True)
 
-    return LabPower(
-        chassis._conn,
-        get_sub_resource_path_by(chassis, "Power"),
-        redfish_version=chassis.redfish_version,
-        registries=chassis.registries,
-        root=chassis.root,
-    )
+    return LabPower(root._conn, path, redfish_version=root.redfish_version, registries=None, root=root)
 
 
 def _password(bmc: Bmc, node: str) -> str:
@@ -122,6 +115,7 @@ class RedfishClient:
         self.tls_mode = bmc.tls
         self._password = password if password is not None else _password(bmc, node)
         self._root: Any = None
+        self._power_path: str | None = None
 
     # --- connection -----------------------------------------------------------------
     def open(self) -> RedfishClient:
@@ -185,7 +179,11 @@ class RedfishClient:
         """The chassis' wall power (``Power.PowerControl[0].PowerConsumedWatts``)."""
 
         def read() -> PowerReading:
-            power = _power_resource(self._chassis())
+            if self._power_path is None:  # resolved once: each sample is then one request
+                from sushy.utils import get_sub_resource_path_by
+
+                self._power_path = get_sub_resource_path_by(self._chassis(), "Power")
+            power = _power_resource(self._root, self._power_path)
             controls = power.power_control or []
             watts = controls[0].power_consumed_watts if controls else None
             if watts is None:
