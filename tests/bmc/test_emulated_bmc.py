@@ -189,3 +189,34 @@ def test_bmc_faults_frozen_reading_and_timeout(testbed: tuple[Manifest, Inventor
     with pytest.raises(CommandTimeout, match="no answer within 1 s"):
         RedfishClient(hung.bmc, node=hung.name).open().power()
     assert time.monotonic() - began < 5.0
+
+
+@pytest.mark.integration
+def test_emulated_bmc_passes_sushys_schema_checks(testbed: tuple[Manifest, Inventory]) -> None:
+    """Walk the emulated Redfish tree with sushy's resource models: each resource is parsed
+    into declared fields and a missing required one (Id, Name, PowerControl...) raises."""
+    import sushy
+
+    from lab.transport.redfish import _power_resource
+
+    _, inventory = testbed
+    node = inventory.node("with-bmc")
+    assert node.bmc is not None
+    client = RedfishClient(node.bmc, node=node.name).open()
+    try:
+        root = client._root
+        assert isinstance(root, sushy.Sushy) and root.redfish_version
+        systems = root.get_system_collection()
+        (system_path,) = systems.members_identities
+        system = root.get_system(system_path)
+        assert system.identity and system.power_state is sushy.PowerState.ON
+        assert sushy.ResetType.FORCE_RESTART in system.get_allowed_reset_system_values()
+        (chassis_path,) = root.get_chassis_collection().members_identities
+        chassis = root.get_chassis(chassis_path)
+        assert [sensor.identity for sensor in chassis.thermal.temperatures]  # MemberId is required
+        power = _power_resource(root, f"{chassis_path}/Power")
+        assert power.identity == "Power" and power.power_control[0].power_consumed_watts > 0
+        managers = root.get_manager_collection().get_members()
+        assert managers and all(manager.identity for manager in managers)
+    finally:
+        client.close()
