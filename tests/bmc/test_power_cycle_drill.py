@@ -8,6 +8,7 @@ BMC is "not computable".
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -50,7 +51,8 @@ nodes:
 
 
 @pytest.fixture(scope="module")
-def drill_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+def drill_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
+    """The power-cycle drill's run, and a short soak of cycle-ok (its BMC's thermal series)."""
     environment = pytest.MonkeyPatch()
     environment.setenv("CYCLE_BMC_PASSWORD", PASSWORD)
     directory = tmp_path_factory.mktemp("power-cycle")
@@ -68,12 +70,19 @@ def drill_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         ]  # fmt: skip
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+        soak = [
+            sys.executable, "-m", "pytest", str(REPO / "testsuites" / "stability" / "test_soak.py"),
+            "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "soak"),
+            "--lab-select", "name=cycle-ok", "--lab-soak-duration", "3s", "-p", "no:cacheprovider", "-q",
+        ]  # fmt: skip
+        soaked = subprocess.run(soak, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        assert soaked.returncode in (0, 1), soaked.stdout[-3000:] + soaked.stderr[-3000:]
         run = load_run(directory / "run")
         run_text = "".join(
             p.read_text(errors="replace") for p in (directory / "run").rglob("*") if p.is_file()
         )
         assert PASSWORD not in run_text + done.stdout + done.stderr  # the BMC password is in no output
-        yield run
+        yield run, load_run(directory / "soak")
     finally:
         down(directory / "testbed")
         environment.undo()
@@ -89,8 +98,8 @@ def _by_node(run: Run) -> dict[str, dict[str, tuple[Outcome, object, str]]]:
 
 
 @pytest.mark.integration
-def test_power_cycle_drill_verdicts(drill_run: Run) -> None:
-    found = _by_node(drill_run)
+def test_power_cycle_drill_verdicts(drill_run: tuple[Run, Run]) -> None:
+    found = _by_node(drill_run[0])
     ok = found["cycle-ok"]
     assert ok["power-cycle-integrity"][0] is Outcome.PASS, ok
     verdict, seconds, _ = ok["power-cycle-recovery"]
@@ -101,3 +110,19 @@ def test_power_cycle_drill_verdicts(drill_run: Run) -> None:
     nobmc = found["cycle-nobmc"]
     assert nobmc["power-cycle-recovery"][:2] == (Outcome.SKIP, None)
     assert nobmc["power-cycle-integrity"][2] == "not computable: the node has no bmc in the inventory"
+
+
+@pytest.mark.integration
+def test_soak_records_the_bmc_thermal_and_fan_series(drill_run: tuple[Run, Run]) -> None:
+    soak = drill_run[1]
+    (record,) = [record for record in soak.records if "test_soak" in record.test_id]
+    # written beside the cards' own series of the same test (npu0.temperature...)
+    folder = next(path for path in (soak.directory / "evidence").iterdir() if "test_soak" in path.name)
+    names = {path.name for path in folder.iterdir()}
+    assert "npu0.temperature.series.jsonl" in names
+    assert any(name.startswith("bmc-temp.") for name in names), names
+    fans = sorted(folder.glob("bmc-fan.*.series.json"))
+    assert fans, names
+    data = json.loads(fans[0].read_text(encoding="utf-8"))
+    assert data["unit"] == "RPM" and len(data["values"]) >= 2 and all(v > 0 for v in data["values"])
+    assert "bmc_thermal_error" not in record.properties
