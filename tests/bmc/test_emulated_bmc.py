@@ -220,3 +220,20 @@ def test_emulated_bmc_passes_sushys_schema_checks(testbed: tuple[Manifest, Inven
         assert managers and all(manager.identity for manager in managers)
     finally:
         client.close()
+
+
+@pytest.mark.integration
+def test_fans_follow_the_cards_and_intake_the_ambient(testbed: tuple[Manifest, Inventory]) -> None:
+    manifest, inventory = testbed
+    node = inventory.node("with-bmc")
+    assert node.bmc is not None
+    with RedfishClient(node.bmc, node=node.name) as bmc:
+        idle = bmc.thermal()
+        started = ssh(
+            manifest, node.port, "nohup npu-workload run --device 0 --model resnet50 --batch 8 --seconds 3 "
+            ">/dev/null 2>&1 </dev/null & sleep 1.5; echo ok"
+        )  # fmt: skip
+        assert started.stdout.strip() == "ok", started.stderr
+        loaded = bmc.thermal()
+    assert idle.temperatures["Chassis Intake Temp"] == 25.0  # the node's ambient (default 25 °C)
+    assert loaded.fans["BaseBoard System Fan"] > idle.fans["BaseBoard System Fan"], (idle.fans, loaded.fans)

@@ -31,6 +31,12 @@ def cards_watts(node: NodeDir) -> float:
     return total
 
 
+def cards_load(node: NodeDir) -> float:
+    """The cards' power as a share of their total TDP (0 idle-ish ... 1 all at full power)."""
+    tdp = sum(device.tdp_watts for device in node.spec.devices)
+    return min(1.0, cards_watts(node) / tdp) if tdp > 0 else 0.0
+
+
 def wall_watts(node: NodeDir, *, powered: bool = True) -> float:
     """What the node draws at the wall: (cards + platform base) / PSU efficiency; 0 when off."""
     if not powered:

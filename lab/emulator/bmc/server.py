@@ -32,12 +32,16 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.emulator.bmc.node_power import power_off, power_on
-from lab.emulator.bmc.power import wall_watts
+from lab.emulator.bmc.power import cards_load, wall_watts
 from lab.emulator.state import NodeDir
 
 RECONCILE_INTERVAL_S = 0.2
 HANG_SECONDS = 120.0  # a wedged request is held this long at most (the client gives up sooner)
-BOOT_SECONDS = 3.0  # power-on to SSH: a real server POSTs for minutes; enough here to be seen
+BOOT_SECONDS = 3.0
+FAN_IDLE_RPM, FAN_MAX_RPM = (
+    2100,
+    4800,
+)  # power-on to SSH: a real server POSTs for minutes; enough here to be seen
 
 
 def _with_json(view: Callable[..., Any], change: Callable[[dict[str, Any], str], None]) -> Callable[..., Any]:
@@ -159,6 +163,18 @@ def build_app(node_dir: str, config_file: str) -> Any:
         document["Power"] = {"@odata.id": f"/redfish/v1/Chassis/{identity}/Power"}
 
     app.view_functions["chassis_resource"] = _with_json(app.view_functions["chassis_resource"], link_power)
+
+    def follow_cards(document: dict[str, Any], identity: str) -> None:
+        # sushy-tools' Thermal readings are constants: the intake follows the node's ambient and
+        # the fans the cards' share of their full power, as a server's fan curve does
+        load = cards_load(node) if powered() else 0.0
+        for sensor in document.get("Temperatures", []):
+            if sensor.get("PhysicalContext") == "Intake":
+                sensor["ReadingCelsius"] = round(node.spec.ambient_celsius, 1)
+        for fan in document.get("Fans", []):
+            fan["Reading"] = round(FAN_IDLE_RPM + load * (FAN_MAX_RPM - FAN_IDLE_RPM)) if powered() else 0
+
+    app.view_functions["thermal_resource"] = _with_json(app.view_functions["thermal_resource"], follow_cards)
     return app
 
 
