@@ -48,7 +48,7 @@ setup() {
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e '.[dev,cpu-reference,postgresql]'
+    "$VENV/bin/python" -m pip install -q -e '.[dev,cpu-reference,postgresql,bmc]'
     echo "$want" > "$stamp"
   fi
 }

@@ -100,6 +100,14 @@ class HostKeyError(TransportError):
     """The node's host key is unknown (and the trust mode does not allow learning it) or changed."""
 
 
+class CertificateMismatch(HostKeyError):
+    """A BMC's TLS certificate is not the one pinned in the inventory (or cannot be checked)."""
+
+
+class BmcError(TransportError):
+    """A BMC answered with an HTTP error or with something that is not the Redfish expected."""
+
+
 class CommandTimeout(TransportError):
     """A command ran past its wall-clock deadline; its remote process group was killed."""
 

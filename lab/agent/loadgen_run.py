@@ -212,7 +212,13 @@ def _one_test(
         "summary_text": summary_text,
         "detail": detail,
         "logs": {"summary": summary_path, "detail": detail_path},
-        "window": {"start": round(window_start, 6), "end": round(window_end, 6)},
+        "window": {
+            "start": round(window_start, 6),
+            "end": round(window_end, 6),
+            # the clock's origin in epoch seconds: the window in wall time, for samples
+            # taken elsewhere (the BMC's wall power, read by the controller)
+            "origin_epoch": round(time.time() - clock(), 6),
+        },
         "telemetry": {"interval_s": request.telemetry_interval_s, "samples": telemetry},
         "host_cpu_pressure": pressure_share(pressure_before, pressure_after, window_end - window_start),
         "samples_per_device": pool.samples_done,

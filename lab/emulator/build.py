@@ -80,7 +80,7 @@ def _check_fault(node: Node, entry: FaultEntry, device_count: int) -> None:
         raise EmulatorConfigError(f"{where}: device {entry.device} does not exist (node has {device_count})")
     probe = ActiveFault(entry.kind, 0.0, entry.parameters)
     try:
-        for name in ("inlet_celsius", "per_hour", "floor", "count", "replays_per_hour"):
+        for name in ("inlet_celsius", "per_hour", "floor", "count", "replays_per_hour", "after_power_cycles"):
             probe.number(name, 0.0)
         probe.flag("tool_hangs")
         if entry.kind == "pcie-degraded":

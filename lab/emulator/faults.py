@@ -70,7 +70,8 @@ class ActiveFault:
 
 def fault_start(fault: FaultEntry, number: int, record: DeviceRecord) -> float | None:
     """Emulated start time of spec fault ``number`` on this device; None if not yet triggered."""
-    if fault.after_queries is not None:
+    if fault.after_queries is not None or "after_power_cycles" in fault.parameters:
+        # started by the query counter, or by the BMC's power-on (lab.emulator.bmc.node_power)
         return record.fault_starts.get(str(number))
     return fault.after_seconds if fault.after_seconds is not None else 0.0
 

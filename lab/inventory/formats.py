@@ -123,6 +123,38 @@ TIMEOUTS = Obj(
     }
 )
 
+FINGERPRINT = r"^(sha256:)?([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$"
+
+BMC = Obj(
+    {
+        "address": Field(Str(doc="BMC IP address or DNS name (required unless the node is emulated).")),
+        "port": Field(Int(doc="HTTPS port (default 443).", minimum=1, maximum=65535)),
+        "user": Field(Str(doc="Redfish user name."), required=True),
+        "password": Field(Str(doc="Only as 'password: !env VAR' (the variable must be set when loading).")),
+        "password_env": Field(_env_name("Environment variable holding the BMC password, read when used.")),
+        "tls_fingerprint": Field(
+            Str(
+                doc="SHA-256 fingerprint of the BMC's certificate (openssl x509 -fingerprint -sha256).",
+                pattern=FINGERPRINT,
+                pattern_doc="a SHA-256 fingerprint: 32 hex bytes, colons and 'sha256:' optional",
+            )
+        ),
+        "tls": Field(
+            Enum(
+                ("pinned", "insecure"),
+                doc="pinned (default): the fingerprint must match; insecure: no check.",
+            )
+        ),
+        "timeout": Field(
+            Num(doc="Seconds for connect and for each Redfish request (default 10).", positive=True)
+        ),
+        "system": Field(Str(doc="Redfish ComputerSystem Id (default: the only one).")),
+        "chassis": Field(Str(doc="Redfish Chassis Id with Power and Thermal (default: the first).")),
+    },
+    doc="The node's baseboard management controller over DMTF Redfish (merged key by key over levels).",
+    ref="bmc",
+)
+
 NODE_VARS = Obj(
     {
         "address": Field(Str(doc="IP address or DNS name; may hold one range such as 192.0.2.[11:26].")),
@@ -144,6 +176,7 @@ NODE_VARS = Obj(
         "ssh_config": Field(Bool(doc="Honour ~/.ssh/config Host entries.")),
         "timeouts": Field(TIMEOUTS),
         "serving": Field(SERVING),
+        "bmc": Field(BMC),
     },
     doc="Node settings, also usable in defaults and group/site/rack vars.",
     ref="node_vars",

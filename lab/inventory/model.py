@@ -138,6 +138,35 @@ class HostKeyTrust:
     mode: Literal["strict", "bring-up"] = "strict"
 
 
+BmcTls = Literal["pinned", "insecure"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bmc:
+    """The node's baseboard management controller, reached over DMTF Redfish (HTTPS).
+
+    Like ``Auth``, it names the environment variable holding the password, never the value.
+    ``tls`` is ``pinned`` (the certificate's SHA-256 ``fingerprint`` must match, the way host
+    keys are pinned) or ``insecure`` (no check at all; only when asked for by name, and then
+    recorded in every record that used the BMC).
+    """
+
+    address: str
+    port: int
+    user: str
+    password_env: str
+    tls: BmcTls = "pinned"
+    fingerprint: str | None = None  # SHA-256 of the DER certificate, lowercase hex without colons
+    timeout: float = 10.0  # seconds: connect and each request
+    system: str | None = None  # Redfish ComputerSystem Id; None = the only one
+    chassis: str | None = None  # Redfish Chassis Id holding Power/Thermal; None = the first one
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"https://{host}:{self.port}"
+
+
 @dataclass(frozen=True, slots=True)
 class AcceleratorSpec:
     """The accelerators a node holds: a catalog model key and how many cards."""
@@ -169,6 +198,8 @@ FaultKind = Literal[
     "aer-storm",
     "xid",
     "exporter-scale",
+    "bmc-timeout",  # node-level: the emulated BMC stops answering (requests hang)
+    "bmc-frozen-power",  # node-level: the emulated BMC's PowerConsumedWatts stops changing
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 
@@ -239,6 +270,7 @@ class Node:
     # when needed and masked in every output, never stored here)
     secret_env: tuple[str, ...] = ()
     serving: Serving | None = None  # the LLM endpoint (testsuites/llm); None: the node serves none
+    bmc: Bmc | None = None  # the node's Redfish BMC, when the inventory names one
 
     @property
     def device_count(self) -> int:

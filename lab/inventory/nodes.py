@@ -25,6 +25,8 @@ from lab.inventory.hostkeys import host_key_problem, split_key_lines
 from lab.inventory.model import (
     AcceleratorSpec,
     Auth,
+    Bmc,
+    BmcTls,
     DeviceModel,
     Emulation,
     ExpectedVersions,
@@ -90,6 +92,7 @@ def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
     # Counted from what was written, so an unknown model does not also make fault devices "missing".
     device_count = sum(_int(entry.get("count"), 0) for entry in _items(s.get("accelerators")))
     emulation = _emulation(draft, ctx, emulated, device_count)
+    bmc = _bmc(draft, ctx, emulated)
     profile = _optional_str(s.get("profile"))
     if profile is not None and profile not in env.profiles:
         profile_y = s["profile"]
@@ -121,8 +124,9 @@ def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
         command_timeout=_float(timeouts.get("command") if timeouts else None, 300.0),
         emulation=emulation,
         location=Location(draft.file, draft.name_y.line, draft.name_y.column),
-        secret_env=_secret_env(auth, s.get("labels")),
+        secret_env=_secret_env(auth, s.get("labels"), bmc),
         serving=_serving(s.get("serving")),
+        bmc=bmc,
     )
 
 
@@ -175,9 +179,9 @@ def _required_str(draft: NodeDraft, key: str, ctx: Ctx) -> str | None:
     return value
 
 
-def _secret_env(auth: Auth, labels: Y | None) -> tuple[str, ...]:
-    """The variables holding this node's secrets: its auth's, and every label given as ``!env``."""
-    names = [auth.password_env, auth.passphrase_env]
+def _secret_env(auth: Auth, labels: Y | None, bmc: Bmc | None = None) -> tuple[str, ...]:
+    """The variables holding this node's secrets: its auth's, its BMC's, every label given as ``!env``."""
+    names = [auth.password_env, auth.passphrase_env, bmc.password_env if bmc else None]
     if labels is not None and isinstance(labels.value, dict):
         names += [value.env for value in labels.value.values()]
     return tuple(sorted({name for name in names if name}))
@@ -286,6 +290,63 @@ def _host_key(draft: NodeDraft, ctx: Ctx, env: BuildContext, emulated: bool) -> 
         )
     resolved = env.path(known_hosts) if known_hosts is not None else None
     return HostKeyTrust(pinned=tuple(lines), known_hosts=resolved, mode=mode)
+
+
+def _bmc(draft: NodeDraft, ctx: Ctx, emulated: bool) -> Bmc | None:
+    """The node's BMC: password only by variable name; pinned TLS needs a fingerprint (real nodes)."""
+    y = draft.settings.get("bmc")
+    if y is None or not isinstance(y.value, dict):
+        return None
+    path = join_path(draft.path, "bmc")
+    fields = y.value
+    chosen = [key for key in ("password", "password_env") if key in fields]
+    if len(chosen) != 1:
+        given = " and ".join(chosen) if chosen else "none"
+        ctx.at(y, path, f"bmc needs exactly one of password (!env VAR) or password_env (given: {given})")
+        return None
+    if fields[chosen[0]].refused or not y.usable("user"):
+        return None  # a literal or unset secret, or a bad user: already reported
+    address = _optional_str(fields.get("address"))
+    if address is None:
+        if not emulated:
+            ctx.at(y, path, "missing required key 'address' (only emulated nodes may omit it)")
+            return None
+        address = EMULATED_ADDRESS  # the test-bed launcher writes the BMC's port into a resolved file
+    tls: BmcTls = "insecure" if _optional_str(fields.get("tls")) == "insecure" else "pinned"
+    fingerprint_text = _optional_str(fields.get("tls_fingerprint"))
+    fingerprint = normalize_fingerprint(fingerprint_text) if fingerprint_text is not None else None
+    if tls == "pinned" and fingerprint is None and not emulated:
+        ctx.at(
+            y,
+            path,
+            "no TLS fingerprint: pin the BMC's certificate with tls_fingerprint "
+            "(openssl s_client -connect BMC:443 </dev/null | openssl x509 -noout -fingerprint -sha256) "
+            "or set tls: insecure",
+        )
+        return None
+    return Bmc(
+        address=address,
+        port=_int(fields.get("port"), 443),
+        user=str(fields["user"].value),
+        password_env=str(fields[chosen[0]].value),
+        tls=tls,
+        fingerprint=fingerprint,
+        timeout=_float(fields.get("timeout"), 10.0),
+        system=_optional_str(fields.get("system")),
+        chassis=_optional_str(fields.get("chassis")),
+    )
+
+
+def normalize_fingerprint(text: str) -> str:
+    """``sha256:AB:CD:...`` (any case, colons optional) as lowercase hex without colons.
+
+    >>> normalize_fingerprint("sha256:" + ":".join(["Ab"] * 32))[:6]
+    'ababab'
+    """
+    text = text.strip()
+    if text.lower().startswith("sha256:"):
+        text = text[len("sha256:") :]
+    return text.replace(":", "").lower()
 
 
 def _accelerators(y: Y | None, path: str, ctx: Ctx, env: BuildContext) -> tuple[AcceleratorSpec, ...]:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import ipaddress
 import os
@@ -30,6 +31,8 @@ from lab.performance.result import AgentResult
 from lab.performance.scenarios import ScenarioPlan
 from lab.performance.settings import PerfSettings
 from lab.performance.telemetry import CardSample, card_series, mean_power, telemetry_commands
+from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
+from lab.performance.wall_power import WallPowerSampler, WallSeries
 from lab.transport.base import Transport
 
 REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
@@ -110,17 +113,30 @@ class PerformanceSession:
 
     def run(self, request: Mapping[str, object], label: str) -> AgentResult:
         if not computes_on_this_machine(self.node):
-            result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
+            result = self._run_sampling_wall_power(request, label)
         else:
             # Emulated and loopback nodes all compute on this machine's cores: two LoadGen runs
             # at once (two xdist workers) would measure each other, not the device. They take turns.
             with _local_timing_lock():
-                result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
+                result = self._run_sampling_wall_power(request, label)
         pressure = result.host_cpu_pressure
         if pressure is not None:
             worst = self.worst_cpu_pressure
             self.worst_cpu_pressure = pressure if worst is None else max(worst, pressure)
         return result
+
+    def _run_sampling_wall_power(self, request: Mapping[str, object], label: str) -> AgentResult:
+        """The run, with the BMC's wall power sampled through it when the node has a BMC."""
+        if self.node.bmc is None:
+            return self.runner.run(request, evidence_dir=self.local_logs, label=label)
+        with WallPowerSampler(self.node, interval_s=self.settings.telemetry_interval_s) as sampler:
+            result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
+        # kept with the result: the Offline run is shared by several tests (and sessions)
+        return dataclasses.replace(result, data={**result.data, WALL_POWER_KEY: sampler.series().to_json()})
+
+    def wall_series(self, result: AgentResult) -> WallSeries | None:
+        """The run's wall power series (None: the node has no BMC)."""
+        return WallSeries.from_json(result.data.get(WALL_POWER_KEY))
 
     def host_busy_reason(self) -> str | None:
         """Why a missed limit cannot be blamed on the device, or None when it can.

@@ -122,6 +122,16 @@ class AgentResult:
         return _number(window.get("start")) or 0.0, _number(window.get("end")) or 0.0
 
     @property
+    def wall_window(self) -> tuple[float, float] | None:
+        """The performance window in epoch seconds (the node's clock); None from an older agent."""
+        window: Mapping[str, object] = self.data["window"]  # type: ignore[assignment]
+        origin = _number(window.get("origin_epoch"))
+        if origin is None:
+            return None
+        start, end = self.window
+        return origin + start, origin + end
+
+    @property
     def ops_per_sample(self) -> float | None:
         return _number(self.data.get("ops_per_sample"))
 

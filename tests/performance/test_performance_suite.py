@@ -34,6 +34,7 @@ nodes:
   - name: suite-warboy
     accelerators: [{{model: warboy, count: 2}}]
     emulation: {{seed: 21}}
+    bmc: {{user: admin, password_env: SUITE_BMC_PASSWORD}}
   - name: suite-hot
     accelerators: [{{model: atom-plus, count: 2}}]
     emulation:
@@ -49,6 +50,8 @@ def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     inventory = directory / "inventory.yaml"
     profiles = profiles_with_settings(directory / "profiles", host_busy_cpu_pressure=1.0)
     inventory.write_text(INVENTORY.format(repository=REPOSITORY, profiles=profiles), encoding="utf-8")
+    environment = pytest.MonkeyPatch()
+    environment.setenv("SUITE_BMC_PASSWORD", "suite-bmc-pw-5521")  # the suite's pytest inherits it
     testbed = up(inventory, directory / "testbed")
     try:
         command = [
@@ -66,6 +69,7 @@ def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         yield load_run(directory / "run")
     finally:
         down(directory / "testbed")
+        environment.undo()
 
 
 def _measurements(run: Run) -> dict[tuple[str, str], tuple[Outcome, object]]:
@@ -93,7 +97,12 @@ def test_every_card_gets_a_verdict_and_only_the_throttled_card_fails_throughput(
 
 
 def test_records_are_flagged_short_runs_and_keep_loadgen_logs(suite_run: Run) -> None:
-    measured = [record for record in suite_run.records if record.measurements]
+    # a "not computable" record (efficiency-wall of a node without a BMC) has no run to show
+    measured = [
+        record
+        for record in suite_run.records
+        if any(not (m.reason or "").startswith("not computable") for m in record.measurements)
+    ]
     assert measured
     for record in measured:
         assert record.properties.get("short_run") is True, record.test_id
@@ -110,3 +119,25 @@ def test_records_are_flagged_short_runs_and_keep_loadgen_logs(suite_run: Run) ->
             line for text in texts for line in text.splitlines() if "satisfied" in line or "Result is" in line
         ]
         assert any("Result is : VALID" in text for text in texts), (record.test_id, why)
+
+
+def test_wall_efficiency_beside_board_efficiency_with_sources(suite_run: Run) -> None:
+    """The BMC's wall watts include the platform and the idle card: per wall watt is below per
+    board watt; a node without a BMC is not computable (SKIP, no value), never a guess."""
+    found = _measurements(suite_run)
+    for card in ("suite-warboy:npu0", "suite-warboy:npu1"):
+        verdict, wall = found[(card, "efficiency-wall")]
+        board = found[(card, "efficiency")][1]
+        assert verdict is not Outcome.ERROR, card  # informational: recorded, never judged against a limit
+        assert isinstance(wall, float) and isinstance(board, float) and 0 < wall < board, (card, wall, board)
+    assert found[("suite-hot:rbln0", "efficiency-wall")] == (Outcome.SKIP, None)
+    records = {
+        record.test_id.rsplit("[", 1)[-1].rstrip("]"): record
+        for record in suite_run.records
+        if "test_efficiency_wall" in record.test_id
+    }
+    warboy = records["suite-warboy:npu0"].properties
+    assert str(warboy["power_source.efficiency-wall"]).startswith("wall: redfish:/redfish/v1/Chassis/")
+    assert warboy["power_source.efficiency"] == "board: furiosactl" and warboy["bmc_tls"] == "pinned"
+    hot = next(m for m in records["suite-hot:rbln0"].measurements if m.name == "efficiency-wall")
+    assert hot.reason == "not computable: the node has no bmc in the inventory"

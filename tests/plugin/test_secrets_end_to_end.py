@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PASSPHRASE = "Pass-7f3e-Q9zx"  # the inventory's !env secret
 TOKEN = "registry-token-c0ffee42"  # registered by the test with lab_secret
+BMC_PASSWORD = "bmc-Secret-5d1a"  # the node's BMC password (bmc.password: !env VAR)
 
 INVENTORY = """\
 version: 1
@@ -46,6 +47,7 @@ nodes:
     user: {user}
     auth: {{key_file: {key}, passphrase: !env LAB_E2E_PASSPHRASE}}
     host_key: [{host_key}]
+    bmc: {{address: 127.0.0.1, port: 9, user: admin, password: !env LAB_E2E_BMC, tls: insecure}}
 """
 
 SUITE = """\
@@ -55,12 +57,13 @@ import os
 def test_login(node, lab_secret):
     token = lab_secret("registry-" + "token-c0ffee42")
     passphrase = os.environ["LAB_E2E_PASSPHRASE"]
+    bmc = os.environ["LAB_E2E_BMC"]
     result = node.transport.run(
-        ["sh", "-c", 'echo "key $0 token $1"; echo "denied for $1" >&2; exit 3', passphrase, token]
+        ["sh", "-c", 'echo "key $0 token $1 bmc $2"; echo "denied $1" >&2; exit 3', passphrase, token, bmc]
     )
-    print("stdout of the test:", passphrase, token)
-    logging.getLogger("suite").warning("log of the test: %s %s", passphrase, token)
-    assert result.ok, f"login failed with {passphrase} / {token}: {result.stdout} {result.stderr}"
+    print("stdout of the test:", passphrase, token, bmc)
+    logging.getLogger("suite").warning("log of the test: %s %s %s", passphrase, token, bmc)
+    assert result.ok, f"login failed with {passphrase} / {token} / {bmc}: {result.stdout} {result.stderr}"
 """
 
 
@@ -85,6 +88,7 @@ def test_no_secret_in_any_file_a_failing_run_produces(
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", PASSPHRASE, "-f", str(key)], check=True)
     server = sshd_factory(authorized_keys=[Path(f"{key}.pub").read_text().strip()])
     monkeypatch.setenv("LAB_E2E_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("LAB_E2E_BMC", BMC_PASSWORD)
     project = lab_project.path
     catalog = Path(__file__).resolve().parents[2] / "inventory" / "devices.yaml"
     (project / "inventory.yaml").write_text(
@@ -116,9 +120,9 @@ def test_no_secret_in_any_file_a_failing_run_produces(
     terminal = result.stdout.str() + result.stderr.str()
     result.assert_outcomes(failed=1)
     (record,) = load_run(run_dir).records
-    assert record.error is not None and f"login failed with {MASK} / {MASK}" in record.error.message
-    assert f"key {MASK} token {MASK}" in (run_dir / record.evidence[0]).read_text()
-    assert f"login failed with {MASK} / {MASK}" in terminal
+    assert record.error is not None and f"login failed with {MASK} / {MASK} / {MASK}" in record.error.message
+    assert f"key {MASK} token {MASK} bmc {MASK}" in (run_dir / record.evidence[0]).read_text()
+    assert f"login failed with {MASK} / {MASK} / {MASK}" in terminal
 
     keys = _lab("keys", "generate", str(tmp_path / "keys"), cwd=project)
     assert keys.returncode == 0, keys.stderr
@@ -134,12 +138,12 @@ def test_no_secret_in_any_file_a_failing_run_produces(
 
     exec_json = _lab(
         "exec", "--inventory", "inventory.yaml", "--format", "json", "--",
-        "sh", "-c", 'echo "key $0"; exit 4', PASSPHRASE,
+        "sh", "-c", 'echo "key $0 bmc $1"; exit 4', PASSPHRASE, BMC_PASSWORD,
         cwd=project,
     )  # fmt: skip
     assert exec_json.returncode == 1, exec_json.stderr
     (outcome,) = json.loads(exec_json.stdout)
-    assert outcome["stdout"] == f"key {MASK}\n"
+    assert outcome["stdout"] == f"key {MASK} bmc {MASK}\n"
     outputs = {"terminal": terminal, "lab exec": exec_json.stdout + exec_json.stderr}
     outputs.update({"lab report": report.stdout + report.stderr, "history": ingest.stdout + ingest.stderr})
 
@@ -152,7 +156,7 @@ def test_no_secret_in_any_file_a_failing_run_produces(
         pdf_text = _pdf_text(run_dir / "report.pdf")
         assert MASK in pdf_text, "the PDF's text holds the masked failure"
         outputs["report.pdf (text)"] = pdf_text
-    for secret in (PASSPHRASE, TOKEN):
+    for secret in (PASSPHRASE, TOKEN, BMC_PASSWORD):
         leaks = [name for name, data in searched.items() if secret.encode() in data]
         leaks += [name for name, text in outputs.items() if secret in text]
         assert leaks == [], f"{secret!r} leaked into {leaks}"

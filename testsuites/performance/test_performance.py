@@ -15,6 +15,7 @@ from typing import NoReturn
 import pytest
 
 from lab.criteria import MeasuredValue, Outcome, evaluate, not_computable
+from lab.errors import InfrastructureError
 from lab.performance.evidence import RunEvidence
 from lab.performance.figures import efficiency, peak_fraction, scaling
 from lab.performance.node_session import PerformanceSession
@@ -179,6 +180,45 @@ def test_efficiency(
     power = perf.mean_power(result, device.model, [device.tool_index])
     value = efficiency(result.samples_per_second or 0.0, power)
     measure("efficiency", value, evidence=(*logs, power_log))
+
+
+def test_efficiency_wall(
+    request: pytest.FixtureRequest,
+    device: LabDevice,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
+) -> None:
+    """Offline samples/s per watt the whole server draws at the wall (its BMC over Redfish),
+    from the same run as ``efficiency``; a node without a BMC is "not computable", not a guess.
+    The record names the source of both power figures and the TLS mode of the BMC."""
+    request.node.user_properties.append(("power_source.efficiency", f"board: {device.model.tool}"))
+    if device.node.bmc is None:
+        _skip_not_computable(request, criteria, "efficiency-wall", "the node has no bmc in the inventory")
+    result, logs = _offline(perf, device, evidence)
+    _require_valid(request, criteria, "efficiency-wall", None, [result], logs)
+    wall = perf.wall_series(result)
+    if wall is None:
+        raise InfrastructureError(f"{device.node.name}: the run carries no wall power series")
+    power_log = evidence.series("wall-power", "W", wall.t, wall.watts)
+    request.node.user_properties.append(("power_source.efficiency-wall", f"wall: {wall.source}"))
+    request.node.user_properties.append(("bmc_tls", wall.tls))  # "insecure" is recorded by name
+    if wall.frozen():
+        raise InfrastructureError(
+            f"{device.node.name}: the BMC's power reading stayed {wall.watts[0]:g} W over {len(wall.watts)} "
+            "samples from idle through the loaded window: a frozen sensor, not a figure"
+        )
+    window = result.wall_window
+    if window is None:
+        raise InfrastructureError(f"{device.node.name}: the agent reported no wall-clock window origin")
+    mean = wall.mean(window)
+    if mean is None:
+        why = "; ".join(wall.errors) or "no BMC reading fell inside LoadGen's performance window"
+        raise InfrastructureError(f"{device.node.name}: wall power: {why}")
+    measure(
+        "efficiency-wall", efficiency(result.samples_per_second or 0.0, mean), evidence=(*logs, power_log)
+    )
 
 
 def test_percent_of_peak(

@@ -15,6 +15,8 @@ from lab.errors import InfrastructureError
 from lab.performance.node_session import HostTooBusy
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
+from lab.results.series import write_series
+from lab.stability.bmc_series import BmcThermalSampler
 from lab.stability.settings import SoakSettings
 from lab.stability.soak import Soak
 from lab.stability.verdicts import inconclusive_when_host_busy, soak_measurements, unreported
@@ -30,8 +32,16 @@ def test_soak(
     """Every card soaks without errors, throttling, drift, latency or power excursions."""
     test_id = request.node.nodeid.split("@", 1)[0]
     soak = Soak(node.transport, node.node, node.catalog, node.profile, lab.run_dir, test_id, soak_settings)
-    result = soak.run()
     properties = request.node.user_properties
+    if node.node.bmc is None:
+        result = soak.run()
+    else:  # the BMC's sensors and fans as series beside the cards' temperatures
+        with BmcThermalSampler(node.node, interval_s=soak_settings.interval_s) as bmc:
+            result = soak.run()
+        for series in bmc.series():
+            write_series(lab.run_dir, test_id, series)
+        if bmc.error is not None:
+            properties.append(("bmc_thermal_error", bmc.error))
     properties.append(("soak_started_epoch", result.started_epoch))
     properties.append(("telemetry_rounds", result.rounds))
     properties.append(("telemetry_missed_rounds", result.missed_rounds))

@@ -16,6 +16,10 @@ Layout of the test-bed directory::
     nodes/NAME/spec.json      emulator spec;  state.json  mutable state
     nodes/NAME/bin/           furiosa-smi, rbln-smi, nvidia-smi, npu-workload ... wrappers
     nodes/NAME/sshd/          sshd_config, host key, log, a private HOME with an empty .bashrc
+    nodes/NAME/bmc/           the node's Redfish BMC (sushy-tools) when the inventory gives it
+                              a ``bmc:``: certificate, htpasswd, config, log (lab.emulator.bmc)
+    bmc-password              generated BMC password (0600) when $LAB_TESTBED_BMC_PASSWORD
+                              (or the node's bmc.password_env) is unset at ``up``
 
 No root needed: sshd runs as the current user, who is also the SSH login user.
 """
@@ -23,6 +27,7 @@ No root needed: sshd runs as the current user, who is also the SSH login user.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -31,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.emulator.bmc.launch import BmcProcess, bmc_command_marker, start_bmc
 from lab.emulator.build import EmulatorConfigError, node_spec
 from lab.emulator.defaults import NODE_DIR_ENV
 from lab.emulator.exporter import EXPORTER_VENDORS, PORT_FILE
@@ -134,6 +140,35 @@ def _start_one(directory: Path, node: Node, spec: NodeSpec, client_key: Path) ->
         raise TestbedError(str(error)) from error
 
 
+def _bmc_password(directory: Path, variable: str) -> str:
+    """The BMC password: from ``$variable`` when set, else generated once into bmc-password (0600)."""
+    value = os.environ.get(variable)
+    if value:
+        return value
+    stored = directory / "bmc-password"
+    if not stored.exists():
+        stored.touch(mode=0o600)
+        stored.write_text(secrets.token_urlsafe(18), encoding="utf-8")
+    return stored.read_text(encoding="utf-8").strip()
+
+
+def _start_bmc(directory: Path, node: Node, sshd: SshdServer) -> BmcProcess:
+    assert node.bmc is not None
+    node_dir = (directory / "nodes" / node.name).resolve()
+    password = _bmc_password(directory, node.bmc.password_env)
+    try:
+        return start_bmc(
+            node_dir,
+            node.name,
+            user=node.bmc.user,
+            password=password,
+            sshd_pid=sshd.pid or 0,
+            sshd_config=str(sshd.config_path),
+        )
+    except RuntimeError as error:
+        raise TestbedError(str(error)) from error
+
+
 def up(inventory_path: Path, directory: Path) -> UpResult:
     """Start every emulated node of ``inventory_path`` under ``directory``; see the module docstring."""
     began = time.monotonic()
@@ -150,7 +185,9 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
     # Every spec is built (and every fault parameter checked) before any sshd starts.
     specs = {node.name: node_spec(node, inventory.catalog, started) for node in nodes}
     servers: dict[str, SshdServer] = {}
+    bmcs: dict[str, BmcProcess] = {}
     futures: dict[str, Future[SshdServer]] = {}
+    bmc_futures: dict[str, Future[BmcProcess]] = {}
     try:
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
             futures = {
@@ -163,9 +200,22 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
                     servers[name] = future.result()
                 except Exception as error:  # collect every failure; the started servers are stopped below
                     errors.append(f"{name}: {error}")
+            # after the node directories exist (the sshd start prepared them)
+            bmc_futures = {
+                node.name: pool.submit(_start_bmc, directory, node, servers[node.name])
+                for node in nodes
+                if node.bmc is not None and node.name in servers
+            }
+            for name, bmc_future in bmc_futures.items():
+                try:
+                    bmcs[name] = bmc_future.result()
+                except Exception as error:
+                    errors.append(f"{name} BMC: {error}")
         if errors:
             raise TestbedError("could not start the test-bed:\n" + "\n".join(errors))
-        manifest = _write_outputs(inventory, inventory_path, directory, nodes, servers, client_key, started)
+        manifest = _write_outputs(
+            inventory, inventory_path, directory, nodes, servers, client_key, started, bmcs
+        )
     except BaseException:
         # Ctrl-C while collecting: the pool has finished every start by now (its exit waits),
         # so servers not yet collected are stopped too, never orphaned
@@ -175,6 +225,8 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
         for server in servers.values():
             server.stop()
         stop_pids(emulator_processes(str(directory / "nodes")))  # exporters of nodes that started
+        started_bmcs = [f.result().pid for f in bmc_futures.values() if f.done() and f.exception() is None]
+        stop_pids(started_bmcs)
         raise
     return UpResult(manifest, Path(manifest.resolved_inventory), time.monotonic() - began, stale)
 
@@ -187,6 +239,7 @@ def _write_outputs(
     servers: dict[str, SshdServer],
     client_key: Path,
     started: float,
+    bmcs: dict[str, BmcProcess] | None = None,
 ) -> Manifest:
     host_keys = {name: _host_key_line(server.host_public_key) for name, server in servers.items()}
     ports = {name: server.port for name, server in servers.items()}
@@ -195,8 +248,9 @@ def _write_outputs(
         "".join(f"[127.0.0.1]:{ports[node.name]} {host_keys[node.name]}\n" for node in nodes),
         encoding="utf-8",
     )
+    bmcs = bmcs or {}
     resolved = write_resolved_inventory(
-        inventory, source, nodes, ports, host_keys, client_key, directory / "inventory.yaml"
+        inventory, source, nodes, ports, host_keys, client_key, directory / "inventory.yaml", bmcs
     )
     manifest = Manifest(
         directory=str(directory),
@@ -213,6 +267,9 @@ def _write_outputs(
                 config=str(servers[node.name].config_path),
                 node_dir=str((directory / "nodes" / node.name).resolve()),
                 host_key=host_keys[node.name],
+                bmc_pid=bmcs[node.name].pid if node.name in bmcs else 0,
+                bmc_port=bmcs[node.name].port if node.name in bmcs else 0,
+                bmc_fingerprint=bmcs[node.name].fingerprint if node.name in bmcs else "",
             )
             for node in nodes
         ],
@@ -291,15 +348,20 @@ def down(directory: Path) -> DownResult:
     if manifest is None:
         raise TestbedError(f"no test-bed in {directory}: nothing to stop")
     sshd_pids = [node.pid for node in manifest.nodes if is_testbed_sshd(node.pid, node.config)]
+    bmc_pids = [
+        node.bmc_pid
+        for node in manifest.nodes
+        if node.bmc_pid and bmc_command_marker(node.node_dir) in command_line(node.bmc_pid)
+    ]
     sessions = [child for pid in sshd_pids for child in descendants(pid)]
     outside = [
         pid
         for pid in emulator_processes(str(directory / "nodes"))
-        if pid not in sessions and pid not in sshd_pids
+        if pid not in sessions and pid not in sshd_pids and pid not in bmc_pids
     ]
     exporters = [pid for pid in outside if "lab.emulator.exporter" in command_line(pid)]  # started by up()
     stragglers = [pid for pid in outside if pid not in exporters]
-    survivors = stop_pids([*sessions, *stragglers, *exporters, *sshd_pids])
+    survivors = stop_pids([*bmc_pids, *sessions, *stragglers, *exporters, *sshd_pids])
     if survivors:
         raise TestbedError(f"could not stop pids {survivors}; the test-bed record in {directory} is kept")
     manifest.remove()

@@ -35,6 +35,9 @@ class NodeProcess:
     config: str  # the sshd_config path: part of the sshd's command line
     node_dir: str
     host_key: str  # "ssh-ed25519 AAAA..."
+    bmc_pid: int = 0  # the node's Redfish BMC (sushy-tools), 0 when the inventory names none
+    bmc_port: int = 0
+    bmc_fingerprint: str = ""  # SHA-256 of its TLS certificate
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from lab.emulator.bmc.launch import BmcProcess
 from lab.inventory.formats import KNOWN_OPERATORS
 from lab.inventory.model import Inventory, Node
 
@@ -36,8 +37,10 @@ def _drop_none(data: Mapping[str, object]) -> dict[str, object]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def node_entry(node: Node, port: int, host_key: str, client_key: str, user: str) -> dict[str, object]:
-    """The node as a top-level inventory entry pointing at its local sshd."""
+def node_entry(
+    node: Node, port: int, host_key: str, client_key: str, user: str, bmc: BmcProcess | None = None
+) -> dict[str, object]:
+    """The node as a top-level inventory entry pointing at its local sshd (and BMC, if started)."""
     emulation = node.emulation
     entry: dict[str, object] = {
         "name": node.name,
@@ -66,6 +69,15 @@ def node_entry(node: Node, port: int, host_key: str, client_key: str, user: str)
         "profile": node.profile,
         "timeouts": {"connect": node.connect_timeout, "command": node.command_timeout},
     }
+    if bmc is not None and node.bmc is not None:
+        entry["bmc"] = {
+            "address": "127.0.0.1",
+            "port": bmc.port,
+            "user": node.bmc.user,
+            "password_env": node.bmc.password_env,
+            "tls_fingerprint": bmc.fingerprint,
+            "timeout": node.bmc.timeout,
+        }
     if emulation is not None:
         entry["emulation"] = {
             "seed": emulation.seed,
@@ -95,6 +107,7 @@ def write_resolved_inventory(
     host_keys: Mapping[str, str],
     client_key: Path,
     target: Path,
+    bmcs: Mapping[str, BmcProcess] | None = None,
 ) -> Path:
     """Write the resolved inventory of ``nodes`` to ``target`` and return its path."""
     catalog, profiles = _source_paths(source)
@@ -114,7 +127,10 @@ def write_resolved_inventory(
     if groups:
         document["groups"] = {group: {"description": f"group {group} of {source.name}"} for group in groups}
     document["nodes"] = [
-        node_entry(node, ports[node.name], host_keys[node.name], str(client_key), user) for node in nodes
+        node_entry(
+            node, ports[node.name], host_keys[node.name], str(client_key), user, (bmcs or {}).get(node.name)
+        )
+        for node in nodes
     ]
     header = (
         "# Resolved inventory of a running emulated test-bed, written by `lab testbed up`.\n"

@@ -1,0 +1,1 @@
+"""An emulated node's Redfish BMC: OpenStack sushy-tools (fake driver) fed by the node's model."""

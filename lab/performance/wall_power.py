@@ -1,0 +1,145 @@
+"""Wall power from the node's BMC, sampled on the controller during a LoadGen run.
+
+MLPerf Power measures the whole system at the wall; the cards' own tools give only board
+power. While a run is in flight a thread reads ``PowerConsumedWatts`` over Redfish at the
+profile's telemetry interval; the samples inside LoadGen's performance window give the mean::
+
+    with WallPowerSampler(node, interval_s=1.0) as sampler:     # node.bmc is not None
+        result = runner.run(request)
+    wall = sampler.series()          # WallSeries(t=[...], watts=[...], source='redfish:...', tls='pinned')
+    wall.mean(result.window)         # W over the window, None when no sample fell inside
+
+Errors: a BMC that cannot be opened raises at ``__enter__`` (InfrastructureError: the run is
+ERROR before any figure exists); a reading that fails during the run is recorded in
+``errors`` and the series ends there, so a figure from too few samples is not made.
+Timestamps are this controller's clock and LoadGen's window the node's: both are assumed
+NTP-synchronised (on the emulated test-bed they are one clock).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from lab.errors import InfrastructureError
+from lab.inventory.model import Node
+from lab.transport.redfish import RedfishClient
+
+RESULT_KEY = "wall_power"  # where a run's wall series is kept in AgentResult.data
+FROZEN_MINIMUM = 5  # samples, idle ends and loaded window together, that must not all be equal
+
+
+@dataclass
+class WallSeries:
+    """Wall power samples of one run, with the figure's source and the TLS mode used."""
+
+    t: list[float] = field(default_factory=list)
+    watts: list[float] = field(default_factory=list)
+    source: str = ""
+    tls: str = ""
+    errors: list[str] = field(default_factory=list)
+    read_seconds: list[float] = field(default_factory=list)  # cost of each reading (benchmarks)
+
+    def mean(self, window: tuple[float, float]) -> float | None:
+        """Mean wall power of the samples inside ``window`` (None when none fell inside)."""
+        start, end = window
+        inside = [w for t, w in zip(self.t, self.watts, strict=True) if start <= t <= end]
+        return sum(inside) / len(inside) if inside else None
+
+    def frozen(self, minimum: int = FROZEN_MINIMUM) -> bool:
+        """Whether the reading never changed although the run went from idle to load and back.
+
+        The series starts and ends with the node idle and holds the loaded window between, so
+        a sensor that reports one value throughout (``minimum`` samples or more) is stuck.
+
+        >>> WallSeries(t=[0, 1, 2, 3, 4], watts=[400.0] * 5).frozen()
+        True
+        >>> WallSeries(t=[0, 1, 2, 3, 4], watts=[391.5, 442.9, 442.9, 442.9, 391.5]).frozen()
+        False
+        """
+        return len(self.watts) >= minimum and len(set(self.watts)) == 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "t": self.t,
+            "watts": self.watts,
+            "source": self.source,
+            "tls": self.tls,
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> WallSeries | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            t=[float(x) for x in data.get("t", [])],
+            watts=[float(x) for x in data.get("watts", [])],
+            source=str(data.get("source", "")),
+            tls=str(data.get("tls", "")),
+            errors=[str(x) for x in data.get("errors", [])],
+        )
+
+
+class WallPowerSampler:
+    """Samples the node's BMC in a thread from ``__enter__`` to ``__exit__`` (bounded)."""
+
+    def __init__(self, node: Node, *, interval_s: float, client: RedfishClient | None = None) -> None:
+        if node.bmc is None:
+            raise ValueError(f"{node.name} has no bmc in the inventory: nothing to sample")
+        self.node = node
+        self.interval_s = max(0.05, interval_s)
+        self._client = client or RedfishClient(node.bmc, node=node.name)
+        self._series = WallSeries(tls=node.bmc.tls)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> WallPowerSampler:
+        self._client.open()
+        self._sample()  # one reading now: a misbehaving BMC is ERROR before the run starts
+        if self._series.errors:
+            self._client.close()
+            raise InfrastructureError(f"{self.node.name}: wall power: {self._series.errors[0]}")
+        self._thread = threading.Thread(target=self._loop, name=f"wall-power-{self.node.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            # one reading is bounded by the BMC's timeout: the join is too
+            self._thread.join(timeout=self._bmc_timeout() * 2 + self.interval_s)
+        self._sample()  # a last reading after the run, so the window's end is covered
+        self._client.close()
+
+    def series(self) -> WallSeries:
+        return self._series
+
+    def _bmc_timeout(self) -> float:
+        return self.node.bmc.timeout if self.node.bmc is not None else 10.0
+
+    def _loop(self) -> None:
+        next_at = time.monotonic() + self.interval_s
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at += self.interval_s
+            self._sample()
+            if self._series.errors:
+                return  # the series ends at the first failure; the figure uses what came before
+
+    def _sample(self) -> None:
+        if self._series.errors:
+            return
+        began = time.monotonic()
+        try:
+            reading = self._client.power()
+        except InfrastructureError as failure:
+            self._series.errors.append(str(failure))
+            return
+        self._series.read_seconds.append(time.monotonic() - began)
+        self._series.t.append(reading.at)
+        self._series.watts.append(reading.watts)
+        self._series.source = reading.source

@@ -1,0 +1,104 @@
+"""The BMC's own thermal view during a soak: its temperature sensors and fans as series.
+
+The cards' tools give the cards' temperatures; the server's BMC sees the inlet, the CPUs
+and the fans that cool the cards. During a soak a thread reads the chassis' ``Thermal``
+over Redfish at the telemetry interval; each sensor becomes a series beside the cards'::
+
+    with BmcThermalSampler(node, interval_s=1.0) as sampler:     # node.bmc is not None
+        soak.run()
+    for series in sampler.series():                              # lab.results.series.Series
+        write_series(run_dir, test_id, series)                   # bmc-temp.Chassis_Intake_Temp, bmc-fan....
+
+Opening the BMC fails → InfrastructureError (ERROR) before the soak. A reading that fails
+later ends the series there and is kept in ``error`` (the soak itself is not spoiled).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from types import TracebackType
+
+from lab.errors import InfrastructureError
+from lab.inventory.model import Node
+from lab.results.series import Series
+from lab.transport.redfish import RedfishClient
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "sensor"
+
+
+class BmcThermalSampler:
+    """Samples the node's BMC Thermal resource in a thread from ``__enter__`` to ``__exit__``."""
+
+    def __init__(self, node: Node, *, interval_s: float, client: RedfishClient | None = None) -> None:
+        if node.bmc is None:
+            raise ValueError(f"{node.name} has no bmc in the inventory")
+        self.node = node
+        self.interval_s = max(0.1, interval_s)
+        self._client = client or RedfishClient(node.bmc, node=node.name)
+        self._started = 0.0
+        self._temperatures: dict[str, list[tuple[float, float]]] = {}
+        self._fans: dict[str, list[tuple[float, float]]] = {}
+        self._fan_units: dict[str, str] = {}
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> BmcThermalSampler:
+        self._client.open()
+        self._started = time.time()
+        self._sample()
+        if self.error is not None:
+            self._client.close()
+            raise InfrastructureError(f"{self.node.name}: BMC thermal: {self.error}")
+        self._thread = threading.Thread(target=self._loop, name=f"bmc-thermal-{self.node.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            timeout = self.node.bmc.timeout if self.node.bmc is not None else 10.0
+            self._thread.join(timeout=timeout * 2 + self.interval_s)
+        self._client.close()
+
+    def series(self) -> list[Series]:
+        """One time series per sensor (t in seconds from the first reading)."""
+        found: list[Series] = []
+        groups: tuple[tuple[str, dict[str, list[tuple[float, float]]]], ...] = (
+            ("bmc-temp", self._temperatures),
+            ("bmc-fan", self._fans),
+        )
+        for prefix, readings in groups:
+            for name, points in sorted(readings.items()):
+                unit = "°C" if prefix == "bmc-temp" else (self._fan_units.get(name) or "RPM")
+                found.append(
+                    Series(
+                        name=f"{prefix}.{_slug(name)}",
+                        unit=unit,
+                        t=tuple(round(t - self._started, 3) for t, _ in points),
+                        values=tuple(value for _, value in points),
+                    )
+                )
+        return found
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s) and self.error is None:
+            self._sample()
+
+    def _sample(self) -> None:
+        try:
+            reading = self._client.thermal()
+        except InfrastructureError as failure:
+            self.error = str(failure)
+            return
+        for name, value in reading.temperatures.items():
+            self._temperatures.setdefault(name, []).append((reading.at, value))
+        for name, value in reading.fans.items():
+            self._fans.setdefault(name, []).append((reading.at, value))
+        self._fan_units.update({name: unit for name, unit in reading.units.items() if unit})
