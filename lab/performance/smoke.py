@@ -67,12 +67,21 @@ def precision_of(backend: str) -> str:
     return BACKEND_PRECISION.get(backend, "int8")
 
 
+# the profile settings of each precision's tolerance (named in full: every profile setting has a reader)
+SMOKE_SETTINGS: dict[str, tuple[str, str]] = {
+    "int8": ("smoke_int8_top1_agreement", "smoke_int8_max_error"),
+    "fp16": ("smoke_fp16_top1_agreement", "smoke_fp16_max_error"),
+    "fp32": ("smoke_fp32_top1_agreement", "smoke_fp32_max_error"),
+}
+
+
 def tolerance_for(settings: Mapping[str, object], precision: str) -> Tolerance:
     """The profile's tolerance for ``precision``: settings ``smoke_<precision>_top1_agreement``
     and ``smoke_<precision>_max_error``."""
     top1, error = DEFAULT_TOLERANCE[precision]
-    found_top1 = settings.get(f"smoke_{precision}_top1_agreement", top1)
-    found_error = settings.get(f"smoke_{precision}_max_error", error)
+    top1_key, error_key = SMOKE_SETTINGS[precision]
+    found_top1 = settings.get(top1_key, top1)
+    found_error = settings.get(error_key, error)
     if not isinstance(found_top1, int | float) or not isinstance(found_error, int | float):
         raise ValueError(f"profile settings smoke_{precision}_*: numbers expected")
     return Tolerance(precision, float(found_top1), float(found_error))

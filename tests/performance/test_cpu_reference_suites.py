@@ -162,8 +162,10 @@ def test_the_host_cpu_runs_every_workload_check_through_the_node_agent(cpu_run: 
             assert not [name for name, (verdict, _) in verdicts.items() if verdict is Outcome.FAIL], verdicts
             assert float(record.properties["host_cpu_pressure"]) > 0.1  # type: ignore[arg-type]
             continue
-        assert record.outcome is Outcome.PASS, (test, record.outcome, record.reason)
-        assert found[test][1][criterion][0] is Outcome.PASS, (test, found[test][1][criterion])
+        # a soak's timing on shared cores may sit in a limit's marginal band: a pass, said so
+        passing = (Outcome.PASS, Outcome.MARGINAL) if test == "test_soak" else (Outcome.PASS,)
+        assert record.outcome in passing, (test, record.outcome, record.reason)
+        assert found[test][1][criterion][0] in passing, (test, found[test][1][criterion])
     smoke = records["test_runtime_smoke"]
     assert smoke.properties["smoke_precision"] == "fp32" and smoke.properties["smoke_top1_agreement"] == 1.0
     soak = records["test_soak"]

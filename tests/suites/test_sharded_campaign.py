@@ -146,7 +146,7 @@ def test_the_merged_report_verifies(campaigns: Path) -> None:
     assert "nhn-x220" in html
     shards = json.loads((campaigns / "merged" / "manifest.json").read_text())["properties"]["shards"]
     for shard in shards:  # each shard's origin is in the signed provenance section
-        assert f"shard {shard['number']}/3" in html and f"run {shard['run_id']} on " in html
+        assert f"{shard['number']}/3: run {shard['run_id']} on " in html
 
 
 def test_merging_a_shard_twice_or_leaving_one_out_is_refused(
