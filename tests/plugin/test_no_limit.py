@@ -42,5 +42,5 @@ def test_a_measurement_without_a_limit_is_skip_and_uncertified(lab_project: pyte
     assert (measured.verdict, measured.value) == (Outcome.SKIP, 0.1)  # recorded, not judged
 
     html = render_report(lab_project.path / "run", lang="en")
-    # one row per measurement in the appendix (the reason as tooltip); the certificates' key figures say it too
+    # one row per measurement in the appendix (the reason as tooltip); key figures say it too
     assert html.count('<span class="uncertified" title="') == 3
