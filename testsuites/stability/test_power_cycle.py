@@ -18,7 +18,7 @@ from lab.performance.smoke import compare, precision_of, reference_outputs, smok
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, LabNode
 from lab.stability.power_cycle import RESET_TYPE, power_cycle
 from lab.stability.settings import profile_number
-from lab.stability.workloads import NodeWorkloads
+from lab.stability.workloads import CardUnavailable, NodeWorkloads
 from lab.transport.redfish import RedfishClient
 
 
@@ -30,7 +30,11 @@ def smoke_check(workloads: NodeWorkloads, profile: Profile) -> Callable[[int], s
     tolerance = tolerance_for(profile.settings, precision_of(workloads.backend_name))
 
     def check(index: int) -> str:
-        found = compare(workloads.smoke(index, inputs), golden, tolerance)
+        try:
+            outputs = workloads.smoke(index, inputs)
+        except CardUnavailable as error:  # the card's fault (e.g. off the bus), not the lab's
+            return f"failed: {error}"
+        found = compare(outputs, golden, tolerance)
         return "passed" if found.ok else f"failed: {found.describe()}"
 
     return check
