@@ -18,13 +18,11 @@ NTP-synchronised (on the emulated test-bed they are one clock).
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 
-from lab.errors import InfrastructureError
 from lab.inventory.model import Node
+from lab.transport.bmc_sampler import BmcSampler
 from lab.transport.redfish import RedfishClient
 
 RESULT_KEY = "wall_power"  # where a run's wall series is kept in AgentResult.data
@@ -83,62 +81,24 @@ class WallSeries:
         )
 
 
-class WallPowerSampler:
-    """Samples the node's BMC in a thread from ``__enter__`` to ``__exit__`` (bounded)."""
+class WallPowerSampler(BmcSampler):
+    """Samples the node's BMC wall power in a thread from ``__enter__`` to ``__exit__`` (bounded)."""
+
+    label = "wall power"
+    final_reading = True  # a last reading after the run, so the window's end is covered
 
     def __init__(self, node: Node, *, interval_s: float, client: RedfishClient | None = None) -> None:
-        if node.bmc is None:
-            raise ValueError(f"{node.name} has no bmc in the inventory: nothing to sample")
-        self.node = node
-        self.interval_s = max(0.05, interval_s)
-        self._client = client or RedfishClient(node.bmc, node=node.name)
-        self._series = WallSeries(tls=node.bmc.tls)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> WallPowerSampler:
-        self._client.open()
-        self._sample()  # one reading now: a misbehaving BMC is ERROR before the run starts
-        if self._series.errors:
-            self._client.close()
-            raise InfrastructureError(f"{self.node.name}: wall power: {self._series.errors[0]}")
-        self._thread = threading.Thread(target=self._loop, name=f"wall-power-{self.node.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            # one reading is bounded by the BMC's timeout: the join is too
-            self._thread.join(timeout=self._bmc_timeout() * 2 + self.interval_s)
-        self._sample()  # a last reading after the run, so the window's end is covered
-        self._client.close()
+        super().__init__(node, interval_s=interval_s, client=client)
+        self._series = WallSeries(tls=node.bmc.tls if node.bmc is not None else "")
 
     def series(self) -> WallSeries:
+        """The samples so far; ``errors`` holds the failure that ended them, if one did."""
+        self._series.errors = [self.error] if self.error is not None else []
         return self._series
 
-    def _bmc_timeout(self) -> float:
-        return self.node.bmc.timeout if self.node.bmc is not None else 10.0
-
-    def _loop(self) -> None:
-        next_at = time.monotonic() + self.interval_s
-        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
-            next_at += self.interval_s
-            self._sample()
-            if self._series.errors:
-                return  # the series ends at the first failure; the figure uses what came before
-
-    def _sample(self) -> None:
-        if self._series.errors:
-            return
+    def _read(self) -> None:
         began = time.monotonic()
-        try:
-            reading = self._client.power()
-        except InfrastructureError as failure:
-            self._series.errors.append(str(failure))
-            return
+        reading = self._client.power()
         self._series.read_seconds.append(time.monotonic() - began)
         self._series.t.append(reading.at)
         self._series.watts.append(reading.watts)

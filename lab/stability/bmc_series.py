@@ -16,13 +16,11 @@ later ends the series there and is kept in ``error`` (the soak itself is not spo
 from __future__ import annotations
 
 import re
-import threading
 import time
-from types import TracebackType
 
-from lab.errors import InfrastructureError
 from lab.inventory.model import Node
 from lab.results.series import Series
+from lab.transport.bmc_sampler import BmcSampler
 from lab.transport.redfish import RedfishClient
 
 
@@ -30,42 +28,22 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "sensor"
 
 
-class BmcThermalSampler:
+class BmcThermalSampler(BmcSampler):
     """Samples the node's BMC Thermal resource in a thread from ``__enter__`` to ``__exit__``."""
 
+    label = "BMC thermal"
+    minimum_interval_s = 0.1
+
     def __init__(self, node: Node, *, interval_s: float, client: RedfishClient | None = None) -> None:
-        if node.bmc is None:
-            raise ValueError(f"{node.name} has no bmc in the inventory")
-        self.node = node
-        self.interval_s = max(0.1, interval_s)
-        self._client = client or RedfishClient(node.bmc, node=node.name)
-        self._started = 0.0
+        super().__init__(node, interval_s=interval_s, client=client)
+        self._started = time.time()
         self._temperatures: dict[str, list[tuple[float, float]]] = {}
         self._fans: dict[str, list[tuple[float, float]]] = {}
         self._fan_units: dict[str, str] = {}
-        self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> BmcThermalSampler:
-        self._client.open()
         self._started = time.time()
-        self._sample()
-        if self.error is not None:
-            self._client.close()
-            raise InfrastructureError(f"{self.node.name}: BMC thermal: {self.error}")
-        self._thread = threading.Thread(target=self._loop, name=f"bmc-thermal-{self.node.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            timeout = self.node.bmc.timeout if self.node.bmc is not None else 10.0
-            self._thread.join(timeout=timeout * 2 + self.interval_s)
-        self._client.close()
+        return super().__enter__()
 
     def series(self) -> list[Series]:
         """One time series per sensor (t in seconds from the first reading)."""
@@ -87,16 +65,8 @@ class BmcThermalSampler:
                 )
         return found
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s) and self.error is None:
-            self._sample()
-
-    def _sample(self) -> None:
-        try:
-            reading = self._client.thermal()
-        except InfrastructureError as failure:
-            self.error = str(failure)
-            return
+    def _read(self) -> None:
+        reading = self._client.thermal()
         for name, value in reading.temperatures.items():
             self._temperatures.setdefault(name, []).append((reading.at, value))
         for name, value in reading.fans.items():
