@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .backends import Backend
+from .backends import Backend, checked
 from .pressure import cpu_pressure_total, pressure_share
 from .protocol import Request
 from .summary import parse_detail, parse_summary
@@ -44,9 +44,9 @@ def probe_throughput(backends: Sequence[Backend], seconds: float = PROBE_SECONDS
     def run(slot: int, backend: Backend) -> None:
         samples = list(range(backend.batch))
         while time.perf_counter() < end or counts[slot] == 0:
-            backend.infer(samples)
+            ran = checked(backend.infer(samples), len(samples))
             with lock:
-                counts[slot] += backend.batch
+                counts[slot] += ran
 
     began = time.perf_counter()
     threads = [
@@ -65,11 +65,12 @@ def probe_latency(backend: Backend, samples: int, seconds: float = PROBE_SECONDS
     """Median seconds of one query of ``samples`` samples on one card (also a warm-up)."""
     times: list[float] = []
     end = time.perf_counter() + seconds
-    batch = list(range(min(samples, backend.batch)))
     while not times or (time.perf_counter() < end and len(times) < 50):
         began = time.perf_counter()
-        for _ in range(max(1, -(-samples // backend.batch))):
-            backend.infer(batch)
+        done = 0
+        while done < samples:
+            batch = list(range(done, min(samples, done + backend.batch)))
+            done += checked(backend.infer(batch), len(batch))
         times.append(time.perf_counter() - began)
         backend.idle()
     return sorted(times)[len(times) // 2]

@@ -18,7 +18,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
-from .backends import Backend
+from .backends import Backend, checked
 
 Sample = tuple[int, int]  # (LoadGen query id, QSL sample index)
 
@@ -91,11 +91,18 @@ class WorkerPool:
                 return
 
     def _finish(self, slot: int, backend: Backend, batch: list[Sample]) -> None:
-        if self.failure is None:
-            try:
-                backend.infer([sample for _, sample in batch])
-            except Exception as error:  # any backend failure ends the run as an error
-                self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
-        self.samples_done[slot] += len(batch)
-        self._complete([self._response(query_id, 0, 0) for query_id, _ in batch])
-        backend.idle()
+        # A backend may run only a leading part of the batch (its compiled batch is smaller):
+        # LoadGen hears of each part as it completes and the rest is run by the next call.
+        while batch:
+            count = len(batch)
+            if self.failure is None:
+                try:
+                    count = checked(backend.infer([sample for _, sample in batch]), len(batch))
+                except Exception as error:  # any backend failure ends the run as an error
+                    self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
+                    count = len(batch)
+                else:
+                    self.samples_done[slot] += count
+            done, batch = batch[:count], batch[count:]
+            self._complete([self._response(query_id, 0, 0) for query_id, _ in done])
+            backend.idle()

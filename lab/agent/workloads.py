@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .backends import Backend
+from .backends import Backend, checked
 from .protocol import Request
 
 Emit = Callable[[dict[str, object]], None]
@@ -61,9 +61,8 @@ def _run(request: Request, backend: Backend) -> dict[str, object]:
     samples = 0
     while samples < request.query_count:
         batch = list(range(min(backend.batch, request.query_count - samples)))
-        backend.infer(batch)
+        samples += checked(backend.infer(batch), len(batch))
         backend.idle()
-        samples += len(batch)
     seconds = time.perf_counter() - began
     return {"status": "ok", "samples": samples, "seconds": seconds, "backend": backend.info()}
 
@@ -97,7 +96,7 @@ def _windows(request: Request, backend: Backend, emit: Emit) -> dict[str, object
         if issued >= end:
             break
         try:
-            backend.infer(batch)
+            ran = checked(backend.infer(batch), len(batch))
         except Exception as error:  # counted per window; a backend that only fails ends the run
             errors += 1
             in_a_row += 1
@@ -106,7 +105,7 @@ def _windows(request: Request, backend: Backend, emit: Emit) -> dict[str, object
         else:
             done = time.perf_counter()
             latencies.append(done - issued)
-            samples += len(batch)
+            samples += ran
             in_a_row = 0
         backend.idle()
         now = time.perf_counter()

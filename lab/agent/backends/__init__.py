@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Backend, BackendError, DeviceBusyError, DeviceUnavailableError
+from .base import Backend, BackendError, DeviceBusyError, DeviceUnavailableError, Ran, checked
 
 # name → (module under this package, class name)
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -42,4 +42,13 @@ def create(name: str, device: int, options: dict[str, object]) -> Backend:
     return backend
 
 
-__all__ = ["BACKENDS", "Backend", "BackendError", "DeviceBusyError", "DeviceUnavailableError", "create"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendError",
+    "DeviceBusyError",
+    "DeviceUnavailableError",
+    "Ran",
+    "checked",
+    "create",
+]

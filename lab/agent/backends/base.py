@@ -5,7 +5,7 @@ time), so LoadGen measures the latency it would measure on hardware::
 
     backend = create("onnxruntime-cpu", device=0, options={"model_path": "mlp.onnx", "batch": 8})
     backend.open(sample_count=1024)
-    backend.infer([3, 17, 42])        # blocks until the batch is done
+    ran = backend.infer([3, 17, 42])  # blocks until the batch is done; ran.count samples ran
     backend.close()
 
 ``batch`` is the most samples one ``infer`` call takes; workers never pass more.
@@ -16,7 +16,25 @@ controller compute the fraction of the catalog's peak; ``info()`` is recorded in
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one ``infer`` call really did.
+
+    ``count`` is how many of the leading samples ran: a model compiled for batch 1 that is
+    handed eight samples runs one, and the caller calls again for the rest, telling LoadGen
+    only about samples that ran. ``outputs`` holds each sample's output bytes, in order, when
+    the call asked for them (``keep_outputs=True``: accuracy runs, audits); otherwise None::
+
+        ran = backend.infer([4, 5, 6], keep_outputs=True)
+        done, rest = [4, 5, 6][: ran.count], [4, 5, 6][ran.count :]
+    """
+
+    count: int
+    outputs: tuple[bytes, ...] | None = None
 
 
 class BackendError(RuntimeError):
@@ -68,8 +86,9 @@ class Backend:
     def open(self, sample_count: int) -> None:
         """Load the model and any per-sample inputs; claim the device."""
 
-    def infer(self, samples: list[int]) -> None:
-        """Run one batch (at most ``self.batch`` sample indexes) to completion."""
+    def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
+        """Run (a leading part of) one batch of at most ``self.batch`` sample indexes to
+        completion and say how many ran (see ``Ran``)."""
         raise NotImplementedError
 
     def outputs(self, inputs: Any) -> Any:
@@ -86,6 +105,14 @@ class Backend:
     def info(self) -> dict[str, object]:
         """What the result should record about this backend."""
         return {"name": self.name, "device": self.device, "batch": self.batch, "exercised": self.exercised}
+
+
+def checked(ran: Ran, asked: int) -> int:
+    """``ran.count``, refused when it is not 1..``asked`` (a backend that runs nothing would
+    loop its caller forever; one that claims more than it was given over-credits LoadGen)."""
+    if not 1 <= ran.count <= asked:
+        raise BackendError(f"backend ran {ran.count} of {asked} samples; it must run 1..{asked}")
+    return ran.count
 
 
 def option_int(options: dict[str, object], key: str, default: int) -> int:

@@ -25,7 +25,15 @@ import threading
 import time
 from typing import Any
 
-from .base import Backend, BackendError, DeviceBusyError, DeviceUnavailableError, option_str, sleep_until
+from .base import (
+    Backend,
+    BackendError,
+    DeviceBusyError,
+    DeviceUnavailableError,
+    Ran,
+    option_str,
+    sleep_until,
+)
 
 QUEUE_SLACK_S = 0.05  # a query issued this soon after the last completed was queued behind it
 WRONG_OUTPUT_STUCK_BIT = 16  # the wrong-output fault: this accumulator bit of the first layer is stuck
@@ -72,7 +80,9 @@ class EmulatedBackend(Backend):
         profile = MODEL_PROFILES[self.model_name]
         self.ops_per_sample = profile.gops_per_sample * 1e9
 
-    def infer(self, samples: list[int]) -> None:
+    def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
+        if keep_outputs:
+            raise BackendError("the emulated backend does not keep per-sample outputs yet")
         with self._lock:  # reserve the next slot on the card's timeline
             timing, self._ahead = self._ahead or self._session.next_query(), None
             issued = time.perf_counter()
@@ -88,6 +98,7 @@ class EmulatedBackend(Backend):
         if self._session.hung:
             _hang()
         sleep_until(done, spin=self.spin)
+        return Ran(len(samples))
 
     def outputs(self, inputs: Any) -> Any:
         if self._model is None:

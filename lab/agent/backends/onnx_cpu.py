@@ -18,7 +18,7 @@ import fcntl
 import os
 from typing import Any
 
-from .base import Backend, BackendError, DeviceBusyError, option_int, option_str
+from .base import Backend, BackendError, DeviceBusyError, Ran, option_int, option_str
 
 
 class OnnxCpuBackend(Backend):
@@ -76,8 +76,11 @@ class OnnxCpuBackend(Backend):
         os.write(handle, f"{os.getpid()}\n".encode())
         self._lock = handle
 
-    def infer(self, samples: list[int]) -> None:
-        self._session.run(None, {self._input_name: self._inputs[samples]})
+    def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
+        result = self._session.run(None, {self._input_name: self._inputs[samples]})[0]
+        if not keep_outputs:
+            return Ran(len(samples))
+        return Ran(len(samples), tuple(row.tobytes() for row in result))
 
     def outputs(self, inputs: Any) -> Any:
         return self._session.run(None, {self._input_name: inputs})[0]

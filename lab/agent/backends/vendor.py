@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Backend, BackendError, option_str
+from .base import Backend, BackendError, Ran, option_str
 
 
 class FuriosaBackend(Backend):
@@ -37,8 +37,9 @@ class FuriosaBackend(Backend):
         tensor = self._runner.model.inputs()[0]
         self._inputs = numpy.zeros(tensor.shape, dtype=tensor.dtype.numpy)
 
-    def infer(self, samples: list[int]) -> None:
+    def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
         self._runner.run([self._inputs])
+        return Ran(len(samples))
 
     def close(self) -> None:
         if self._runner is not None:
@@ -68,8 +69,9 @@ class RebelBackend(Backend):
         shape = tuple(self._runtime.input_tensors[0].shape)
         self._inputs = numpy.zeros(shape, dtype=numpy.float32)
 
-    def infer(self, samples: list[int]) -> None:
+    def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
         self._runtime.run(self._inputs)
+        return Ran(len(samples))
 
     def close(self) -> None:
         self._runtime = None
@@ -102,10 +104,11 @@ class TorchCudaBackend(Backend):
         self._inputs = torch.zeros(shape, device=target, dtype=torch.float16)
         self._torch = torch
 
-    def infer(self, samples: list[int]) -> None:
+    def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
         with self._torch.inference_mode():
             self._module(self._inputs[: len(samples)])
         self._torch.cuda.synchronize(self.device)
+        return Ran(len(samples))
 
     def close(self) -> None:
         self._module = None
