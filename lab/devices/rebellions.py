@@ -197,7 +197,9 @@ def _process_from_context(context: JsonObject) -> DeviceProcess:
 
 _TABLE_REQUIRED = ("NPU", "Name", "Device")
 _TABLE_KNOWN = ("PCI BUS ID", "Temp", "Power", "Perf", "Memory(used/total)", "Util")
-_KMD_RE = re.compile(r"(?:Device Information )?KMD ver: (?P<version>\S+)")
+# "Infomation" (sic): the rbln-stat era printed both titles so (docs.rbln.ai software/tools.html).
+_KMD_RE = re.compile(r"(?:Device Infor?mation )?KMD ver: (?P<version>\S+)")
+_CONTEXT_TITLES = frozenset({"Context Information", "Context Infomation"})
 _CONTEXT_REQUIRED = ("NPU", "PID")
 _CONTEXT_KNOWN = ("CTX", "Process", "Priority", "PTID", "Memalloc", "Status", "Util")
 # A clock line some releases print above the tables, e.g. "Fri Dec  4 20:26:19 2026" or
@@ -261,7 +263,7 @@ def _context_processes(tables: tuple[BoxTable, ...]) -> tuple[DeviceProcess, ...
     """Processes of the "Context Information" table; None when the output has no such table."""
     if not tables:
         return None
-    if len(tables) > 1 or tables[0].title != "Context Information":
+    if len(tables) > 1 or tables[0].title not in _CONTEXT_TITLES:
         raise BadValue(f"after the device table: expected one 'Context Information' table, got {len(tables)}")
     processes = []
     for row in tables[0].column_records(_CONTEXT_REQUIRED, _CONTEXT_KNOWN):

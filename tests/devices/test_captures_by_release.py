@@ -177,6 +177,19 @@ def test_rbln_smi_two_dies_latest_docs() -> None:
     assert rbln1.telemetry.memory_used_bytes == 0
 
 
+def test_rbln_stat_legacy_docs_titles_spelled_infomation_no_perf_column() -> None:
+    rbln0, rbln1 = parse_rbln_smi_table(capture("rbln_stat_table_ca12_legacy.txt"), tool="rbln-stat")
+    assert rbln0.tool == "rbln-stat"
+    assert rbln0.versions.driver is None  # "KMD ver: N/A"
+    assert rbln0.telemetry.memory_used_bytes == round(2.4 * 2**30)  # "2.4GiB" in this release
+    assert rbln0.telemetry.temperature_celsius == 30.0
+    assert rbln0.telemetry.pstate is None and rbln0.telemetry.throttle is None  # no Perf column: unknown
+    assert rbln1.identity.device == "rbln1" and rbln1.telemetry.power_watts == 6.1
+    legacy_context = CONTEXT_HEADER_ONLY.replace("Context Information", "Context Infomation ")
+    with_contexts = parse_rbln_smi_table(capture("rbln_stat_table_ca12_legacy.txt") + legacy_context)
+    assert with_contexts[0].processes == ()
+
+
 CONTEXT_HEADER_ONLY = (
     "+-------------------------------------------------------+\n"
     "|                  Context Information                  |\n"

@@ -139,6 +139,10 @@ TEXT_CASES: dict[str, tuple[Parser, str]] = {
         lambda text: parse_rbln_smi_table(text)[:1],
         capture("rbln_smi_table_cr13_v0_12.txt"),
     ),
+    "rbln-stat table legacy": (
+        lambda text: parse_rbln_smi_table(text)[:1],
+        capture("rbln_stat_table_ca12_legacy.txt"),
+    ),
     "nvidia-smi help": (
         lambda text: (parse_help_query_gpu(text),),
         capture("nvidia_smi_help_query_gpu_535.txt"),
