@@ -6,6 +6,7 @@ Each test runs the emulator's real tool programs (``python -m lab.emulator.tools
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from lab.devices.nvidia import NvidiaSmiAdapter
 from lab.devices.rebellions import RebellionsAdapter, parse_rbln_smi_table
 from lab.devices.registry import adapter_for
 from lab.devices.sapeon import SapeonSmiAdapter
+from lab.emulator.ownership import claim
 from lab.emulator.spec import FaultEntry
+from lab.emulator.state import NodeDir
 from lab.errors import CommandFailed
 from lab.inventory.model import PcieLink
 
@@ -104,6 +107,20 @@ def test_rbln_smi_table_matches_the_real_title(tmp_path: Path) -> None:
     )
     [rbln0] = parse_rbln_smi_table(transport.check(["rbln-smi"]).stdout)
     assert rbln0.identity.product == "RBLN-CA12"
+
+
+def test_rbln_smi_context_table_gives_the_owners_the_json_gives(tmp_path: Path) -> None:
+    atom = [device("atom", "rebellions", "RBLN-CA12", "rbln-smi", index=i, memory_gib=16) for i in range(2)]
+    transport = emulated_node(tmp_path, atom)
+    rbln0, rbln1 = parse_rbln_smi_table(transport.check(["rbln-smi"]).stdout)
+    assert rbln0.processes == rbln1.processes == ()  # the header-only Context Information table
+    with NodeDir(str(tmp_path / "node")).transaction() as state:
+        claim(state.device(1), device=1, command="vllm serve model")  # this test process holds rbln1
+    rbln0, rbln1 = parse_rbln_smi_table(transport.check(["rbln-smi"]).stdout)
+    [owner] = rbln1.processes or ()
+    assert rbln0.processes == ()
+    assert (owner.device_index, owner.pid, owner.name) == (1, os.getpid(), "vllm")
+    assert RebellionsAdapter(transport).processes() == (owner,)  # the JSON's contexts say the same
 
 
 def test_rbln_stat_old_name(tmp_path: Path) -> None:

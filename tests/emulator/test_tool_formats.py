@@ -7,6 +7,7 @@ units inside values, key names, string-vs-int quirks), not from the emulator's c
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 
@@ -104,10 +105,19 @@ def test_furiosactl_info_for_warboy(make_node: MakeNode) -> None:
     assert re.fullmatch(r"\d+°C", rows[1][3]) and re.fullmatch(r"\d+\.\d\d W", rows[1][4])
 
 
+def rbln_tables(out: str) -> tuple[str, str]:
+    """rbln-smi's two tables without their title lines: (device table, context table)."""
+    lines = out.splitlines()
+    [title] = [n for n, line in enumerate(lines) if "Context Information" in line]
+    assert "KMD ver" in lines[1]
+    device = lines[:1] + lines[2 : title - 1]
+    return "\n".join(device), "\n".join(lines[title - 1 : title] + lines[title + 1 :])
+
+
 def test_rbln_smi_table_matches_domain_columns(make_node: MakeNode) -> None:
     node = make_node("atom-plus", 2, driver="3.0.0")
     out = node.tool("rbln_smi").stdout
-    table = "\n".join(line for line in out.splitlines() if "KMD ver" not in line)
+    table, contexts = rbln_tables(out)
     headers, rows = box_rows(table)
     assert headers == [
         "NPU",
@@ -125,6 +135,45 @@ def test_rbln_smi_table_matches_domain_columns(make_node: MakeNode) -> None:
     assert re.fullmatch(r"\d+C", temp) and re.fullmatch(r"\d+\.\dW", power) and perf == "P14"
     assert re.fullmatch(r"\d+\.\dGB / 15\.7GiB", memory) and re.fullmatch(r"\d+\.\d", util)
     assert "KMD ver: 3.0.0" in out
+    # The second table the real tool prints: no process holds a die, so only its header.
+    headers, rows = box_rows(contexts)
+    assert headers == ["NPU", "Process", "PID", "CTX", "Priority", "PTID", "Memalloc", "Status", "Util"]
+    assert rows == []
+    assert "+=====+" in table  # the current release's header rule (docs.rbln.ai v0.12.0 example)
+
+
+def test_rbln_smi_context_table_lists_the_owner_as_the_json_does(make_node: MakeNode) -> None:
+    from lab.emulator.ownership import claim
+
+    node = make_node("atom-plus", 2)
+    with node.node_dir.transaction() as state:
+        claim(state.device(1), device=1, command="vllm serve model")
+    _, contexts = rbln_tables(node.tool("rbln_smi").stdout)
+    _, rows = box_rows(contexts)
+    [context] = node.tool("rbln_smi", "--json").json()["contexts"]  # type: ignore[call-overload]
+    assert rows == [
+        [
+            "1",
+            "vllm",
+            str(os.getpid()),
+            context["ctx_id"],
+            "normal",
+            "0",
+            context["memalloc"],
+            "running",
+            context["util_info"],
+        ]
+    ]
+    assert (context["npu"], context["pid"]) == (1, str(os.getpid()))
+
+
+def test_rbln_smi_prints_the_header_rule_of_the_catalogs_release(make_node: MakeNode) -> None:
+    old = make_node("atom-plus", 1, tool_version="0.10.4")  # docs.rbln.ai v0.10.4: "+-----+"
+    table, contexts = rbln_tables(old.tool("rbln_smi").stdout)
+    assert "=" not in table + contexts
+    assert box_rows(contexts)[0][0] == "NPU"
+    newer = make_node("atom-plus", 1, tool_version="0.12.0")
+    assert "+=====+" in rbln_tables(newer.tool("rbln_smi").stdout)[0]
 
 
 def test_rbln_smi_json_structure_and_units(make_node: MakeNode) -> None:

@@ -6,6 +6,13 @@ card's power and ``sid``)::
     | NPU | Name      | Device | PCI BUS ID   | Temp | Power | Perf | Memory(used/total) | Util |
     | 0   | RBLN-CA12 | rbln0  | 0000:51:00.0 | 38C  | 43.9W | P2   | 2.4GB / 15.7GiB    | 98.7 |
 
+followed by the "Context Information" table, one row per runtime context (header only when
+no process holds a die), as rbln-smi prints it (docs.rbln.ai management_tools/rbln_smi;
+its columns follow the page's field list — NPU, Process, PID, CTX, Priority, PTID, Memalloc,
+Status, Util — since no published example shows a row). The header rule follows the release
+the catalog names (``tool_version``, the RBLN SDK's): ``+=====+`` from SDK 0.12 (its docs'
+example) and in the current release, ``+-----+`` before.
+
 ``--json`` prints the structure of domain.md §5 with units inside string values
 (``"29C"``, ``"18109794uW"``), memory as strings, ``pstate`` and a ``contexts`` list. The
 node option ``rbln_npu_as_string`` reproduces older SDKs' ``"npu": "0"``. Perf states:
@@ -30,6 +37,8 @@ PCI_DEVICE_IDS = {"RBLN-CA02": "0x1020", "RBLN-CA12": "0x1120", "RBLN-CA22": "0x
 # rbln-smi shows 16877879296 bytes (15.7 GiB) of a 16 GiB card: the rest is reserved.
 USABLE_MEMORY_FRACTION = 16877879296 / 17179869184
 USAGE = "usage: rbln-smi [--json] | rbln-smi reset -d N"
+DOUBLE_RULE_SINCE = (0, 12)  # the SDK release whose docs first print "+=====+" under the header
+CONTEXT_HEADERS = ("NPU", "Process", "PID", "CTX", "Priority", "PTID", "Memalloc", "Status", "Util")
 
 
 class Die:
@@ -112,23 +121,50 @@ def as_json(view: View, driver: str) -> str:
                 },
             }
         )
-    contexts = []
-    for device, owner in view.owners():
-        npu = next(row.npu for row in dies(view) if row.device is device)
-        contexts.append(
-            {
-                "ctx_id": str(10001 + device.index),
-                "npu": str(npu) if npu_as_string else npu,
-                "process": str(owner.get("command", "?")).split(" ")[0],
-                "pid": str(owner.get("pid")),
-                "priority": "normal",
-                "ptid": "0",
-                "memalloc": f"{device.spec.memory_gib * 0.2:.1f}GiB",
-                "status": "running",
-                "util_info": "97.0",
-            }
-        )
+    contexts = [
+        {
+            "ctx_id": context.ctx_id,
+            "npu": str(context.npu) if npu_as_string else context.npu,
+            "process": context.process,
+            "pid": context.pid,
+            "priority": "normal",
+            "ptid": "0",
+            "memalloc": context.memalloc,
+            "status": "running",
+            "util_info": context.util,
+        }
+        for context in _contexts(view)
+    ]
     return jsontext.dumps({"KMD_version": driver, "devices": devices, "contexts": contexts}, indent=2)
+
+
+class Context:
+    """One runtime context: the process holding a card, on the card's first die."""
+
+    def __init__(self, device: EmulatedDevice, owner: dict[str, object], npu: int) -> None:
+        self.npu = npu
+        self.ctx_id = str(10001 + device.index)
+        self.process = str(owner.get("command", "?")).split(" ")[0]
+        self.pid = str(owner.get("pid"))
+        self.memalloc = f"{device.spec.memory_gib * 0.2:.1f}GiB"
+        self.util = "97.0"
+
+
+def _contexts(view: View) -> list[Context]:
+    rows = dies(view)
+    return [
+        Context(device, owner, next(row.npu for row in rows if row.device is device))
+        for device, owner in view.owners()
+    ]
+
+
+def release(view: View) -> tuple[int, int] | None:
+    """The RBLN SDK release the node's catalog entry names (major, minor); None: the current one."""
+    for device, _ in view.devices:
+        parts = device.spec.tool_version.split(".")
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+            return int(parts[0]), int(parts[1])
+    return None
 
 
 def as_table(view: View, driver: str) -> str:
@@ -147,18 +183,46 @@ def as_table(view: View, driver: str) -> str:
         ]
         for row in dies(view)
     ]
-    widths = [max(len(header), *(len(row[n]) for row in rows)) for n, header in enumerate(headers)]
+    contexts = [
+        [
+            str(context.npu),
+            context.process,
+            context.pid,
+            context.ctx_id,
+            "normal",
+            "0",
+            context.memalloc,
+            "running",
+            context.util,
+        ]
+        for context in _contexts(view)
+    ]
+    version = release(view)
+    double = version is None or version >= DOUBLE_RULE_SINCE
+    return "\n".join(
+        [
+            _titled_table(f"Device Information KMD ver: {driver}", headers, rows, double),
+            _titled_table("Context Information", list(CONTEXT_HEADERS), contexts, double),
+        ]
+    )
+
+
+def _titled_table(title: str, headers: list[str], rows: list[list[str]], double_rule: bool) -> str:
+    """A box table under a full-width title box, as rbln-smi prints each of its tables."""
+    widths = [max([len(header), *(len(row[n]) for row in rows)]) for n, header in enumerate(headers)]
     rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
+    header_rule = rule.replace("-", "=") if double_rule else rule
 
     def line(cells: list[str]) -> str:
         return (
             "|" + "|".join(f" {cell.ljust(width)} " for cell, width in zip(cells, widths, strict=True)) + "|"
         )
 
-    title = f"Device Information KMD ver: {driver}"
-    out = [rule, "|" + title.center(len(rule) - 2) + "|", rule, line(headers), rule]
+    full = "+" + "-" * (len(rule) - 2) + "+"
+    out = [full, "|" + title.center(len(rule) - 2) + "|", rule, line(headers), header_rule]
     out.extend(line(row) for row in rows)
-    out.append(rule)
+    if rows:
+        out.append(rule)
     return "\n".join(out)
 
 
