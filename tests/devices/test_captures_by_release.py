@@ -9,6 +9,8 @@ each capture is what the vendor's public documentation prints.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from device_captures import capture
 
@@ -22,6 +24,9 @@ from lab.devices.furiosa import (
 from lab.devices.model import DeviceProcess, same_product
 from lab.devices.rebellions import parse_rbln_smi_table
 from lab.errors import ToolOutputError
+from lab.inventory import load_inventory
+
+REPO = Path(__file__).resolve().parents[2]
 
 # --- furiosa-smi info ---------------------------------------------------------------------------
 
@@ -46,6 +51,44 @@ def test_info_format_full_2024_2_four_cards_clock_not_available() -> None:
     assert npu2.versions.firmware == "0.0.21+d6cada3"
     assert npu2.telemetry.clock_mhz is None  # "N/A": not reported, never 0
     assert npu2.raw["PCI-DEV"] == "504:0"
+
+
+def test_info_2025_1_pert_column_and_release_firmware_string() -> None:
+    [npu0] = parse_furiosa_smi_table(capture("furiosa_smi_info_rngd_2025_1.txt"))
+    assert npu0.versions.firmware == "2025.1.0+696efad"  # the release-numbered form of that year
+    assert npu0.versions.runtime == "2025.1.0+1694e18"  # the PERT column
+    assert npu0.telemetry.power_watts == 35.0 and npu0.identity.pci_bdf == "0000:30:00.0"
+    assert "PERT" not in npu0.raw  # a known column is read, not kept as an unknown one
+
+
+def test_info_2026_1_lower_case_arch_comma_firmware_decimal_watts() -> None:
+    [npu0] = parse_furiosa_smi_table(capture("furiosa_smi_info_rngd_2026_1.txt"))
+    assert npu0.identity.product == "rngd"
+    assert npu0.versions.firmware == "1.7.0, 4dfed1852e7b"
+    assert npu0.versions.runtime is None  # no PERT column in this release
+    assert npu0.telemetry.power_watts == 38.4 and npu0.telemetry.temperature_celsius == 40.98
+
+
+@pytest.mark.parametrize(
+    ("arch", "model"),
+    [
+        ("rngd", "rngd"),
+        ("RNGD", "rngd"),
+        ("rngd_s", "rngd-s"),
+        ("RNGD_S", "rngd-s"),
+        ("RNGD_MAX", "rngd-max"),
+    ],
+)
+def test_every_rngd_variant_furiosa_smi_prints_names_one_catalog_model(arch: str, model: str) -> None:
+    """furiosa-feature-discovery knows arch rngd, rngd_s and rngd_max; the docs print it either case."""
+    text = capture("furiosa_smi_info_rngd_stable.txt").replace("| RNGD |", f"| {arch.ljust(4)} |")
+    text = text.replace("+------+", "+" + "-" * (max(4, len(arch)) + 2) + "+")
+    text = text.replace("| Arch |", f"| {'Arch'.ljust(max(4, len(arch)))} |")
+    npu0, _ = parse_furiosa_smi_table(text)
+    assert npu0.identity.product == arch  # as printed
+    catalog = load_inventory(REPO / "inventory" / "gwangju.yaml").catalog
+    named = [key for key, entry in catalog.items() if same_product(npu0.identity.product, entry.product_name)]
+    assert named == [model]
 
 
 # --- furiosa-smi status ---------------------------------------------------------------------------

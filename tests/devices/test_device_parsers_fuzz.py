@@ -122,6 +122,7 @@ TEXT_CASES: dict[str, tuple[Parser, str]] = {
         lambda text: parse_furiosa_smi_table(text)[:1],
         capture("furiosa_smi_info_rngd_stable.txt"),
     ),
+    "furiosa-smi info 2025.1": (parse_furiosa_smi_table, capture("furiosa_smi_info_rngd_2025_1.txt")),
     "furiosa-smi status 2024.2": (
         lambda text: tuple(parse_furiosa_smi_status(text).values())[:1],
         capture("furiosa_smi_status_rngd_2024_2.txt"),

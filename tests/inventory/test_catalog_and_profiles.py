@@ -135,6 +135,8 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "sapeon-x330": None,
         "cpu-x86-64": None,  # the CPU reference's host processor: no accelerator peak
         "rebel-cr13": None,  # REBEL: named by rbln-smi's docs, no published figure
+        "rngd-s": None,  # RNGD variants: named by furiosa-feature-discovery, no published figure
+        "rngd-max": None,
     }
     assert {key: model.int8_tops.value for key, model in catalog.items()} == expected_int8
     products = {key: model.product_name for key, model in catalog.items() if model.vendor == "rebellions"}
@@ -145,6 +147,8 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "atom-max": "RBLN-CA25",
         "rebel-cr13": "RBLN-CR13",
     }
+    furiosa = {key: model.product_name for key, model in catalog.items() if model.tool == "furiosa-smi"}
+    assert furiosa == {"rngd": "rngd", "rngd-s": "rngd_s", "rngd-max": "rngd_max"}
     for model in catalog.values():
         for figure in (model.int8_tops, model.fp16_tflops, model.memory_gib, model.tdp_watts):
             assert figure.source and figure.confidence in ("P", "S", "U")
