@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lab.devices.rebellions import RebellionsAdapter
 from lab.emulator.spec import FaultEntry
 from tests.emulator.helpers import EmulatedNode
 
@@ -254,6 +255,26 @@ def test_systemctl_stub_reports_the_vendor_daemon(make_node: MakeNode) -> None:
     gpu = make_node("h100-pcie", 1)
     result = gpu.tool("systemctl", "is-active", "rbln-smd")
     assert (result.status, result.stdout) == (3, "inactive\n")
+
+
+@pytest.mark.parametrize(
+    ("tool_version", "active", "inactive"),
+    [
+        ("", "rbln-smd", "rbln_daemon"),
+        ("0.10.4", "rbln-smd", "rbln_daemon"),
+        ("0.9.2", "rbln_daemon", "rbln-smd"),
+    ],
+)
+def test_rebellions_daemon_has_the_unit_name_of_the_catalogs_release(
+    make_node: MakeNode, tool_version: str, active: str, inactive: str
+) -> None:
+    node = make_node("atom-plus", 1, tool_version=tool_version)
+    assert node.tool("systemctl", "is-active", f"{active}.service").stdout == "active\n"
+    result = node.tool("systemctl", "is-active", inactive)
+    assert (result.status, result.stdout) == (3, "inactive\n")
+    # The functional check asks the adapter's unit, then its aliases: one of them is active.
+    names = (RebellionsAdapter.management_daemon, *RebellionsAdapter.management_daemon_aliases)
+    assert [node.tool("systemctl", "is-active", str(name)).status for name in names].count(0) == 1
 
 
 def test_same_seed_and_time_give_identical_bytes(make_node: MakeNode) -> None:
