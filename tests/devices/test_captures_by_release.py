@@ -213,6 +213,20 @@ def test_rbln_smi_v0_12_rebel_cr13_double_rule_and_kmd_version() -> None:
     assert rbln2.processes is None  # no context table printed: owners unknown
 
 
+@pytest.mark.parametrize(
+    ("name", "model"), [("RBLN-CR03", "rebel-cr03"), ("RBLN-CR13", "rebel-cr13"), ("RBLN-CR23", "rebel-cr23")]
+)
+def test_every_rebel_product_rbln_smi_prints_names_one_catalog_model(name: str, model: str) -> None:
+    """The REBEL products of Rebellions' PCI id list, in the v0.12 docs' layout."""
+    text = capture("rbln_smi_table_cr13_v0_12.txt").replace("RBLN-CR13", name)
+    rbln0 = parse_rbln_smi_table(text)[0]
+    catalog = load_inventory(REPO / "inventory" / "gwangju.yaml").catalog
+    named = [
+        key for key, entry in catalog.items() if same_product(rbln0.identity.product, entry.product_name)
+    ]
+    assert named == [model]
+
+
 def test_rbln_smi_two_dies_latest_docs() -> None:
     rbln0, rbln1 = parse_rbln_smi_table(capture("rbln_smi_table_ca12_two_dies.txt"))
     assert rbln0.telemetry.utilization_percent == 98.7

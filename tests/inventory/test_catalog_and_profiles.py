@@ -135,6 +135,8 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "sapeon-x330": None,
         "cpu-x86-64": None,  # the CPU reference's host processor: no accelerator peak
         "rebel-cr13": None,  # REBEL: named by rbln-smi's docs, no published figure
+        "rebel-cr03": None,  # REBEL: named by Rebellions' PCI id list, no published figure
+        "rebel-cr23": None,
         "rngd-s": None,  # RNGD variants: named by furiosa-feature-discovery, no published figure
         "rngd-max": None,
     }
@@ -146,6 +148,8 @@ def test_repository_catalog_matches_domain_reference() -> None:
         "atom-plus-ca22": "RBLN-CA22",
         "atom-max": "RBLN-CA25",
         "rebel-cr13": "RBLN-CR13",
+        "rebel-cr03": "RBLN-CR03",
+        "rebel-cr23": "RBLN-CR23",
     }
     furiosa = {key: model.product_name for key, model in catalog.items() if model.tool == "furiosa-smi"}
     assert furiosa == {"rngd": "rngd", "rngd-s": "rngd_s", "rngd-max": "rngd_max"}

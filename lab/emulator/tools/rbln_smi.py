@@ -32,8 +32,17 @@ from lab.emulator.tools.common import ToolUsageError, View, observe, reset_devic
 
 VENDOR = "rebellions"
 KMD_DEFAULT = "1.2.92"
-# PCI device ids by product (unverified beyond CA22's 0x1220 seen in a capture).
-PCI_DEVICE_IDS = {"RBLN-CA02": "0x1020", "RBLN-CA12": "0x1120", "RBLN-CA22": "0x1220", "RBLN-CA25": "0x1250"}
+# PCI device ids by product (physical functions): RBLN-SW/rbln-npu-feature-discovery
+# deps/rebellions-pci.ids (vendor 1eff); CA22's 0x1220 is also in the rbln-smi --json capture.
+PCI_DEVICE_IDS = {
+    "RBLN-CA02": "0x1020",
+    "RBLN-CA12": "0x1120",
+    "RBLN-CA22": "0x1220",
+    "RBLN-CA25": "0x1250",
+    "RBLN-CR03": "0x2030",
+    "RBLN-CR13": "0x2130",
+    "RBLN-CR23": "0x2230",
+}
 # rbln-smi shows 16877879296 bytes (15.7 GiB) of a 16 GiB card: the rest is reserved.
 USABLE_MEMORY_FRACTION = 16877879296 / 17179869184
 USAGE = "usage: rbln-smi [--json] | rbln-smi reset -d N"
