@@ -206,6 +206,22 @@ def test_a_node_carries_only_its_own_vendors_tool(tmp_path: Path) -> None:
         assert caught.value.result.exit_status == 127
 
 
+def test_nvidia_driver_535_lists_no_replay_counter_and_the_adapter_does_not_ask_it(tmp_path: Path) -> None:
+    gpu = device("h100", "nvidia", "NVIDIA H100 PCIe", "nvidia-smi", memory_gib=80, tdp_watts=350)
+    (tmp_path / "535").mkdir()
+    (tmp_path / "550").mkdir()
+    old = emulated_node(tmp_path / "535", [gpu], driver_version="535.129.03")
+    refused = old.run(["nvidia-smi", "--query-gpu=index,pcie.replay_counter", "--format=csv"])
+    assert refused.exit_status != 0 and "not a valid field" in refused.stderr  # one field fails all
+    adapter = NvidiaSmiAdapter(old)
+    assert "pcie.replay_counter" not in adapter.query_fields()
+    [report] = adapter.list_devices()
+    assert report.health.pcie_errors is None  # not reported by this driver: unknown, never 0
+    assert report.telemetry.power_watts is not None  # the rest of the query still answers
+    [current] = NvidiaSmiAdapter(emulated_node(tmp_path / "550", [gpu])).list_devices()
+    assert current.health.pcie_errors == {"replay_counter": 0}
+
+
 def test_nvidia_remapped_rows_through_the_emulated_tool(tmp_path: Path) -> None:
     gpus = [
         device("h100", "nvidia", "NVIDIA H100 PCIe", "nvidia-smi", index=i, memory_gib=80, tdp_watts=350)

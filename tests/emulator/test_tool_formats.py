@@ -249,6 +249,18 @@ def test_sapeon_smi_is_labelled_synthetic(make_node: MakeNode) -> None:
     assert data["devices"][0]["synthetic_figures"] == ["int8_tops", "tdp_watts"]  # type: ignore[index]
 
 
+def test_nvidia_smi_fields_follow_the_catalogs_driver_branch(make_node: MakeNode) -> None:
+    old = make_node("h100-pcie", 1, tool_version="535.129.03")
+    assert '"pcie.replay_counter"' not in old.tool("nvidia_smi", "--help-query-gpu").stdout
+    assert '"clocks_event_reasons.active" or "clocks_throttle_reasons.active"' in (
+        old.tool("nvidia_smi", "--help-query-gpu").stdout
+    )
+    refused = old.tool("nvidia_smi", "--query-gpu=index,pcie.replay_counter", "--format=csv")
+    assert refused.status == 2 and 'Field "pcie.replay_counter" is not a valid field' in refused.stderr
+    current = make_node("h100-pcie", 1)
+    assert '"pcie.replay_counter"' in current.tool("nvidia_smi", "--help-query-gpu").stdout
+
+
 def test_systemctl_stub_reports_the_vendor_daemon(make_node: MakeNode) -> None:
     rbln = make_node("atom-plus", 1)
     assert rbln.tool("systemctl", "is-active", "rbln-smd").stdout == "active\n"

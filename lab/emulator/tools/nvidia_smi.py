@@ -10,6 +10,11 @@ and ``-r -i N`` (reset)::
     index, name, power.draw [W], utilization.gpu [%]
     0, NVIDIA H100 PCIe, 48.27 W, 0 %
 
+The fields follow the driver the catalog names (``tool_version``; else the node's driver):
+the 535 branch lists no ``pcie.replay_counter`` in ``--help-query-gpu`` and refuses it in a
+query, failing the whole query as the real tool does (tests/devices/captures/
+nvidia_smi_help_query_gpu_535.txt, driver 535.129.03).
+
 Unsupported values print ``[N/A]`` or ``[Not Supported]``; a hung GPU prints
 ``[Unknown Error]`` for live readings; a GPU that fell off the bus is missing from the
 listing and named on stderr, as the real tool does.
@@ -21,6 +26,8 @@ import sys
 import time
 
 from lab.emulator.device import EmulatedDevice, Reading
+from lab.emulator.spec import NodeSpec
+from lab.emulator.state import NodeDir
 from lab.emulator.tools.common import ToolUsageError, View, observe, reset_device, run_tool
 
 VENDOR = "nvidia"
@@ -110,13 +117,23 @@ FIELDS: dict[str, tuple[str, Getter]] = {
 
 # A field listed under two names (the newer first), as the real help prints it.
 HELP_ALIASES = {"clocks_event_reasons.active": "clocks_throttle_reasons.active"}
+# Fields a driver branch does not know (its --help-query-gpu lists them not; a query naming one fails).
+ABSENT_BY_BRANCH: dict[str, frozenset[str]] = {"535": frozenset({"pcie.replay_counter"})}
 
 
-def help_query_gpu() -> str:
+def known_fields(spec: NodeSpec) -> list[str]:
+    """The ``--query-gpu`` fields of the driver this node emulates."""
+    release = next((d.tool_version for d in spec.devices if d.vendor == VENDOR and d.tool_version), "")
+    branch = (release or spec.driver_version or DRIVER_DEFAULT).split(".")[0]
+    absent = ABSENT_BY_BRANCH.get(branch, frozenset())
+    return [field for field in FIELDS if field not in absent]
+
+
+def help_query_gpu(spec: NodeSpec) -> str:
     """``--help-query-gpu``: each field as a quoted line (with its alias), a description, a blank line."""
     lines = ['List of valid properties to query for the switch "--query-gpu":', ""]
     aliased = set(HELP_ALIASES.values())
-    for field in FIELDS:
+    for field in known_fields(spec):
         if field in aliased:
             continue
         alias = HELP_ALIASES.get(field)
@@ -153,8 +170,9 @@ def _strip_unit(value: str, unit: str) -> str:
 
 
 def query(view: View, fields: list[str], options: set[str], only: int | None) -> str:
+    known = known_fields(view.spec)
     for field in fields:
-        if field not in FIELDS:
+        if field not in known:
             raise ToolUsageError(f'Field "{field}" is not a valid field to query.')
     lines = []
     if "noheader" not in options:
@@ -316,8 +334,8 @@ def main(argv: list[str]) -> int:
         print(f"GPU {bdf.upper().replace('0000:', '00000000:', 1)} was successfully reset.")
         print("All done.")
         return 0
-    if mode == "help-query-gpu":
-        print(help_query_gpu())
+    if mode == "help-query-gpu":  # the driver's field list: no device is read
+        print(help_query_gpu(NodeDir.from_environment().spec))
         return 0
     view = observe(VENDOR)
     if not view.devices:
