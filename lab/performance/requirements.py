@@ -27,11 +27,19 @@ _BY_BACKEND: dict[str, tuple[Requirement, ...]] = {
         Requirement("onnxruntime==1.31.1", "onnxruntime"),
         Requirement("numpy>=1.26", "numpy"),
     ),
-    "furiosa": (Requirement("", "furiosa.runtime", "FuriosaAI SDK: install with the vendor's packages"),),
+    "furiosa": (
+        Requirement("", "furiosa.runtime.sync", "FuriosaRT: install with the vendor's packages"),
+        Requirement("numpy>=1.26", "numpy"),
+    ),
     "rebel": (
         Requirement("", "rebel", "Rebellions SDK (rebel-compiler): install with the vendor's packages"),
+        Requirement("numpy>=1.26", "numpy"),
     ),
-    "torch-cuda": (Requirement("", "torch", "PyTorch with CUDA: install the build matching the driver"),),
+    "onnxruntime-cuda": (
+        Requirement("", "onnxruntime", "onnxruntime-gpu: install the build matching the node's CUDA"),
+        Requirement("numpy>=1.26", "numpy"),
+    ),
+    "sapeon": (),
 }
 
 
