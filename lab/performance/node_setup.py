@@ -27,14 +27,18 @@ from lab.performance.requirements import Requirement, requirements_for
 from lab.transport.base import Transport
 
 # Run on the node with the module names as arguments: prints its Python and which import
-# (onnxruntime also lists its execution providers: CUDA or only the CPU).
+# (a submodule reports its package's version; onnxruntime also lists its execution providers:
+# CUDA or only the CPU).
 _PROBE = (
     "import importlib, json, platform, sys\n"
     "found = {}\n"
     "for name in sys.argv[1:]:\n"
     "    try:\n"
     "        module = importlib.import_module(name)\n"
-    "        found[name] = str(getattr(module, '__version__', 'present'))\n"
+    "        parts = name.split('.')\n"
+    "        versions = [getattr(sys.modules.get('.'.join(parts[:n])), '__version__', None)"
+    " for n in range(len(parts), 0, -1)]\n"
+    "        found[name] = str(next((v for v in versions if v), 'present'))\n"
     "        if name == 'onnxruntime':\n"
     "            found[name] += ' (' + ', '.join(module.get_available_providers()) + ')'\n"
     "    except Exception as error:\n"
