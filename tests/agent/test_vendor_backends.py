@@ -8,6 +8,7 @@ calls. The double records what it was fed: the data set's rows, never zeros.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -241,3 +242,111 @@ def test_cuda_backend_takes_the_profile_batch_when_the_model_batch_is_symbolic(
 def test_sapeon_says_no_public_runtime_exists() -> None:
     with pytest.raises(BackendError, match="no public runtime exists for Sapeon"):
         create("sapeon", 0, {})
+
+
+def test_a_backend_used_before_open_says_so(tmp_path: Path, sdk_doubles: dict[str, ModuleType]) -> None:
+    card = create("furiosa", 0, {"model_path": _model(tmp_path, "furiosa", 2)})
+    with pytest.raises(BackendError, match="was not opened"):
+        card.infer([0])
+    with pytest.raises(BackendError, match="was not opened"):
+        card.outputs(numpy.ones((2, 16), dtype=numpy.float32))
+
+
+def test_shared_glue_refuses_what_it_cannot_use(
+    tmp_path: Path,
+    sdk_doubles: dict[str, ModuleType],
+    dataset: tuple[Path, numpy.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inputs = str(dataset[0])
+    no_batch = _model(tmp_path, "furiosa", 0)  # a model whose batch dimension is not fixed
+    card = create("furiosa", 0, {"model_path": no_batch, "inputs_path": inputs})
+    with pytest.raises(BackendError, match=r"input shape \(0, 16\) has no fixed batch"):
+        card.open(sample_count=8)
+    model = _model(tmp_path, "furiosa", 2)
+    garbage = tmp_path / "garbage.npy"
+    garbage.write_bytes(b"not numpy")
+    flat = tmp_path / "flat.npy"
+    numpy.save(flat, numpy.arange(8, dtype=numpy.float32))
+    for path, message in ((garbage, "cannot read the inputs"), (flat, r"expected an array \[N, \.\.\.\]")):
+        with pytest.raises(BackendError, match=message):
+            create("furiosa", 0, {"model_path": model, "inputs_path": str(path)}).open(sample_count=8)
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    with pytest.raises(BackendError, match="needs numpy"):
+        create("furiosa", 0, {"model_path": model, "inputs_path": inputs}).open(sample_count=8)
+
+
+def test_furiosa_open_errors_are_sorted_by_whose_fault(
+    tmp_path: Path, sdk_doubles: dict[str, ModuleType], dataset: tuple[Path, numpy.ndarray]
+) -> None:
+    inputs = str(dataset[0])
+    sdk_doubles["furiosa"].MISSING.add("npu:0")
+    card = create("furiosa", 0, {"model_path": _model(tmp_path, "furiosa", 2), "inputs_path": inputs})
+    with pytest.raises(DeviceUnavailableError, match="npu:0 not found"):
+        card.open(sample_count=8)
+    missing_model = create("furiosa", 1, {"model_path": str(tmp_path / "none.enf"), "inputs_path": inputs})
+    with pytest.raises(BackendError, match="cannot open npu:1: FileNotFoundError") as raised:
+        missing_model.open(sample_count=8)
+    assert not isinstance(raised.value, DeviceUnavailableError)  # the node's fault, not the card's
+    with pytest.raises(BackendError, match="device_spec must be a non-empty string"):
+        create("furiosa", 0, {"model_path": "m.enf", "device_spec": 3})
+
+
+def test_rebel_compiled_input_is_read_or_refused(
+    tmp_path: Path,
+    sdk_doubles: dict[str, ModuleType],
+    dataset: tuple[Path, numpy.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rebel = sdk_doubles["rebel"]
+    inputs = str(dataset[0])
+    model = _model(tmp_path, "rebel", 4)
+    with pytest.raises(BackendError, match=r"cannot load .*none\.rbln: FileNotFoundError"):
+        create("rebel", 0, {"model_path": str(tmp_path / "none.rbln"), "inputs_path": inputs}).open(8)
+    # one input_info list per compiled graph: the first graph's first input
+    nested = [[("input", [4, 16], "float32")], [("input", [1, 16], "float32")]]
+    monkeypatch.setattr(rebel.RBLNCompiledModel, "get_input_info", lambda self: nested)
+    card = create("rebel", 0, {"model_path": model, "inputs_path": inputs})
+    card.open(sample_count=8)
+    assert card.info()["compiled_batch"] == 4
+    monkeypatch.setattr(rebel.RBLNCompiledModel, "get_input_info", lambda self: [("input",)])
+    with pytest.raises(BackendError, match="unreadable input_info"):
+        create("rebel", 0, {"model_path": model, "inputs_path": inputs}).open(sample_count=8)
+    monkeypatch.delattr(rebel.RBLNCompiledModel, "get_input_info")
+    with pytest.raises(BackendError, match="does not expose the compiled input shape"):
+        create("rebel", 0, {"model_path": model, "inputs_path": inputs}).open(sample_count=8)
+
+
+def test_cuda_backend_refusals(
+    tmp_path: Path,
+    sdk_doubles: dict[str, ModuleType],
+    dataset: tuple[Path, numpy.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from onnx import TensorProto, helper
+
+    inputs = str(dataset[0])
+
+    def model(name: str, kind: int, shape: list[int | str]) -> str:
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["input"], ["output"])],
+            name,
+            [helper.make_tensor_value_info("input", kind, shape)],
+            [helper.make_tensor_value_info("output", kind, shape)],
+        )
+        made = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        made.ir_version = 8
+        path = tmp_path / f"{name}.onnx"
+        path.write_bytes(made.SerializeToString())
+        return str(path)
+
+    for path, message in (
+        (model("bools", TensorProto.BOOL, [4, 16]), r"unsupported input type tensor\(bool\)"),
+        (model("ragged", TensorProto.FLOAT, [4, "features"]), "per-sample shape .* must be fixed"),
+        (str(tmp_path / "none.onnx"), "cannot load"),
+    ):
+        with pytest.raises(BackendError, match=message):
+            create("onnxruntime-cuda", 0, {"model_path": path, "inputs_path": inputs}).open(8)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(BackendError, match="onnxruntime-gpu is not installed"):
+        create("onnxruntime-cuda", 0, {"model_path": "m.onnx", "inputs_path": inputs}).open(8)

@@ -23,6 +23,7 @@ the backend refuses to open — it never invents zeros::
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ class CompiledInput:
     dtype: Any  # a numpy dtype
 
 
-class CompiledModelBackend(Backend):
+class CompiledModelBackend(Backend, abc.ABC):
     """Base of the vendor backends (see the module docstring)."""
 
     exercised: bool | str = AGAINST_DOUBLE
@@ -58,14 +59,17 @@ class CompiledModelBackend(Backend):
         self.calls = 0
 
     # -- what a vendor backend provides ------------------------------------------------------
+    @abc.abstractmethod
     def _load(self) -> CompiledInput:
-        raise NotImplementedError
+        """Open the runtime on the card and describe the model's first input."""
 
+    @abc.abstractmethod
     def _run(self, batch: Any) -> Any:
-        raise NotImplementedError
+        """Run one full compiled batch; return the first output ``[batch, ...]``."""
 
+    @abc.abstractmethod
     def _release(self) -> None:
-        raise NotImplementedError
+        """Release the card (safe to call twice)."""
 
     # -- shared glue ---------------------------------------------------------------------------
     def open(self, sample_count: int) -> None:

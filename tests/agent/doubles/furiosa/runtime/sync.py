@@ -14,8 +14,8 @@ The "model file" is a JSON stand-in for a compiled ENF, written by the tests::
 anything else), records a copy of what it was fed in ``CALLS`` and returns ``x @ W`` for a
 fixed ``W`` (``weights(features, classes)``), so outputs are real functions of the inputs.
 ``BUSY`` holds device specifications another process owns (``create_runner`` then fails as
-FuriosaRT does for a held device); ``DELAY_S`` is how long one ``run`` takes (a card's
-service time, so LoadGen runs last as long as the tests need).
+FuriosaRT does for a held device), ``MISSING`` those with no card behind them; ``DELAY_S`` is
+how long one ``run`` takes (a card's service time, so LoadGen runs last as long as needed).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy
 
 CALLS: list[dict[str, Any]] = []
 BUSY: set[str] = set()
+MISSING: set[str] = set()
 DELAY_S = 0.0
 
 
@@ -97,4 +98,6 @@ def create_runner(
 ) -> Runner:
     if device in BUSY:
         raise RuntimeError(f"device {device} is busy: held by another process")
+    if device in MISSING:
+        raise RuntimeError(f"device {device} not found")
     return Runner(model, device)
