@@ -110,7 +110,7 @@ def check_node(transport: Transport, choice: BackendChoice) -> NodeCheck:
         check.refusal = NO_PUBLIC_RUNTIME
     for requirement in requirements:
         value = found.get(requirement.module) if isinstance(found, dict) else None
-        if value is None:
+        if value is None or (requirement.provider and requirement.provider not in str(value)):
             check.missing.append(requirement)
         else:
             check.present[requirement.module] = str(value)

@@ -18,6 +18,7 @@ class Requirement:
     spec: str  # pip requirement, e.g. "onnxruntime==1.31.1"; "" when pip cannot install it
     module: str  # what the agent imports
     note: str = ""
+    provider: str = ""  # onnxruntime: the execution provider the module must offer (CUDA)
 
 
 LOADGEN = Requirement(LOADGEN_PIN, "mlperf_loadgen")
@@ -36,7 +37,12 @@ _BY_BACKEND: dict[str, tuple[Requirement, ...]] = {
         Requirement("numpy>=1.26", "numpy"),
     ),
     "onnxruntime-cuda": (
-        Requirement("", "onnxruntime", "onnxruntime-gpu: install the build matching the node's CUDA"),
+        Requirement(
+            "",
+            "onnxruntime",
+            "onnxruntime-gpu with CUDAExecutionProvider: install the build matching the node's CUDA",
+            provider="CUDAExecutionProvider",
+        ),
         Requirement("numpy>=1.26", "numpy"),
     ),
     "sapeon": (),

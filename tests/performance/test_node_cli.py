@@ -111,6 +111,19 @@ def test_check_says_a_sapeon_node_has_no_public_runtime(
     assert "REFUSED  no public runtime exists for Sapeon X220/X330" in out
 
 
+def test_check_wants_the_cuda_provider_for_an_nvidia_node(
+    tmp_path: Path, sshd: SshdServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # this Python's onnxruntime is the CPU build: present, but not what a GPU node needs
+    inventory = _cpu_node_inventory(tmp_path, sshd, sys.executable, backend="", model="h100-pcie")
+    status = main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert "cpu-ref-01: backend onnxruntime-cuda (default for vendor nvidia)" in out
+    assert "MISSING  onnxruntime  (onnxruntime-gpu with CUDAExecutionProvider" in out
+    assert "ok       numpy" in out
+
+
 def test_check_refuses_an_unknown_node(
     tmp_path: Path, sshd: SshdServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
