@@ -139,7 +139,6 @@ def test_no_inputs_file_is_refused_never_zeros(
     [
         (12, "float32", 8, r"a sample is \(16,\), the model .* takes \(12,\)"),
         (16, "int8", 8, "samples are float32, the model takes int8"),
-        (16, "float32", 9, "holds 8 samples but the run asks for 9"),
     ],
 )
 def test_inputs_that_do_not_fit_the_model_are_refused(
@@ -156,6 +155,21 @@ def test_inputs_that_do_not_fit_the_model_are_refused(
     card = create(backend, 0, {"model_path": model, "inputs_path": str(dataset[0])})
     with pytest.raises(BackendError, match=message):
         card.open(sample_count=count)
+
+
+@pytest.mark.parametrize("backend", VENDORS)
+def test_a_run_larger_than_the_data_set_reuses_rows_but_never_misattributes_outputs(
+    backend: str, tmp_path: Path, sdk_doubles: dict[str, ModuleType], dataset: tuple[Path, numpy.ndarray]
+) -> None:
+    inputs, rows = dataset
+    card = create(backend, 0, {"model_path": _model(tmp_path, backend, 2), "inputs_path": str(inputs)})
+    card.open(sample_count=1024)  # the default QSL size, over an 8-row data set
+    assert card.infer([9, 10]).count == 2
+    assert numpy.array_equal(_fed(sdk_doubles, backend)[-1], rows[[1, 2]])
+    assert card.infer([6, 7], keep_outputs=True).count == 2
+    with pytest.raises(BackendError, match="sample 9 is beyond the data set's 8 rows"):
+        card.infer([6, 9], keep_outputs=True)
+    assert card.info()["inputs_rows"] == 8
 
 
 @pytest.mark.parametrize("backend", ["furiosa", "rebel"])

@@ -7,8 +7,9 @@ so one ``infer`` call runs at most the compiled batch and says so in ``Ran.count
 handed fewer samples pads the batch by repeating its last row; only the real samples count.
 
 Inputs are the data set's own rows: ``options["inputs_path"]`` names a NumPy ``.npy`` file
-``[N, ...]`` the controller shipped next to the agent (row ``i`` is sample ``i``). Without it
-the backend refuses to open — it never invents zeros::
+``[N, ...]`` the controller shipped next to the agent (row ``i`` is sample ``i``; a run whose
+sample count exceeds ``N`` reuses rows, ``i % N``, and may not ask for those samples' outputs,
+which would be misattributed). Without it the backend refuses to open — it never invents zeros::
 
     class MyBackend(CompiledModelBackend):
         name = "my-runtime"
@@ -78,7 +79,7 @@ class CompiledModelBackend(Backend, abc.ABC):
         except ImportError as error:
             raise BackendError(f"the {self.name} backend needs numpy: {error}") from error
         self._numpy = numpy
-        rows = self._read_inputs(sample_count)
+        rows = self._read_inputs()
         described = self._load()
         if len(described.shape) < 1 or not isinstance(described.shape[0], int) or described.shape[0] < 1:
             raise BackendError(
@@ -100,7 +101,7 @@ class CompiledModelBackend(Backend, abc.ABC):
         self.batch = min(self.profile_batch, compiled)
         self._inputs = rows
 
-    def _read_inputs(self, sample_count: int) -> Any:
+    def _read_inputs(self) -> Any:
         path = self.options.get("inputs_path")
         if not isinstance(path, str) or not path:
             raise BackendError(
@@ -113,11 +114,6 @@ class CompiledModelBackend(Backend, abc.ABC):
             raise BackendError(f"cannot read the inputs {path}: {error}") from error
         if rows.ndim < 2 or rows.shape[0] < 1:
             raise BackendError(f"{path}: expected an array [N, ...] of samples, got shape {rows.shape}")
-        if rows.shape[0] < sample_count:
-            raise BackendError(
-                f"{path}: holds {rows.shape[0]} samples but the run asks for {sample_count} "
-                "(ship a larger data set or lower the sample count)"
-            )
         return rows
 
     def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
@@ -125,7 +121,13 @@ class CompiledModelBackend(Backend, abc.ABC):
         if compiled is None:
             raise BackendError(f"the {self.name} backend was not opened")
         ran = samples[:compiled]
-        batch = self._inputs[ran]
+        rows = len(self._inputs)
+        if keep_outputs and any(sample >= rows for sample in ran):
+            raise BackendError(
+                f"sample {max(ran)} is beyond the data set's {rows} rows: its output would be "
+                f"row {max(ran) % rows}'s (set the run's sample count to at most {rows})"
+            )
+        batch = self._inputs[[sample % rows for sample in ran]]
         if len(ran) < compiled:  # a fixed-shape model takes a full batch: repeat the last row
             padding = self._numpy.repeat(batch[-1:], compiled - len(ran), axis=0)
             batch = self._numpy.concatenate([batch, padding])
@@ -133,8 +135,8 @@ class CompiledModelBackend(Backend, abc.ABC):
         self.calls += 1
         if not keep_outputs:
             return Ran(len(ran))
-        rows = self._numpy.asarray(output)
-        return Ran(len(ran), tuple(rows[index].tobytes() for index in range(len(ran))))
+        result = self._numpy.asarray(output)
+        return Ran(len(ran), tuple(result[index].tobytes() for index in range(len(ran))))
 
     def outputs(self, inputs: Any) -> Any:
         compiled = self.compiled_batch
@@ -162,6 +164,7 @@ class CompiledModelBackend(Backend, abc.ABC):
             profile_batch=self.profile_batch,
             batch_clamped=self.compiled_batch is not None and self.profile_batch > self.compiled_batch,
             inputs_path=self.options.get("inputs_path"),
+            inputs_rows=None if self._inputs is None else len(self._inputs),
             calls=self.calls,
         )
         return data
