@@ -155,6 +155,8 @@ def test_inputs_that_do_not_fit_the_model_are_refused(
     card = create(backend, 0, {"model_path": model, "inputs_path": str(dataset[0])})
     with pytest.raises(BackendError, match=message):
         card.open(sample_count=count)
+    if backend == "furiosa":  # the card was given back before the refusal
+        assert [runner.closed for runner in sdk_doubles["furiosa"].RUNNERS] == [True]
 
 
 @pytest.mark.parametrize("backend", VENDORS)

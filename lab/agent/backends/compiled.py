@@ -81,12 +81,23 @@ class CompiledModelBackend(Backend, abc.ABC):
         self._numpy = numpy
         rows = self._read_inputs()
         described = self._load()
+        try:
+            compiled = self._check(rows, described)
+        except BackendError:
+            self._release()  # the runtime is open: give the card back before refusing
+            raise
+        self.compiled_batch = compiled
+        self.batch = min(self.profile_batch, compiled)
+        self._inputs = rows
+
+    def _check(self, rows: Any, described: CompiledInput) -> int:
+        """The compiled batch, once the data set's samples are known to fit the model's input."""
+        numpy = self._numpy
         if len(described.shape) < 1 or not isinstance(described.shape[0], int) or described.shape[0] < 1:
             raise BackendError(
                 f"{self.model_path}: the model's input shape {described.shape} has no fixed batch "
                 "dimension (compile it for a fixed batch)"
             )
-        compiled = described.shape[0]
         if tuple(rows.shape[1:]) != tuple(described.shape[1:]):
             raise BackendError(
                 f"{self.options['inputs_path']}: a sample is {tuple(rows.shape[1:])}, the model "
@@ -97,9 +108,7 @@ class CompiledModelBackend(Backend, abc.ABC):
                 f"{self.options['inputs_path']}: samples are {rows.dtype}, the model takes "
                 f"{numpy.dtype(described.dtype)} (prepare the data set in the model's input type)"
             )
-        self.compiled_batch = compiled
-        self.batch = min(self.profile_batch, compiled)
-        self._inputs = rows
+        return described.shape[0]
 
     def _read_inputs(self) -> Any:
         path = self.options.get("inputs_path")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy
 
 CALLS: list[dict[str, Any]] = []
+RUNNERS: list[Runner] = []  # every runner created, to check each was closed
 BUSY: set[str] = set()
 MISSING: set[str] = set()
 DELAY_S = 0.0
@@ -100,4 +101,6 @@ def create_runner(
         raise RuntimeError(f"device {device} is busy: held by another process")
     if device in MISSING:
         raise RuntimeError(f"device {device} not found")
-    return Runner(model, device)
+    runner = Runner(model, device)
+    RUNNERS.append(runner)
+    return runner
