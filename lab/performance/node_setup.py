@@ -46,6 +46,8 @@ _PROBE = (
     "print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(),"
     " 'modules': found}))\n"
 )
+# Files a node's labels name (BackendChoice.options key → label): they must be readable there.
+_LABELLED_FILES = {"model_path": "perf-model-path", "inputs_path": "perf-inputs-path"}
 # The vendor runtimes a node may carry, probed on every check: which one the node has.
 RUNTIME_MODULES: dict[str, str] = {
     "furiosa.runtime.sync": "FuriosaRT",
@@ -67,10 +69,11 @@ class NodeCheck:
     reason: str = ""  # why this backend (BackendChoice.reason)
     runtimes: dict[str, str | None] = field(default_factory=dict)  # RUNTIME_MODULES → version
     refusal: str | None = None  # the backend cannot run on this node at all (Sapeon)
+    unreadable: list[str] = field(default_factory=list)  # labelled files the node cannot read
 
     @property
     def ok(self) -> bool:
-        return not self.missing and self.refusal is None
+        return not self.missing and self.refusal is None and not self.unreadable
 
     def lines(self) -> list[str]:
         python = f"{self.python} (Python {self.python_version}, {self.machine})"
@@ -84,6 +87,7 @@ class NodeCheck:
         for requirement in self.missing:
             how = requirement.spec or requirement.note
             out.append(f"  MISSING  {requirement.module}  ({how})")
+        out += [f"  MISSING  {item}" for item in self.unreadable]
         return out
 
 
@@ -108,6 +112,10 @@ def check_node(transport: Transport, choice: BackendChoice) -> NodeCheck:
         check.runtimes = {module: _version(found.get(module)) for module in RUNTIME_MODULES}
     if choice.name == "sapeon":
         check.refusal = NO_PUBLIC_RUNTIME
+    for key, label in _LABELLED_FILES.items():
+        path = choice.options.get(key)
+        if isinstance(path, str) and not transport.run(["test", "-r", path]).ok:
+            check.unreadable.append(f"{path}  (label {label}: no readable file there)")
     for requirement in requirements:
         value = found.get(requirement.module) if isinstance(found, dict) else None
         if value is None or (requirement.provider and requirement.provider not in str(value)):

@@ -96,6 +96,18 @@ def test_check_names_the_vendor_runtime_the_node_has(
     assert "cpu-ref-01: backend furiosa (label perf-backend: furiosa)" in out
     assert "runtime  FuriosaRT 0.10.0+test-double; onnxruntime " in out
     assert "ok       furiosa.runtime.sync 0.10.0+test-double" in out
+    # the model and data set the labels name must be on the node
+    model = tmp_path / "resnet50.enf"
+    model.write_text("{}")
+    text = inventory.read_text().replace(
+        "perf-backend: furiosa,",
+        f"perf-backend: furiosa, perf-model-path: {model}, perf-inputs-path: {tmp_path / 'absent.npy'},",
+    )
+    inventory.write_text(text)
+    assert main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"]) == 1
+    out = capsys.readouterr().out
+    assert f"MISSING  {tmp_path / 'absent.npy'}  (label perf-inputs-path: no readable file there)" in out
+    assert str(model) not in out.split("MISSING", 1)[1]  # the model is there
 
 
 @pytest.mark.skipif(not Path(SYSTEM_PYTHON).exists(), reason="needs a Python without the vendor SDKs")
