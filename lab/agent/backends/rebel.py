@@ -9,10 +9,12 @@ Written against the Python API at https://docs.rbln.ai/latest/software/api/pytho
 - ``runtime.run(*inputs)`` → the output array (or a list of them, one per output).
 
 The compiled batch is the leading dimension of the model's first input. The API page does
-not document an accessor for it; ``compiled.get_input_info()`` (seen in public user code,
-returning the compile-time ``input_info`` list ``[(name, shape, dtype), ...]``) is used, and
-a ``rebel`` without it fails with a clear ``BackendError`` rather than a guessed batch — the
-first hardware day must confirm it. Exercised in CI against ``tests/agent/doubles/rebel`` only::
+not document an accessor for it; ``compiled.get_input_info()`` is used — it appears in public
+user code (guarded by ``hasattr``), and its return value is ASSUMED to be the compile-time
+``input_info`` list ``[(name, shape, dtype), ...]`` (or one such list per graph). A ``rebel``
+without it, or returning anything else, fails with a clear ``BackendError`` rather than a
+guessed batch; the first hardware day must confirm it. Exercised in CI against
+``tests/agent/doubles/rebel`` only::
 
     options = {"model_path": "/opt/models/resnet50.rbln", "inputs_path": "inputs.npy", "batch": 8}
 """
