@@ -20,24 +20,40 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.agent.backends.sapeon import NO_PUBLIC_RUNTIME
 from lab.errors import CommandFailed, ToolOutputError
 from lab.performance.backend_choice import BackendChoice
 from lab.performance.requirements import Requirement, requirements_for
 from lab.transport.base import Transport
 
-# Run on the node with the module names as arguments: prints its Python and which import.
+# Run on the node with the module names as arguments: prints its Python and which import
+# (a submodule reports its package's version; onnxruntime also lists its execution providers:
+# CUDA or only the CPU).
 _PROBE = (
     "import importlib, json, platform, sys\n"
     "found = {}\n"
     "for name in sys.argv[1:]:\n"
     "    try:\n"
     "        module = importlib.import_module(name)\n"
-    "        found[name] = str(getattr(module, '__version__', 'present'))\n"
+    "        parts = name.split('.')\n"
+    "        versions = [getattr(sys.modules.get('.'.join(parts[:n])), '__version__', None)"
+    " for n in range(len(parts), 0, -1)]\n"
+    "        found[name] = str(next((v for v in versions if v), 'present'))\n"
+    "        if name == 'onnxruntime':\n"
+    "            found[name] += ' (' + ', '.join(module.get_available_providers()) + ')'\n"
     "    except Exception as error:\n"
     "        found[name] = None\n"
     "print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(),"
     " 'modules': found}))\n"
 )
+# Files a node's labels name (BackendChoice.options key → label): they must be readable there.
+_LABELLED_FILES = {"model_path": "perf-model-path", "inputs_path": "perf-inputs-path"}
+# The vendor runtimes a node may carry, probed on every check: which one the node has.
+RUNTIME_MODULES: dict[str, str] = {
+    "furiosa.runtime.sync": "FuriosaRT",
+    "rebel": "Rebellions rebel",
+    "onnxruntime": "onnxruntime",
+}
 PIP_TIMEOUT_S = 600.0
 
 
@@ -50,18 +66,28 @@ class NodeCheck:
     machine: str
     present: dict[str, str] = field(default_factory=dict)
     missing: list[Requirement] = field(default_factory=list)
+    reason: str = ""  # why this backend (BackendChoice.reason)
+    runtimes: dict[str, str | None] = field(default_factory=dict)  # RUNTIME_MODULES → version
+    refusal: str | None = None  # the backend cannot run on this node at all (Sapeon)
+    unreadable: list[str] = field(default_factory=list)  # labelled files the node cannot read
 
     @property
     def ok(self) -> bool:
-        return not self.missing
+        return not self.missing and self.refusal is None and not self.unreadable
 
     def lines(self) -> list[str]:
         python = f"{self.python} (Python {self.python_version}, {self.machine})"
-        out = [f"{self.node}: backend {self.backend}, {python}"]
+        why = f" ({self.reason})" if self.reason else ""
+        out = [f"{self.node}: backend {self.backend}{why}, {python}"]
+        found = [f"{RUNTIME_MODULES[m]} {v}" for m, v in self.runtimes.items() if v is not None]
+        out.append(f"  runtime  {'; '.join(found) if found else 'no vendor runtime found'}")
+        if self.refusal is not None:
+            out.append(f"  REFUSED  {self.refusal}")
         out += [f"  ok       {name} {version}" for name, version in sorted(self.present.items())]
         for requirement in self.missing:
             how = requirement.spec or requirement.note
             out.append(f"  MISSING  {requirement.module}  ({how})")
+        out += [f"  MISSING  {item}" for item in self.unreadable]
         return out
 
 
@@ -69,6 +95,7 @@ def check_node(transport: Transport, choice: BackendChoice) -> NodeCheck:
     """Which of the agent's requirements import on the node (``CommandFailed`` when Python is missing)."""
     requirements = requirements_for(choice.name)
     modules = [requirement.module for requirement in requirements]
+    modules += [module for module in RUNTIME_MODULES if module not in modules]
     command = (
         ["env", *(f"{k}={v}" for k, v in sorted(choice.environment.items()))] if choice.environment else []
     )
@@ -80,13 +107,26 @@ def check_node(transport: Transport, choice: BackendChoice) -> NodeCheck:
     except (ValueError, KeyError, IndexError, TypeError) as error:
         raise ToolOutputError("unexpected output of the requirement probe", raw=result.stdout) from error
     check = NodeCheck(getattr(transport, "node_name", "node"), choice.name, choice.python, version, machine)
+    check.reason = choice.reason
+    if isinstance(found, dict):
+        check.runtimes = {module: _version(found.get(module)) for module in RUNTIME_MODULES}
+    if choice.name == "sapeon":
+        check.refusal = NO_PUBLIC_RUNTIME
+    for key, label in _LABELLED_FILES.items():
+        path = choice.options.get(key)
+        if isinstance(path, str) and not transport.run(["test", "-r", path]).ok:
+            check.unreadable.append(f"{path}  (label {label}: no readable file there)")
     for requirement in requirements:
         value = found.get(requirement.module) if isinstance(found, dict) else None
-        if value is None:
+        if value is None or (requirement.provider and requirement.provider not in str(value)):
             check.missing.append(requirement)
         else:
             check.present[requirement.module] = str(value)
     return check
+
+
+def _version(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def download_wheels(specs: list[str], wheel_dir: Path, python_version: str, machine: str) -> list[Path]:

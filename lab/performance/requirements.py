@@ -18,6 +18,7 @@ class Requirement:
     spec: str  # pip requirement, e.g. "onnxruntime==1.31.1"; "" when pip cannot install it
     module: str  # what the agent imports
     note: str = ""
+    provider: str = ""  # onnxruntime: the execution provider the module must offer (CUDA)
 
 
 LOADGEN = Requirement(LOADGEN_PIN, "mlperf_loadgen")
@@ -27,11 +28,24 @@ _BY_BACKEND: dict[str, tuple[Requirement, ...]] = {
         Requirement("onnxruntime==1.31.1", "onnxruntime"),
         Requirement("numpy>=1.26", "numpy"),
     ),
-    "furiosa": (Requirement("", "furiosa.runtime", "FuriosaAI SDK: install with the vendor's packages"),),
+    "furiosa": (
+        Requirement("", "furiosa.runtime.sync", "FuriosaRT: install with the vendor's packages"),
+        Requirement("numpy>=1.26", "numpy"),
+    ),
     "rebel": (
         Requirement("", "rebel", "Rebellions SDK (rebel-compiler): install with the vendor's packages"),
+        Requirement("numpy>=1.26", "numpy"),
     ),
-    "torch-cuda": (Requirement("", "torch", "PyTorch with CUDA: install the build matching the driver"),),
+    "onnxruntime-cuda": (
+        Requirement(
+            "",
+            "onnxruntime",
+            "onnxruntime-gpu with CUDAExecutionProvider: install the build matching the node's CUDA",
+            provider="CUDAExecutionProvider",
+        ),
+        Requirement("numpy>=1.26", "numpy"),
+    ),
+    "sapeon": (),
 }
 
 

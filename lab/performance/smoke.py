@@ -25,7 +25,7 @@ from lab.performance.reference_model import LAYERS, write_reference_model
 SMOKE_INPUTS = 32
 SMOKE_SEED = 7
 # the numeric precision each backend computes in (vendor NPUs: INT8)
-BACKEND_PRECISION: dict[str, str] = {"onnxruntime-cpu": "fp32", "torch-cuda": "fp16"}
+BACKEND_PRECISION: dict[str, str] = {"onnxruntime-cpu": "fp32", "onnxruntime-cuda": "fp32"}
 DEFAULT_TOLERANCE: dict[str, tuple[float, float]] = {
     "int8": (0.9, 0.05),
     "fp16": (0.95, 0.01),

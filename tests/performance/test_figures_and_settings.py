@@ -69,19 +69,33 @@ def test_backend_choice_follows_the_inventory() -> None:
     inventory = load_inventory(REPOSITORY / "inventory" / "emulated.yaml")
     emulated = choose_backend(inventory.node("emu-kt-rbln-01"), inventory.catalog)
     assert emulated.name == "emulated" and emulated.python == sys.executable
-    assert "PYTHONPATH" in emulated.environment
+    assert "PYTHONPATH" in emulated.environment and emulated.reason == "emulated node"
     real = dataclasses.replace(inventory.node("emu-kt-rbln-01"), emulated=False)
-    assert choose_backend(real, inventory.catalog).name == "rebel"
+    rebel = choose_backend(real, inventory.catalog)
+    assert (rebel.name, rebel.reason) == ("rebel", "default for vendor rebellions")
     nvidia = dataclasses.replace(inventory.node("emu-nhn-ref-01"), emulated=False)
-    assert choose_backend(nvidia, inventory.catalog).name == "torch-cuda"
+    assert choose_backend(nvidia, inventory.catalog).name == "onnxruntime-cuda"
+    for node, arch in (("emu-kt-warboy-01", "warboy"), ("emu-naver-rngd-01", "rngd")):
+        furiosa = dataclasses.replace(
+            inventory.node(node),
+            emulated=False,
+            labels={"perf-inputs-path": "/data/in.npy", "perf-model-path": "/m.enf"},
+        )
+        chosen = choose_backend(furiosa, inventory.catalog)
+        assert chosen.name == "furiosa"
+        assert chosen.options == {"arch": arch, "inputs_path": "/data/in.npy", "model_path": "/m.enf"}
     labelled = make_node(labels={"perf-backend": "onnxruntime-cpu", "perf-python": "/opt/py/bin/python"})
     cpu = choose_backend(labelled, inventory.catalog)
     assert (cpu.name, cpu.python) == ("onnxruntime-cpu", "/opt/py/bin/python")
     host_cpu = make_node(emulated=False, accelerators=(AcceleratorSpec("cpu-x86-64", 1),))
     assert choose_backend(host_cpu, inventory.catalog).name == "onnxruntime-cpu"  # by the catalog's vendor
     sapeon = dataclasses.replace(inventory.node("emu-nhn-x220-01"), emulated=False)
+    assert choose_backend(sapeon, inventory.catalog).name == "sapeon"  # which refuses, saying why
+    mixed = make_node(
+        emulated=False, accelerators=(AcceleratorSpec("rngd", 1), AcceleratorSpec("h100-pcie", 1))
+    )
     with pytest.raises(InventoryError, match="perf-backend"):
-        choose_backend(sapeon, inventory.catalog)
+        choose_backend(mixed, inventory.catalog)
     with pytest.raises(InventoryError, match="unknown backend 'tpu'"):
         choose_backend(make_node(labels={"perf-backend": "tpu"}), inventory.catalog)
 

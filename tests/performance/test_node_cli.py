@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from lab.transport.sshd import SshdServer
 
 from .conftest import REPOSITORY, PerfTestbed
 
+DOUBLES = REPOSITORY / "tests" / "agent" / "doubles"  # vendor SDK test doubles
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: no LoadGen, no onnxruntime
 
 
@@ -30,12 +32,19 @@ def test_check_reports_an_emulated_node_ready(
     )
     out = capsys.readouterr().out
     assert status == 0, out
-    assert "acc-warboy: backend emulated" in out
+    assert "acc-warboy: backend emulated (emulated node)" in out
     assert "ok       mlperf_loadgen" in out
+    # the runtimes the node's Python imports: the controller's onnxruntime, no vendor SDK
+    assert re.search(r"runtime  onnxruntime [0-9.]+ \(.*CPUExecutionProvider.*\)\n", out), out
+    assert "FuriosaRT" not in out and "Rebellions" not in out
 
 
 def _cpu_node_inventory(
-    tmp_path: Path, server: SshdServer, python: str, backend: str = "onnxruntime-cpu"
+    tmp_path: Path,
+    server: SshdServer,
+    python: str,
+    backend: str = "onnxruntime-cpu",
+    model: str = "cpu-x86-64",
 ) -> Path:
     text = f"""\
 version: 1
@@ -50,8 +59,8 @@ nodes:
     user: root
     auth: {{key_file: {server.client_key_path}}}
     host_key: [{json.dumps(server.host_public_key)}]
-    accelerators: [{{model: cpu-x86-64, count: 1}}]
-    labels: {{perf-backend: {backend}, perf-python: {python}}}
+    accelerators: [{{model: {model}, count: 1}}]
+    labels: {{{f"perf-backend: {backend}, " if backend else ""}perf-python: {python}}}
 """
     path = tmp_path / "cpu.yaml"
     path.write_text(text, encoding="utf-8")
@@ -68,6 +77,63 @@ def test_check_lists_what_is_missing_and_exits_1(
     assert status == 1, out
     assert "MISSING  mlperf_loadgen  (mlcommons-loadgen==6.0.17)" in out
     assert "MISSING  onnxruntime  (onnxruntime==1.31.1)" in out
+
+
+def test_check_names_the_vendor_runtime_the_node_has(
+    tmp_path: Path, sshd: SshdServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the node's Python finds FuriosaRT (its test double, tests/agent/doubles) and LoadGen
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "furiosa").symlink_to(DOUBLES / "furiosa")
+    python = tmp_path / "python-with-furiosart"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={site} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    inventory = _cpu_node_inventory(tmp_path, sshd, str(python), backend="furiosa", model="rngd")
+    status = main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "cpu-ref-01: backend furiosa (label perf-backend: furiosa)" in out
+    assert "runtime  FuriosaRT 0.10.0+test-double; onnxruntime " in out
+    assert "ok       furiosa.runtime.sync 0.10.0+test-double" in out
+    # the model and data set the labels name must be on the node
+    model = tmp_path / "resnet50.enf"
+    model.write_text("{}")
+    text = inventory.read_text().replace(
+        "perf-backend: furiosa,",
+        f"perf-backend: furiosa, perf-model-path: {model}, perf-inputs-path: {tmp_path / 'absent.npy'},",
+    )
+    inventory.write_text(text)
+    assert main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"]) == 1
+    out = capsys.readouterr().out
+    assert f"MISSING  {tmp_path / 'absent.npy'}  (label perf-inputs-path: no readable file there)" in out
+    assert str(model) not in out.split("MISSING", 1)[1]  # the model is there
+
+
+@pytest.mark.skipif(not Path(SYSTEM_PYTHON).exists(), reason="needs a Python without the vendor SDKs")
+def test_check_says_a_sapeon_node_has_no_public_runtime(
+    tmp_path: Path, sshd: SshdServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = _cpu_node_inventory(tmp_path, sshd, SYSTEM_PYTHON, backend="", model="sapeon-x220")
+    status = main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert "cpu-ref-01: backend sapeon (default for vendor sapeon)" in out
+    assert "runtime  no vendor runtime found" in out
+    assert "REFUSED  no public runtime exists for Sapeon X220/X330" in out
+
+
+def test_check_wants_the_cuda_provider_for_an_nvidia_node(
+    tmp_path: Path, sshd: SshdServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # this Python's onnxruntime is the CPU build: present, but not what a GPU node needs
+    inventory = _cpu_node_inventory(tmp_path, sshd, sys.executable, backend="", model="h100-pcie")
+    status = main(["node", "check", "--inventory", str(inventory), "cpu-ref-01"])
+    out = capsys.readouterr().out
+    assert status == 1, out
+    assert "cpu-ref-01: backend onnxruntime-cuda (default for vendor nvidia)" in out
+    assert "MISSING  onnxruntime  (onnxruntime-gpu with CUDAExecutionProvider" in out
+    assert "ok       numpy" in out
 
 
 def test_check_refuses_an_unknown_node(

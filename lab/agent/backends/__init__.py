@@ -1,14 +1,18 @@
 """Backends by name: the inventory (a node label) or the node's kind picks one.
 
-==================  ============================================  ==================
-name                what runs                                     exercised in CI
-==================  ============================================  ==================
+==================  ============================================  ==============================
+name                what runs                                     exercised
+==================  ============================================  ==============================
 emulated            the emulator's workload model (WorkloadSession) yes
 onnxruntime-cpu     a small ONNX model on the CPU (onnxruntime)     yes (real engine)
-furiosa             FuriosaAI runtime (``furiosa.runtime.sync``)    no: needs hardware
-rebel               Rebellions runtime (``rebel.Runtime``)          no: needs hardware
-torch-cuda          PyTorch on an NVIDIA GPU                        no: needs hardware
-==================  ============================================  ==================
+furiosa             FuriosaRT ``furiosa.runtime.sync.create_runner`` against a test double of the SDK
+rebel               Rebellions ``rebel.RBLNCompiledModel`` runtime   against a test double of the SDK
+onnxruntime-cuda    onnxruntime's CUDA execution provider           against a test double (CPU ORT)
+sapeon              nothing: refuses, no public runtime exists      —
+==================  ============================================  ==============================
+
+The vendor backends share ``compiled.CompiledModelBackend``: the batch is read from the
+compiled model, inputs are the data set's rows (``options["inputs_path"]``).
 
 Modules are imported only when their backend is asked for, so a node needs only the
 runtime of the backend it uses::
@@ -26,9 +30,10 @@ from .base import Backend, BackendError, DeviceBusyError, DeviceUnavailableError
 BACKENDS: dict[str, tuple[str, str]] = {
     "emulated": ("emulated", "EmulatedBackend"),
     "onnxruntime-cpu": ("onnx_cpu", "OnnxCpuBackend"),
-    "furiosa": ("vendor", "FuriosaBackend"),
-    "rebel": ("vendor", "RebelBackend"),
-    "torch-cuda": ("vendor", "TorchCudaBackend"),
+    "furiosa": ("furiosa", "FuriosaBackend"),
+    "rebel": ("rebel", "RebelBackend"),
+    "onnxruntime-cuda": ("onnx_cuda", "OnnxCudaBackend"),
+    "sapeon": ("sapeon", "SapeonBackend"),
 }
 
 

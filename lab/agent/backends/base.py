@@ -59,7 +59,9 @@ class Backend:
     """Base class of the agent's backends (see the module docstring)."""
 
     name = "base"
-    exercised = True  # False: written against a public API, never run without the hardware
+    # True: runs for real in CI; a string says how far it was exercised (vendor backends:
+    # "against a test double of the vendor SDK ..."); False: never run
+    exercised: bool | str = True
     # Offline: batches one card may have in flight at once (worker threads per card). A real
     # runtime queues the next batch while the current one runs; a backend whose ``infer`` is
     # safe to call from several threads says so, and a late host thread then does not idle

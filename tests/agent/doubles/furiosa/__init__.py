@@ -1,0 +1,1 @@
+"""TEST DOUBLE of FuriosaAI's ``furiosa`` namespace package (see ``runtime/sync.py``)."""
