@@ -1,6 +1,7 @@
 """testsuites/health on a real emulated test-bed. Vendor diagnostics: each node runs only its
-own vendor's diagnostic (dcgmi on NVIDIA, rbln-vs on Rebellions), a healthy node passes, an
-injected fault fails the right criterion with the failing test named, an RNGD node is SKIP.
+own vendor's diagnostic (dcgmi on NVIDIA, rbln-vs on Rebellions, rngd-diag on RNGD), a healthy
+node passes, an injected fault fails the right criterion with the failing test named, a Warboy
+node (no published diagnostic) is SKIP.
 Exporter conformance: every vendor's emulated exporter (prometheus_client) conforms, and one
 that reports 1/1000 of the tool's values fails exporter-agreement."""
 
@@ -58,6 +59,16 @@ nodes:
     operator: naver-cloud
     accelerators: [{{model: rngd, count: 1}}]
     emulation: {{seed: 15}}
+  - name: hot-rngd
+    operator: naver-cloud
+    accelerators: [{{model: rngd, count: 2}}]
+    emulation:
+      seed: 17
+      faults: [{{kind: thermal-runaway, device: 1}}]
+  - name: ok-warboy
+    operator: kt-cloud
+    accelerators: [{{model: warboy, count: 1}}]
+    emulation: {{seed: 18}}
   - name: milli-rbln
     operator: kt-cloud
     accelerators: [{{model: atom-max, count: 1}}]
@@ -125,10 +136,22 @@ def test_rbln_vs_faults_fail_the_right_category(diag_run: tuple[Run, str]) -> No
     assert firmware.error is not None and "software_integrity: rbln0: firmware" in firmware.error.message
 
 
+def test_rngd_diag_judges_rngd_hardware_only(diag_run: tuple[Run, str]) -> None:
+    run, output = diag_run
+    healthy = _record(run, "ok-rngd")
+    assert healthy.outcome is Outcome.PASS, output
+    assert _verdicts(healthy) == {"vendor-diagnostic-hardware": (Outcome.PASS, 0)}
+    hot = _record(run, "hot-rngd")
+    assert hot.outcome is Outcome.FAIL, output
+    assert _verdicts(hot) == {"vendor-diagnostic-hardware": (Outcome.FAIL, 1)}
+    assert hot.error is not None and "sensors[npu1]: " in hot.error.message
+    assert "°C outside 10-80" in hot.error.message and "[npu0]" not in hot.error.message
+
+
 def test_no_parsed_diagnostic_is_skip(diag_run: tuple[Run, str]) -> None:
     run, _ = diag_run
-    record = _record(run, "ok-rngd")
-    assert (record.outcome, record.reason) == (Outcome.SKIP, "no vendor diagnostic parsed for furiosa-smi")
+    record = _record(run, "ok-warboy")
+    assert (record.outcome, record.reason) == (Outcome.SKIP, "no vendor diagnostic parsed for furiosactl")
 
 
 def test_vendor_exporters_conform(diag_run: tuple[Run, str]) -> None:
