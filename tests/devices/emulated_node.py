@@ -29,6 +29,7 @@ TOOL_MODULES = {
     "nvidia-smi": "nvidia_smi",
     "sapeon-smi": "sapeon_smi",
     "rngd-diag": "rngd_diag",
+    "rblnBandwidthLatencyTest": "rbln_bandwidth",
 }
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from lab.devices.diagnostics import diagnostic_for
 from lab.devices.diagnostics.dcgm import DcgmDiag
+from lab.devices.diagnostics.rbln_bandwidth import RblnBandwidthTest, Transfer, link_rate_gbps
 from lab.devices.diagnostics.rbln_vs import RblnVs
 from lab.devices.diagnostics.rngd_diag import RngdDiag
 from lab.errors import CommandFailed, ToolOutputError
@@ -183,3 +184,35 @@ def test_rngd_diag_command_prints_the_yaml_file_alone(tmp_path: Path) -> None:
     )
     assert (failed.returncode, failed.stdout) == (4, "")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rngd-diag"]  # the temporary file is gone
+
+
+def test_rbln_bandwidth_rows_and_link_rates() -> None:
+    run = RblnBandwidthTest().parse((CAPTURES / "rbln_bandwidth_tc1.txt").read_text())
+    assert run.by_device() == {
+        "rbln0": Transfer("rbln0", 51.84, 52.31),
+        "rbln1": Transfer("rbln1", 12.77, 13.02),
+    }
+    assert link_rate_gbps("Gen5 x16") == pytest.approx(63.0, abs=0.01)
+    assert link_rate_gbps("Gen4 x8") == pytest.approx(15.75, abs=0.01)
+    assert link_rate_gbps("Gen3 x4") == pytest.approx(3.94, abs=0.01)
+    with pytest.raises(ValueError, match="not a PCIe link"):
+        link_rate_gbps("PCIe 5.0 x16")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("[Bandwidth (GB/s)]", "[BW]"), "no '\\[Bandwidth"),
+        (lambda t: t.replace("Device      H2D      D2H", "Device  D2H  H2D"), "header"),
+        (lambda t: t.replace("51.84", "n/a"), "unexpected row"),
+        (lambda t: t.replace("rbln1      12.77", "rbln0      12.77"), "twice"),
+        (
+            lambda t: t.replace("rbln0      51.84    52.31\nrbln1      12.77    13.02\n", ""),
+            "no device rows",
+        ),
+    ],
+)
+def test_rbln_bandwidth_garbage(edit: object, message: str) -> None:
+    text = edit((CAPTURES / "rbln_bandwidth_tc1.txt").read_text())  # type: ignore[operator]
+    with pytest.raises(ToolOutputError, match=message):
+        RblnBandwidthTest().parse(text)

@@ -12,7 +12,7 @@ def test_each_node_has_only_its_vendors_tools(tmp_path: Path) -> None:
     expected = {
         "rngd": {"furiosa-smi", "rngd-diag"},
         "warboy": {"furiosactl"},
-        "atom-plus": {"rbln-smi", "rbln-stat", "rbln-vs"},
+        "atom-plus": {"rbln-smi", "rbln-stat", "rbln-vs", "rblnBandwidthLatencyTest"},
         "h100-pcie": {"nvidia-smi", "dcgmi"},
         "sapeon-x220": {"sapeon-smi"},
     }

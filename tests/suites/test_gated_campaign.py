@@ -70,6 +70,7 @@ nodes:
 # The checks of the functional and health suites each injected fault breaks (docs/emulator.md,
 # "Faults"); a kind missing here makes the derivation fail rather than expect nothing.
 BREAKS = {
+    # on RNGD: the link check and rngd-diag pcie_link (rblnBandwidthLatencyTest is Rebellions')
     "pcie-degraded": ("test_pcie_link[{node}:npu{device}]", "test_vendor_diagnostic[{node}]"),
     # a card above 80 °C and throttled: rbln-vs hardware_presence and memory_bandwidth, rngd-diag
     # sensors; nothing in the functional suite reads the temperature
