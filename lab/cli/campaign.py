@@ -4,7 +4,7 @@
 
     lab campaign [--inventory inventory/emulated.yaml] [--suite testsuites/functional]...
                  [--workers 2] [--run-dir runs/ID] [--keep-testbed] [--strict]
-                 [--gate on|off|auto-lift]
+                 [--gate on|off|auto-lift] [--metrics-port [ADDRESS:]PORT]
                  [--shard K/N [--shard-by site] [--shard-costs RUN_DIR]]
     lab campaign merge SHARD_RUN_DIR... --run-dir runs/ID [--lang en] [--strict]
 
@@ -90,6 +90,12 @@ def register(subparsers: Any) -> None:
         choices=("off", "on", "auto-lift"),
         default=DEFAULT_GATE,
         help=f"kernel-health gate and quarantine before each suite (default {DEFAULT_GATE})",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        default=None,
+        metavar="[ADDRESS:]PORT",
+        help="serve the campaign's own telemetry in Prometheus format while it runs (127.0.0.1 unless given)",
     )
     parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="report language (default ko)")
     parser.add_argument(
@@ -203,6 +209,7 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
             ("--lab-shard", arguments.shard),
             ("--lab-shard-by", arguments.shard_by),
             ("--lab-shard-costs", arguments.shard_costs),
+            ("--lab-metrics-port", arguments.metrics_port),
         ):
             if value:
                 command += [option, value]
