@@ -4,12 +4,14 @@
 
     lab campaign [--inventory inventory/emulated.yaml] [--suite testsuites/functional]...
                  [--workers 2] [--run-dir runs/ID] [--keep-testbed] [--strict]
+                 [--gate on|off|auto-lift] [--metrics-port [ADDRESS:]PORT]
                  [--shard K/N [--shard-by site] [--shard-costs RUN_DIR]]
     lab campaign merge SHARD_RUN_DIR... --run-dir runs/ID [--lang en] [--strict]
 
 For an inventory of emulated nodes it brings the emulated test-bed up (fresh, so the
 emulated clocks and injected faults start from zero), runs the suites with pytest and
-xdist against it (short runs: 2 s LoadGen runs, 20 s soaks, unless --full-length), renders
+xdist against it (short runs: 2 s LoadGen runs, 20 s soaks, unless --full-length) with the
+kernel-health gate on (``--gate``, pytest's ``--lab-gate``; quarantines are in the report), renders
 the certification report (signed with $LAB_REPORT_KEY when set, then verified against that
 key's public half), brings the test-bed down, and prints the path of the signed report
 last. For a real lab it runs the suites against the inventory as given.
@@ -44,7 +46,17 @@ from lab.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 from lab.transport.leftovers import ProcessWatch, stop_processes
 
 DEFAULT_INVENTORY = "inventory/emulated.yaml"
-DEFAULT_SUITES = ("testsuites/functional", "testsuites/performance", "testsuites/stability")
+DEFAULT_SUITES = (
+    "testsuites/functional",
+    "testsuites/performance",
+    "testsuites/stability",
+    "testsuites/health",
+)
+"""The vendor diagnostics and exporter checks (testsuites/health) run last, on cards the other
+suites have worked: a diagnostic then also sees what a night of load did."""
+DEFAULT_GATE = "on"
+"""A campaign runs the kernel-health gate (docs/health.md): a node whose kernel reports errors
+before a suite is quarantined, its remaining tests SKIP "quarantined: <reason>"."""
 EMULATED_SHORT_RUNS = ("--lab-perf-duration", "2s", "--lab-soak-duration", "20s")
 """On the emulated test-bed a campaign takes minutes, not the profile's hours: the records say
 "short run" (performance) and "short soak" (stability), never silently."""
@@ -72,6 +84,18 @@ def register(subparsers: Any) -> None:
         "--full-length",
         action="store_true",
         help="on the emulated test-bed, run the profile's full durations (default: 2 s runs, 20 s soaks)",
+    )
+    parser.add_argument(
+        "--gate",
+        choices=("off", "on", "auto-lift"),
+        default=DEFAULT_GATE,
+        help=f"kernel-health gate and quarantine before each suite (default {DEFAULT_GATE})",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        default=None,
+        metavar="[ADDRESS:]PORT",
+        help="serve the campaign's own telemetry in Prometheus format while it runs (127.0.0.1 unless given)",
     )
     parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="report language (default ko)")
     parser.add_argument(
@@ -170,6 +194,7 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
             "--lab-inventory", str(inventory_path),
             "--lab-run-dir", str(run_dir),
             "-n", str(arguments.workers),
+            "--lab-gate", arguments.gate,
             "--junitxml", str(run_dir / "junit.xml"),
             "--alluredir", str(run_dir / "allure-results"),
             "-p", "no:cacheprovider",
@@ -184,6 +209,7 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
             ("--lab-shard", arguments.shard),
             ("--lab-shard-by", arguments.shard_by),
             ("--lab-shard-costs", arguments.shard_costs),
+            ("--lab-metrics-port", arguments.metrics_port),
         ):
             if value:
                 command += [option, value]

@@ -27,6 +27,16 @@ SHUTDOWN_CELSIUS = 95.0
 THROTTLE_CLOCK_FRACTION = 0.6  # clocks (and so throughput) while thermally throttled
 
 IDLE_POWER_FRACTION = 0.15  # idle power as a fraction of TDP
+IDLE_POWER_WATTS = {"rngd": 40.0}
+"""Measured idle power where the field recorded one (RNGD ≈ 40 W: the K-Cloud team's runs,
+shared/reference/field-2026.md; FuriosaAI's validator expects 30-60 W at idle), else the fraction."""
+
+
+def idle_power_watts(model_key: str, tdp_watts: float) -> float:
+    """A card model's idle power: its recorded figure, else ``IDLE_POWER_FRACTION`` of its TDP."""
+    return IDLE_POWER_WATTS.get(model_key, IDLE_POWER_FRACTION * tdp_watts)
+
+
 POWER_NOISE_FRACTION = 0.01  # ± relative noise on power readings
 TEMPERATURE_NOISE_CELSIUS = 0.3  # ± noise on temperature readings
 BUSY_UTILIZATION = 0.97  # utilization fraction while a workload runs (± noise)

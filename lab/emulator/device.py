@@ -112,7 +112,7 @@ class EmulatedDevice:
         self.node = spec
         self.spec = device
         self.record = record
-        self.idle_power = defaults.IDLE_POWER_FRACTION * device.tdp_watts
+        self.idle_power = defaults.idle_power_watts(device.model_key, device.tdp_watts)
         self.thermal = ThermalModel(
             resistance=defaults.FULL_LOAD_RISE_CELSIUS / device.tdp_watts,
             time_constant=defaults.THERMAL_TIME_CONSTANT_S,

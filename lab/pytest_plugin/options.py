@@ -137,6 +137,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="health gate before each suite on each node: 'on' quarantines a failing node for the "
         "rest of the run; 'auto-lift' also lets it back when a later gate passes (default off)",
     )
+    group.addoption(
+        "--lab-metrics-port",
+        default=None,
+        metavar="[ADDRESS:]PORT",
+        help="serve the run's own telemetry in Prometheus format while it runs (outcomes per node, "
+        "quarantines; lab.report.metrics); bound to 127.0.0.1 unless an address is given",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 LOADGROUP_KEY = "lab_loadgroup"
 _MASKING_PLUGIN = "lab-masking"
 _GATE_PLUGIN = "lab-gate"
+_METRICS_PLUGIN = "lab-metrics"
 OUTCOME_PROPERTY = MARGINAL_MARKER[0]  # "lab.outcome", the one name JUnit/Allure/xdist carry
 
 
@@ -81,6 +82,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from lab.pytest_plugin import gate  # its own module: a second pytest_runtest_setup
 
         config.pluginmanager.register(gate, _GATE_PLUGIN)
+    if config.getoption("lab_metrics_port") and not config.pluginmanager.has_plugin(_METRICS_PLUGIN):
+        from lab.pytest_plugin import metrics  # the run's telemetry endpoint, controller only
+
+        config.pluginmanager.register(metrics, _METRICS_PLUGIN)
     # a CI timeout's SIGTERM ends the run like Ctrl-C, cleanly (once per process: pytester
     # sessions inside a test session leave the outer session's handler alone)
     config.stash[_SIGTERM_KEY] = install_sigterm_as_interrupt()

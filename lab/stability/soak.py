@@ -34,6 +34,7 @@ from lab.errors import InfrastructureError, TransportError
 from lab.inventory.model import DeviceModel, Limits, Node, Profile
 from lab.performance.node_session import computes_on_this_machine
 from lab.stability.cards import Card, node_cards
+from lab.stability.exporter_watch import ExporterCheck, ExporterWatch
 from lab.stability.judge import CARD_CRITERIA, CARD_SPREAD, CardJudge, Finding, FirstViolation
 from lab.stability.recorder import SoakRecorder
 from lab.stability.settings import SoakSettings
@@ -83,6 +84,8 @@ class SoakResult:
     host_cpu_pressure: float | None = None
     """Nodes computing on this machine's cores (emulated, loopback): the share of the soak in
     which this machine's tasks waited for a CPU (Linux PSI); None elsewhere or unknown."""
+    exporter_checks: list[ExporterCheck] = field(default_factory=list)
+    """The vendor exporter scraped during the soak and compared with the tool (``watch_exporters``)."""
 
 
 class Soak:
@@ -133,6 +136,15 @@ class Soak:
         self._spread_first: FirstViolation | None = None
         self._windows: dict[str, int] = {card.label: 0 for card in self.cards}
         self._t0 = 0.0
+        self.exporters: ExporterWatch | None = None
+
+    def watch_exporters(self, checks: int) -> bool:
+        """Scrape the node's vendor exporters ``checks`` times during the soak and compare them
+        with the tool (``lab.stability.exporter_watch``); False when no card has one."""
+        self.exporters = ExporterWatch.for_cards(
+            self.transport, self.cards, self.adapters, checks=checks, duration_s=self.settings.duration_s
+        )
+        return self.exporters is not None
 
     def run(self) -> SoakResult:
         """Run the soak for ``settings.duration_s`` wall seconds and return what it found."""
@@ -200,6 +212,7 @@ class Soak:
             max_lag_s=max_lag,
             windows=dict(self._windows),
             workload_messages={label: list(stream.messages) for label, (stream, _) in self.streams.items()},
+            exporter_checks=list(self.exporters.checks) if self.exporters is not None else [],
         )
 
     # --- one round ----------------------------------------------------------------------
@@ -221,6 +234,19 @@ class Soak:
             offset = self.streams[label][1]
             for window in found:
                 self._window(label, offset + window.t_end, window)
+        if self.exporters is not None and self.exporters.due(now - self._t0):
+            self._check_exporters(t)
+
+    def _check_exporters(self, t: float) -> None:
+        """The exporter against the tool, now, under the soak's load; recorded as a node series."""
+        assert self.exporters is not None
+        try:
+            check = self.exporters.check(t)
+        except TransportError as error:  # the next round notices the gap
+            log.warning("%s: exporter check skipped: %s", self.node.name, error)
+            return
+        value = None if check.error is not None else float(len(check.disagreements))
+        self.recorder.add("node", "exporter-disagreements", t, value, unit="disagreements", maximum=0)
 
     def _note_gap(self, now: float, t: float, error: TransportError) -> None:
         if self._gap_start is None:

@@ -101,6 +101,37 @@ def soak_measurements(result: SoakResult, profile: Profile, model: str | None = 
     return measurements
 
 
+EXPORTER_AGREEMENT = "soak-exporter-agreement"
+
+
+def exporter_measurement(
+    result: SoakResult, profile: Profile, model: str | None = None
+) -> Measurement | None:
+    """Disagreements of the vendor exporter with the tool over the soak's checks, judged against
+    ``soak-exporter-agreement``; None when nothing was compared (no exporter, no criterion, or
+    every scrape failed: ``exporter_errors`` says why)."""
+    compared = [check for check in result.exporter_checks if check.error is None]
+    if not compared or EXPORTER_AGREEMENT not in profile.criteria:
+        return None
+    count = sum(len(check.disagreements) for check in compared)
+    measurement = evaluate(
+        profile.criteria[EXPORTER_AGREEMENT],
+        count,
+        model,
+        evidence=series_of(result, "exporter-disagreements"),
+    )
+    first = next((check for check in compared if check.disagreements), None)
+    reason = f"{len(compared)} checks during the soak"
+    if first is not None:
+        reason += f"; first at t={first.t:g} s: {first.disagreements[0]}"
+    return replace(measurement, reason=f"{measurement.reason}; {reason}")
+
+
+def exporter_errors(result: SoakResult) -> list[str]:
+    """Why exporter checks of the soak could not compare (one line per failed scrape)."""
+    return [f"t={check.t:g} s: {check.error}" for check in result.exporter_checks if check.error]
+
+
 def series_of(result: SoakResult, channel: str) -> list[str]:
     """The soak's series files of ``channel`` (e.g. ``"temperature"``), one per card."""
     ending = f".{channel}.series.jsonl"

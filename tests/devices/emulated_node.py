@@ -28,6 +28,8 @@ TOOL_MODULES = {
     "rbln-stat": "rbln_stat",
     "nvidia-smi": "nvidia_smi",
     "sapeon-smi": "sapeon_smi",
+    "rngd-diag": "rngd_diag",
+    "rblnBandwidthLatencyTest": "rbln_bandwidth",
 }
 
 

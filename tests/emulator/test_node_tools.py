@@ -10,9 +10,9 @@ from tests.emulator.helpers import node_spec
 
 def test_each_node_has_only_its_vendors_tools(tmp_path: Path) -> None:
     expected = {
-        "rngd": {"furiosa-smi"},
+        "rngd": {"furiosa-smi", "rngd-diag"},
         "warboy": {"furiosactl"},
-        "atom-plus": {"rbln-smi", "rbln-stat", "rbln-vs"},
+        "atom-plus": {"rbln-smi", "rbln-stat", "rbln-vs", "rblnBandwidthLatencyTest"},
         "h100-pcie": {"nvidia-smi", "dcgmi"},
         "sapeon-x220": {"sapeon-smi"},
     }

@@ -1,6 +1,8 @@
 """testsuites/health on a real emulated test-bed. Vendor diagnostics: each node runs only its
-own vendor's diagnostic (dcgmi on NVIDIA, rbln-vs on Rebellions), a healthy node passes, an
-injected fault fails the right criterion with the failing test named, an RNGD node is SKIP.
+own vendor's diagnostic (dcgmi on NVIDIA, rbln-vs on Rebellions, rngd-diag on RNGD), a healthy
+node passes, an injected fault fails the right criterion with the failing test named, a Warboy
+node (no published diagnostic) is SKIP.
+Transfer bandwidth: rblnBandwidthLatencyTest per die against the expected link.
 Exporter conformance: every vendor's emulated exporter (prometheus_client) conforms, and one
 that reports 1/1000 of the tool's values fails exporter-agreement."""
 
@@ -58,6 +60,22 @@ nodes:
     operator: naver-cloud
     accelerators: [{{model: rngd, count: 1}}]
     emulation: {{seed: 15}}
+  - name: hot-rngd
+    operator: naver-cloud
+    accelerators: [{{model: rngd, count: 2}}]
+    emulation:
+      seed: 17
+      faults: [{{kind: thermal-runaway, device: 1}}]
+  - name: ok-warboy
+    operator: kt-cloud
+    accelerators: [{{model: warboy, count: 1}}]
+    emulation: {{seed: 18}}
+  - name: link-rbln
+    operator: kt-cloud
+    accelerators: [{{model: atom-max, count: 1}}]
+    emulation:
+      seed: 19
+      faults: [{{kind: pcie-degraded, device: 0, parameters: {{link: Gen5 x8}}}}]
   - name: milli-rbln
     operator: kt-cloud
     accelerators: [{{model: atom-max, count: 1}}]
@@ -125,10 +143,22 @@ def test_rbln_vs_faults_fail_the_right_category(diag_run: tuple[Run, str]) -> No
     assert firmware.error is not None and "software_integrity: rbln0: firmware" in firmware.error.message
 
 
+def test_rngd_diag_judges_rngd_hardware_only(diag_run: tuple[Run, str]) -> None:
+    run, output = diag_run
+    healthy = _record(run, "ok-rngd")
+    assert healthy.outcome is Outcome.PASS, output
+    assert _verdicts(healthy) == {"vendor-diagnostic-hardware": (Outcome.PASS, 0)}
+    hot = _record(run, "hot-rngd")
+    assert hot.outcome is Outcome.FAIL, output
+    assert _verdicts(hot) == {"vendor-diagnostic-hardware": (Outcome.FAIL, 1)}
+    assert hot.error is not None and "sensors[npu1]: " in hot.error.message
+    assert "°C outside 10-80" in hot.error.message and "[npu0]" not in hot.error.message
+
+
 def test_no_parsed_diagnostic_is_skip(diag_run: tuple[Run, str]) -> None:
     run, _ = diag_run
-    record = _record(run, "ok-rngd")
-    assert (record.outcome, record.reason) == (Outcome.SKIP, "no vendor diagnostic parsed for furiosa-smi")
+    record = _record(run, "ok-warboy")
+    assert (record.outcome, record.reason) == (Outcome.SKIP, "no vendor diagnostic parsed for furiosactl")
 
 
 def test_vendor_exporters_conform(diag_run: tuple[Run, str]) -> None:
@@ -151,3 +181,18 @@ def test_an_exporter_off_by_1000_fails_agreement(diag_run: tuple[Run, str]) -> N
     assert verdicts["exporter-agreement"] == (Outcome.FAIL, 8)  # temperature and power of 4 dies
     assert record.error is not None and "rbln0 power: exporter rbln_npu_power = 0.0" in record.error.message
     assert _record(run, "milli-rbln").outcome is Outcome.PASS  # the card itself is fine
+
+
+def test_transfer_bandwidth_against_the_expected_link(diag_run: tuple[Run, str]) -> None:
+    run, output = diag_run
+    healthy = _record(run, "ecc-rbln", "test_host_transfer_bandwidth")
+    assert healthy.outcome is Outcome.PASS, output
+    [measured] = healthy.measurements
+    assert measured.name == "host-npu-bandwidth" and 0.78 < float(measured.value) < 0.86  # type: ignore[arg-type]
+    halved = _record(run, "link-rbln", "test_host_transfer_bandwidth")
+    assert halved.outcome is Outcome.FAIL, output
+    assert [m.verdict for m in halved.measurements] == [Outcome.FAIL] * 4  # the four dies behind the link
+    assert halved.error is not None and "rbln0: host-npu-bandwidth" in halved.error.message
+    assert "Gen5 x16 = 63.0 GB/s" in halved.error.message
+    skipped = _record(run, "ok-rngd", "test_host_transfer_bandwidth")
+    assert (skipped.outcome, skipped.reason) == (Outcome.SKIP, "no transfer benchmark parsed for furiosa-smi")

@@ -18,7 +18,7 @@ EMULATED = str(REPO / "inventory" / "emulated.yaml")
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inventory", "check", GWANGJU, EMULATED]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{GWANGJU}: OK: 26 nodes, 152 accelerators", f"{EMULATED}: OK: 9 nodes, 16 accelerators"]
+    assert out == [f"{GWANGJU}: OK: 26 nodes, 152 accelerators", f"{EMULATED}: OK: 10 nodes, 18 accelerators"]
 
 
 def test_check_bad_file_exits_2_and_still_checks_the_others(
@@ -31,7 +31,7 @@ def test_check_bad_file_exits_2_and_still_checks_the_others(
         f"{bad}:8:42: nodes[0].trust: 'strct' is not one of strict, bring-up (did you mean 'strict'?)",
         f"{bad}: 1 problem found.",
     ]
-    assert captured.out == f"{EMULATED}: OK: 9 nodes, 16 accelerators\n"
+    assert captured.out == f"{EMULATED}: OK: 10 nodes, 18 accelerators\n"
     assert "Traceback" not in captured.err
 
 

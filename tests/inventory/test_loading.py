@@ -223,7 +223,7 @@ def test_repository_inventories_load() -> None:
     assert len(emulated.nodes) >= 8 and all(node.emulated for node in emulated.nodes)
     assert {node.operator for node in emulated.nodes} == operators
     faulty = {node.name: node for node in emulated.nodes if node.emulation and node.emulation.faults}
-    assert set(faulty) == {"emu-kt-rbln-01", "emu-naver-rngd-01"}
+    assert set(faulty) == {"emu-kt-rbln-01", "emu-kt-rbln-02", "emu-naver-rngd-01"}
     kinds = {fault.kind for fault in faulty["emu-naver-rngd-01"].emulation.faults}  # type: ignore[union-attr]
     assert kinds == {"pcie-degraded", "ecc-correctable", "ecc-uncorrectable"}
     assert all(node.profile == "kcloud-npu-v1" for node in emulated.nodes)

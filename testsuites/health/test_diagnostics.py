@@ -1,11 +1,14 @@
-"""The vendor's own diagnostic on each node: NVIDIA ``dcgmi diag``, Rebellions ``rbln-vs``.
+"""The vendor's own diagnostic on each node: NVIDIA ``dcgmi diag``, Rebellions ``rbln-vs``,
+FuriosaAI ``rngd-diag`` (judged with the thresholds of FuriosaAI's validator).
 
 Failed software tests count against ``vendor-diagnostic-software`` (compatibility), failed
 hardware tests against ``vendor-diagnostic-hardware`` (stability); both are recorded before
-the test fails, and the failure names every failed test. The level is the profile's
-``diagnostic_level`` setting (DCGM 1-4; rbln-vs 1 = ``l1_test``, 2+ = ``all``). Cards whose
-vendor publishes no parseable diagnostic (FuriosaAI, Sapeon) are SKIP with the reason; a
-diagnostic that could not run or printed garbage is ERROR.
+the test fails, and the failure names every failed test. A category the diagnostic has no
+test in is not measured (rngd-diag checks hardware only: no software verdict is claimed).
+The level is the profile's ``diagnostic_level`` setting (DCGM 1-4; rbln-vs 1 = ``l1_test``,
+2+ = ``all``; rngd-diag has one). Cards whose vendor publishes no parseable diagnostic
+(Warboy, Sapeon) are SKIP with the reason; a diagnostic that could not run or printed
+garbage is ERROR.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ def test_vendor_diagnostic(node: LabNode, measure: Measure) -> None:
             ("software", "vendor-diagnostic-software"),
             ("hardware", "vendor-diagnostic-hardware"),
         ):
+            if not run.ran(category):
+                continue
             failed = run.failed(category)
             try:
                 measure(criterion, len(failed))

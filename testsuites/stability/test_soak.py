@@ -17,9 +17,15 @@ from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 from lab.results.series import write_series
 from lab.stability.bmc_series import BmcThermalSampler
-from lab.stability.settings import SoakSettings
+from lab.stability.settings import SoakSettings, profile_number
 from lab.stability.soak import Soak
-from lab.stability.verdicts import inconclusive_when_host_busy, soak_measurements, unreported
+from lab.stability.verdicts import (
+    exporter_errors,
+    exporter_measurement,
+    inconclusive_when_host_busy,
+    soak_measurements,
+    unreported,
+)
 
 
 def test_soak(
@@ -32,6 +38,8 @@ def test_soak(
     """Every card soaks without errors, throttling, drift, latency or power excursions."""
     test_id = request.node.nodeid.split("@", 1)[0]
     soak = Soak(node.transport, node.node, node.catalog, node.profile, lab.run_dir, test_id, soak_settings)
+    # the vendor exporter, scraped under the soak's load and compared with the tool (usability)
+    soak.watch_exporters(int(profile_number(node.profile, "soak_exporter_checks", 5)))
     properties = request.node.user_properties
     if node.node.bmc is None:
         result = soak.run()
@@ -51,6 +59,10 @@ def test_soak(
         properties.append(("not_reported_by_tool", ", ".join(not_reported)))
     model = node.node.accelerators[0].model if node.node.accelerators else None
     measurements = soak_measurements(result, node.profile, model)
+    if (exporter := exporter_measurement(result, node.profile, model)) is not None:
+        measurements.append(exporter)
+    if errors := exporter_errors(result):
+        properties.append(("exporter_errors", "; ".join(errors[:3])))
     if result.host_cpu_pressure is not None:
         properties.append(("host_cpu_pressure", result.host_cpu_pressure))
     measurements, busy = inconclusive_when_host_busy(measurements, result, node.profile)

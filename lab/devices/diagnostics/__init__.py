@@ -2,7 +2,8 @@
 
 ::
 
-    diagnostic = diagnostic_for("nvidia-smi")          # DcgmDiag; rbln-smi → RblnVs; None: none parsed
+    diagnostic = diagnostic_for("nvidia-smi")          # DcgmDiag; rbln-smi → RblnVs; furiosa-smi →
+                                                        # RngdDiag; None: none parsed (Warboy, Sapeon)
     run = diagnostic.run(transport, level=2)            # DiagnosticRun
     run.failed("hardware")                              # (DiagTest('pcie', 'hardware', 'fail', '0', '...'),)
 
@@ -19,13 +20,15 @@ from collections.abc import Mapping
 from lab.devices.diagnostics.dcgm import DcgmDiag
 from lab.devices.diagnostics.model import Diagnostic, DiagnosticRun, DiagTest
 from lab.devices.diagnostics.rbln_vs import RblnVs
+from lab.devices.diagnostics.rngd_diag import RngdDiag
 
 DIAGNOSTICS: Mapping[str, Diagnostic] = {
     "nvidia-smi": DcgmDiag(),
     "rbln-smi": RblnVs(),
     "rbln-stat": RblnVs(),
+    "furiosa-smi": RngdDiag(),
 }
-"""The diagnostic per device tool (the catalog's ``tool``); FuriosaAI and Sapeon: none yet."""
+"""The diagnostic per device tool (the catalog's ``tool``); Warboy (furiosactl) and Sapeon: none."""
 
 
 def diagnostic_for(tool: str) -> Diagnostic | None:

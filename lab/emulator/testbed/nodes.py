@@ -39,14 +39,21 @@ TOOLS: dict[str, str] = {
     "dmesg": "dmesg",
     "dcgmi": "dcgmi",
     "rbln-vs": "rbln_vs",
+    "rngd-diag": "rngd_diag",
+    "rblnBandwidthLatencyTest": "rbln_bandwidth",
 }
 
 COMMON_TOOLS = ("npu-workload", "systemctl", "lspci", "dmesg")
 """Installed on every emulated node (the workload runner and the OS's own commands)."""
 
-INSTALLED_WITH: dict[str, tuple[str, ...]] = {"rbln-smi": ("rbln-stat", "rbln-vs"), "nvidia-smi": ("dcgmi",)}
+INSTALLED_WITH: dict[str, tuple[str, ...]] = {
+    "rbln-smi": ("rbln-stat", "rbln-vs", "rblnBandwidthLatencyTest"),
+    "nvidia-smi": ("dcgmi",),
+    "furiosa-smi": ("rngd-diag",),
+}
 """Other commands a vendor's packages install beside its tool (rbln-stat: rbln-smi's old name;
-the vendors' diagnostics: rbln-vs, DCGM's dcgmi)."""
+the vendors' diagnostics: rbln-vs and rblnBandwidthLatencyTest, DCGM's dcgmi,
+furiosa-toolkit-rngd's rngd-diag)."""
 
 
 def node_tools(spec: NodeSpec) -> tuple[str, ...]:
