@@ -1,9 +1,10 @@
 """Integration: the power-cycle drill on emulated nodes whose sushy-tools BMC really cuts power.
 
-The suite runs as a user runs it (pytest on testsuites/stability/test_power_cycle.py against
-the resolved inventory of a real test-bed): a healthy node comes back whole, a node whose
-card does not come back after a cycle fails integrity naming the card, and a node without a
-BMC is "not computable".
+The suite runs as a user runs it (pytest on
+testsuites/stability/test_soak_recovery_power_cycle.py against the resolved inventory of a
+real test-bed): a healthy node comes back whole, a node whose card does not come back
+after a cycle fails integrity naming the card, and a node without a BMC is "not
+computable".
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.conftest import profiles_with_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "cycle-bmc-pw-0412"
+SUITE = REPO / "testsuites" / "stability" / "test_soak_recovery_power_cycle.py"
 
 INVENTORY = """\
 version: 1
@@ -64,7 +66,7 @@ def drill_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, R
     testbed = up(source, directory / "testbed")
     try:
         command = [
-            sys.executable, "-m", "pytest", str(REPO / "testsuites" / "stability" / "test_power_cycle.py"),
+            sys.executable, "-m", "pytest", str(SUITE),
             "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "run"),
             "-p", "no:cacheprovider", "-q", "-n", "2",
         ]  # fmt: skip

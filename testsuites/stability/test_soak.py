@@ -22,6 +22,24 @@ from lab.stability.soak import Soak
 from lab.stability.verdicts import inconclusive_when_host_busy, soak_measurements, unreported
 
 
+def _bmc_thermal(
+    node: LabNode, settings: SoakSettings, properties: list[tuple[str, object]]
+) -> BmcThermalSampler | None:
+    """The node's BMC thermal sampler, started; None without a BMC or when it cannot be read.
+
+    The BMC's series are evidence beside the cards', not criteria: a BMC that fails (the
+    server's management controller, not the cards) is recorded as ``bmc_thermal_error`` and
+    the soak still judges the cards, so a card fault is never hidden behind a BMC ERROR.
+    """
+    if node.node.bmc is None:
+        return None
+    try:
+        return BmcThermalSampler(node.node, interval_s=settings.interval_s).__enter__()
+    except InfrastructureError as error:
+        properties.append(("bmc_thermal_error", str(error)))
+        return None
+
+
 def test_soak(
     request: pytest.FixtureRequest,
     lab: LabSession,
@@ -33,11 +51,14 @@ def test_soak(
     test_id = request.node.nodeid.split("@", 1)[0]
     soak = Soak(node.transport, node.node, node.catalog, node.profile, lab.run_dir, test_id, soak_settings)
     properties = request.node.user_properties
-    if node.node.bmc is None:
+    bmc = _bmc_thermal(node, soak_settings, properties)
+    if bmc is None:
         result = soak.run()
     else:  # the BMC's sensors and fans as series beside the cards' temperatures
-        with BmcThermalSampler(node.node, interval_s=soak_settings.interval_s) as bmc:
+        try:
             result = soak.run()
+        finally:
+            bmc.__exit__(None, None, None)  # started by _bmc_thermal; stopping waits one reading at most
         for series in bmc.series():
             write_series(lab.run_dir, test_id, series)
         if bmc.error is not None:
