@@ -19,6 +19,7 @@ import pytest
 
 from lab.criteria import Outcome
 from lab.emulator.testbed.launcher import down, up
+from lab.report import render_run
 from lab.results import Run, load_run
 from tests.conftest import profiles_with_settings
 
@@ -128,3 +129,10 @@ def test_soak_records_the_bmc_thermal_and_fan_series(drill_run: tuple[Run, Run])
     data = json.loads(fans[0].read_text(encoding="utf-8"))
     assert data["unit"] == "RPM" and len(data["values"]) >= 2 and all(v > 0 for v in data["values"])
     assert "bmc_thermal_error" not in record.properties
+    # charted beside the cards' temperatures: the thermal criterion's evidence, drawn by the report
+    margin = next(m for m in record.measurements if m.name == "temperature-margin")
+    assert any(".temperature." in path for path in margin.evidence), margin.evidence
+    assert any("/bmc-temp." in path for path in margin.evidence), margin.evidence
+    assert any("/bmc-fan." in path for path in margin.evidence), margin.evidence
+    html = render_run(soak.directory, lang="en").read_text(encoding="utf-8")
+    assert "bmc-fan.BaseBoard_System_Fan" in html and "npu0.temperature" in html

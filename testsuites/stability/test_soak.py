@@ -16,7 +16,7 @@ from lab.performance.node_session import HostTooBusy
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 from lab.results.series import write_series
-from lab.stability.bmc_series import BmcThermalSampler
+from lab.stability.bmc_series import BmcThermalSampler, beside_card_temperatures
 from lab.stability.settings import SoakSettings
 from lab.stability.soak import Soak
 from lab.stability.verdicts import inconclusive_when_host_busy, soak_measurements, unreported
@@ -52,6 +52,7 @@ def test_soak(
     soak = Soak(node.transport, node.node, node.catalog, node.profile, lab.run_dir, test_id, soak_settings)
     properties = request.node.user_properties
     bmc = _bmc_thermal(node, soak_settings, properties)
+    bmc_paths: list[str] = []
     if bmc is None:
         result = soak.run()
     else:  # the BMC's sensors and fans as series beside the cards' temperatures
@@ -59,8 +60,7 @@ def test_soak(
             result = soak.run()
         finally:
             bmc.__exit__(None, None, None)  # started by _bmc_thermal; stopping waits one reading at most
-        for series in bmc.series():
-            write_series(lab.run_dir, test_id, series)
+        bmc_paths = [write_series(lab.run_dir, test_id, series) for series in bmc.series()]
         if bmc.error is not None:
             properties.append(("bmc_thermal_error", bmc.error))
     properties.append(("soak_started_epoch", result.started_epoch))
@@ -71,7 +71,7 @@ def test_soak(
     if not_reported := unreported(result):
         properties.append(("not_reported_by_tool", ", ".join(not_reported)))
     model = node.node.accelerators[0].model if node.node.accelerators else None
-    measurements = soak_measurements(result, node.profile, model)
+    measurements = beside_card_temperatures(soak_measurements(result, node.profile, model), bmc_paths)
     if result.host_cpu_pressure is not None:
         properties.append(("host_cpu_pressure", result.host_cpu_pressure))
     measurements, busy = inconclusive_when_host_busy(measurements, result, node.profile)
