@@ -7,12 +7,16 @@ Prints:
 * total RSS of the N sshd listeners + the peak RSS of the `up` process (target < 1.5 GiB);
 * median time of one emulated tool call over SSH vs `true` over SSH, on a fresh connection
   each time and over one multiplexed connection (ControlMaster: what a kept-open transport
-  pays), and locally vs a bare `python -S -c pass`.
+  pays), and locally vs a bare `python -S -c pass`;
+* the default campaign's test-bed (inventory/emulated.yaml: 9 nodes, each with its emulated
+  Redfish BMC) up, median of ``--campaign-repeat`` runs, against the same inventory without
+  ``bmc:`` (baseline, same run), and the BMCs' RSS. ``--only-campaign`` skips the 64 nodes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -23,6 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+import yaml  # noqa: E402
 
 from lab.emulator.testbed.manifest import Manifest  # noqa: E402
 
@@ -73,11 +79,60 @@ def cpu_per_call(command: list[str], repeat: int) -> float:
     return (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / repeat
 
 
+def campaign_testbed(root: Path, repeat: int) -> None:
+    """Up time of inventory/emulated.yaml with its BMCs vs without (baseline), and BMC RSS."""
+    document = yaml.safe_load((REPO / "inventory" / "emulated.yaml").read_text(encoding="utf-8"))
+    document["catalog"] = str(REPO / "inventory" / "devices.yaml")
+    document["profiles"] = str(REPO / "inventory" / "profiles")
+    with_bmc = root / "campaign-bmc.yaml"
+    with_bmc.write_text(yaml.safe_dump(document), encoding="utf-8")
+    document["defaults"].pop("bmc", None)
+    without = root / "campaign-no-bmc.yaml"
+    without.write_text(yaml.safe_dump(document), encoding="utf-8")
+    lab = [sys.executable, "-m", "lab", "testbed"]
+    times: dict[str, list[float]] = {"with BMCs": [], "without": []}
+    bmc_kib: list[int] = []
+    for number in range(repeat):
+        for label, inventory in (("without", without), ("with BMCs", with_bmc)):  # interleaved: same load
+            directory = root / f"campaign-{number}-{label.replace(' ', '-')}"
+            began = time.perf_counter()
+            up = subprocess.run(
+                [*lab, "up", "--inventory", str(inventory), "--dir", str(directory)],
+                capture_output=True, text=True, cwd=REPO, timeout=300,
+                env={**os.environ, "LAB_TESTBED_BMC_PASSWORD": "bench-only-password"},
+            )  # fmt: skip
+            times[label].append(time.perf_counter() - began)
+            try:
+                if up.returncode != 0:
+                    raise RuntimeError(up.stderr)
+                manifest = Manifest.read(directory)
+                assert manifest is not None
+                if label == "with BMCs":
+                    bmc_kib.append(sum(rss_kib(node.bmc_pid) for node in manifest.nodes if node.bmc_pid))
+            finally:
+                subprocess.run(
+                    [*lab, "down", "--dir", str(directory)], capture_output=True, cwd=REPO, timeout=300
+                )
+    bmc, plain = statistics.median(times["with BMCs"]), statistics.median(times["without"])
+    print(
+        f"campaign test-bed (inventory/emulated.yaml, 9 nodes) up: {bmc:.2f} s with BMCs vs "
+        f"{plain:.2f} s without (ratio {bmc / plain:.2f}, median of {repeat})"
+    )
+    if bmc_kib:
+        print(f"  BMCs' RSS: {statistics.median(bmc_kib) / 1024:.0f} MiB in all (9 sushy-tools processes)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--campaign-repeat", type=int, default=3)
+    parser.add_argument("--only-campaign", action="store_true", help="only the campaign test-bed figures")
     options = parser.parse_args()
+    if options.only_campaign:
+        with tempfile.TemporaryDirectory(prefix="bench-testbed-") as scratch:
+            campaign_testbed(Path(scratch), options.campaign_repeat)
+        return 0
     half = options.nodes // 2
     with tempfile.TemporaryDirectory(prefix="bench-testbed-") as scratch:
         root = Path(scratch)
@@ -174,6 +229,7 @@ def main() -> int:
                 [*lab, "down", "--dir", str(directory)], capture_output=True, text=True, cwd=REPO, timeout=300
             )
             print(f"testbed down: {time.perf_counter() - began:.2f} s ({down.stdout.strip().split(':')[0]})")
+        campaign_testbed(root, options.campaign_repeat)
     return 0
 
 

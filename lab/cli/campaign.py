@@ -186,8 +186,13 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
     testbed_dir = Path(arguments.testbed_dir)
     emulated = any(node.emulated for node in inventory.nodes)
 
+    environment = dict(os.environ)
     if emulated:
         inventory_path = _fresh_testbed(inventory_path, testbed_dir)
+        from lab.emulator.testbed.launcher import bmc_environment
+
+        # the BMCs' generated password reaches the suites only through their environment
+        environment.update(bmc_environment(testbed_dir, load_inventory(inventory_path)))
     try:
         command = [
             sys.executable, "-m", "pytest", *suites,
@@ -221,7 +226,7 @@ def _run_campaign(arguments: argparse.Namespace, run_dir: Path | None) -> int:
             command += EMULATED_SHORT_RUNS
         command += arguments.pytest_args
         print(f"lab campaign: {' '.join(command)}", file=sys.stderr)
-        pytest_status = subprocess.run(command, check=False).returncode
+        pytest_status = subprocess.run(command, check=False, env=environment).returncode
     finally:
         if emulated and not arguments.keep_testbed:
             from lab.emulator.testbed.launcher import down

@@ -86,6 +86,7 @@ class PerformanceSession:
         self.runner = AgentRunner(transport, python=self.backend.python, environment=self.backend.environment)
         self.local_logs = Path(tempfile.mkdtemp(prefix="kcloud-loadgen-logs."))
         self._commands: dict[str, list[list[str]]] = {}
+        self.bmc_failure: str | None = None  # why the BMC could not be read, once it could not
         self.worst_cpu_pressure: float | None = None
         """The largest share of a run, over this session's runs, in which the node's host had
         tasks waiting for a CPU (Linux PSI; None where unknown)."""
@@ -126,13 +127,33 @@ class PerformanceSession:
         return result
 
     def _run_sampling_wall_power(self, request: Mapping[str, object], label: str) -> AgentResult:
-        """The run, with the BMC's wall power sampled through it when the node has a BMC."""
+        """The run, with the BMC's wall power sampled through it when the node has a BMC.
+
+        A BMC that cannot be read is the server's management controller failing, not the
+        cards: the run goes on without wall power and its series carries only the error, so
+        ``efficiency-wall`` alone is ERROR. After one such failure the session stops asking
+        (every later run would wait the BMC's timeout again for the same answer).
+        """
         if self.node.bmc is None:
             return self.runner.run(request, evidence_dir=self.local_logs, label=label)
-        with WallPowerSampler(self.node, interval_s=self.settings.telemetry_interval_s) as sampler:
+        series: WallSeries | None = None
+        if self.bmc_failure is None:
+            try:
+                sampler = WallPowerSampler(self.node, interval_s=self.settings.telemetry_interval_s)
+                sampler.__enter__()  # opens the BMC and reads once
+            except InfrastructureError as error:
+                self.bmc_failure = f"the BMC could not be read before the run: {error}"
+            else:
+                try:
+                    result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
+                finally:
+                    sampler.__exit__(None, None, None)
+                series = sampler.series()
+        if series is None:
+            series = WallSeries(tls=self.node.bmc.tls, errors=[str(self.bmc_failure)])
             result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
         # kept with the result: the Offline run is shared by several tests (and sessions)
-        return dataclasses.replace(result, data={**result.data, WALL_POWER_KEY: sampler.series().to_json()})
+        return dataclasses.replace(result, data={**result.data, WALL_POWER_KEY: series.to_json()})
 
     def wall_series(self, result: AgentResult) -> WallSeries | None:
         """The run's wall power series (None: the node has no BMC)."""

@@ -6,8 +6,8 @@ over Redfish at the telemetry interval; each sensor becomes a series beside the 
 
     with BmcThermalSampler(node, interval_s=1.0) as sampler:     # node.bmc is not None
         soak.run()
-    for series in sampler.series():                              # lab.results.series.Series
-        write_series(run_dir, test_id, series)                   # bmc-temp.Chassis_Intake_Temp, bmc-fan....
+    paths = [write_series(run_dir, test_id, series) for series in sampler.series()]
+    measurements = beside_card_temperatures(measurements, paths)  # charted with the cards' in the report
 
 Opening the BMC fails → InfrastructureError (ERROR) before the soak. A reading that fails
 later ends the series there and is kept in ``error`` (the soak itself is not spoiled).
@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 
+from lab.criteria import Measurement
 from lab.inventory.model import Node
 from lab.results.series import Series
 from lab.transport.bmc_sampler import BmcSampler
@@ -72,3 +75,24 @@ class BmcThermalSampler(BmcSampler):
         for name, value in reading.fans.items():
             self._fans.setdefault(name, []).append((reading.at, value))
         self._fan_units.update({name: unit for name, unit in reading.units.items() if unit})
+
+
+THERMAL_CRITERION = "temperature-margin"  # the soak criterion the cards' temperature series back
+
+
+def beside_card_temperatures(measurements: Sequence[Measurement], paths: Sequence[str]) -> list[Measurement]:
+    """``measurements`` with the BMC series ``paths`` added to the thermal criterion's evidence.
+
+    The report draws a criterion's evidence series together, so the server's intake and fans
+    appear beside the cards' own temperatures; the verdict does not change (the BMC's view is
+    context, not a criterion)::
+
+        measurements = beside_card_temperatures(measurements, ["evidence/.../bmc-temp.CPU_Temp.series.json"])
+        # temperature-margin's evidence: npu0.temperature..., npu1.temperature..., bmc-temp.CPU_Temp...
+    """
+    return [
+        replace(m, evidence=(*m.evidence, *(p for p in paths if p not in m.evidence)))
+        if m.name == THERMAL_CRITERION
+        else m
+        for m in measurements
+    ]

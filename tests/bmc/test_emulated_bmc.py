@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 import threading
 import time
@@ -194,7 +195,13 @@ def test_bmc_faults_frozen_reading_and_timeout(testbed: tuple[Manifest, Inventor
 @pytest.mark.integration
 def test_emulated_bmc_passes_sushys_schema_checks(testbed: tuple[Manifest, Inventory]) -> None:
     """Walk the emulated Redfish tree with sushy's resource models: each resource is parsed
-    into declared fields and a missing required one (Id, Name, PowerControl...) raises."""
+    into declared fields and a missing required one (Id, Name, PowerControl...) raises.
+
+    Why not DMTF's Redfish-Service-Validator (on PyPI): it validates against the DSP8010 CSDL
+    schemas, which it downloads from dmtf.org or reads from the service's ``$metadata``;
+    sushy-tools serves no ``$metadata`` and the lab's machines reach only package registries,
+    so it cannot run offline. sushy's parsing is what the lab itself depends on; DSP0266's
+    payload rules are checked on the raw documents besides."""
     import sushy
 
     from lab.transport.redfish import _power_resource
@@ -218,6 +225,24 @@ def test_emulated_bmc_passes_sushys_schema_checks(testbed: tuple[Manifest, Inven
         assert power.identity == "Power" and power.power_control[0].power_consumed_watts > 0
         managers = root.get_manager_collection().get_members()
         assert managers and all(manager.identity for manager in managers)
+        fans = chassis.thermal.fans
+        assert fans and all(fan.reading is not None and fan.reading_units for fan in fans)
+        # DSP0266's payload rules for every resource the lab reads: @odata.id is where it was read,
+        # @odata.type a versioned schema type (collections: unversioned), Id and Name present
+        read = ["/redfish/v1/", systems.path, system_path, root.get_chassis_collection().path, chassis_path]
+        read += [f"{chassis_path}/Power", f"{chassis_path}/Thermal"]
+        for path in read:
+            document = root._conn.get(path).json()
+            assert document["@odata.id"].rstrip("/") == path.rstrip("/"), path
+            kind = document["@odata.type"]
+            if kind.endswith("Collection"):  # collections are unversioned: #XCollection.XCollection
+                assert re.fullmatch(r"#(\w+Collection)\.\1", kind), kind
+                assert document["Name"] and document["Members@odata.count"] == len(document["Members"])
+            else:
+                assert re.fullmatch(r"#\w+\.v\d+_\d+_\d+\.\w+", kind), kind
+                assert document["Id"] and document["Name"], path
+        for control in root._conn.get(f"{chassis_path}/Power").json()["PowerControl"]:
+            assert control["MemberId"] and control["@odata.id"].startswith(f"{chassis_path}/Power#/")
     finally:
         client.close()
 

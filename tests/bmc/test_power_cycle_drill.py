@@ -1,9 +1,10 @@
 """Integration: the power-cycle drill on emulated nodes whose sushy-tools BMC really cuts power.
 
-The suite runs as a user runs it (pytest on testsuites/stability/test_power_cycle.py against
-the resolved inventory of a real test-bed): a healthy node comes back whole, a node whose
-card does not come back after a cycle fails integrity naming the card, and a node without a
-BMC is "not computable".
+The suite runs as a user runs it (pytest on
+testsuites/stability/test_soak_recovery_power_cycle.py against the resolved inventory of a
+real test-bed): a healthy node comes back whole, a node whose card does not come back
+after a cycle fails integrity naming the card, and a node without a BMC is "not
+computable".
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import pytest
 
 from lab.criteria import Outcome
 from lab.emulator.testbed.launcher import down, up
+from lab.report import render_run
 from lab.results import Run, load_run
 from tests.conftest import profiles_with_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "cycle-bmc-pw-0412"
+SUITE = REPO / "testsuites" / "stability" / "test_soak_recovery_power_cycle.py"
 
 INVENTORY = """\
 version: 1
@@ -64,7 +67,7 @@ def drill_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, R
     testbed = up(source, directory / "testbed")
     try:
         command = [
-            sys.executable, "-m", "pytest", str(REPO / "testsuites" / "stability" / "test_power_cycle.py"),
+            sys.executable, "-m", "pytest", str(SUITE),
             "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "run"),
             "-p", "no:cacheprovider", "-q", "-n", "2",
         ]  # fmt: skip
@@ -126,3 +129,10 @@ def test_soak_records_the_bmc_thermal_and_fan_series(drill_run: tuple[Run, Run])
     data = json.loads(fans[0].read_text(encoding="utf-8"))
     assert data["unit"] == "RPM" and len(data["values"]) >= 2 and all(v > 0 for v in data["values"])
     assert "bmc_thermal_error" not in record.properties
+    # charted beside the cards' temperatures: the thermal criterion's evidence, drawn by the report
+    margin = next(m for m in record.measurements if m.name == "temperature-margin")
+    assert any(".temperature." in path for path in margin.evidence), margin.evidence
+    assert any("/bmc-temp." in path for path in margin.evidence), margin.evidence
+    assert any("/bmc-fan." in path for path in margin.evidence), margin.evidence
+    html = render_run(soak.directory, lang="en").read_text(encoding="utf-8")
+    assert "bmc-fan.BaseBoard_System_Fan" in html and "npu0.temperature" in html

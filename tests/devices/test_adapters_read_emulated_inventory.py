@@ -39,6 +39,7 @@ def _faulted(node: Node, kind: str, index: int) -> bool:
         and fault.device in (None, index)
         and (fault.after_seconds or 0.0) <= NOW
         and fault.after_queries is None
+        and "after_power_cycles" not in fault.parameters  # waits for a BMC power cycle: none here
         for fault in faults
     )
 

@@ -225,8 +225,9 @@ def test_repository_inventories_load() -> None:
     faulty = {node.name: node for node in emulated.nodes if node.emulation and node.emulation.faults}
     assert set(faulty) == {"emu-kt-rbln-01", "emu-kt-rbln-02", "emu-naver-rngd-01"}
     kinds = {fault.kind for fault in faulty["emu-naver-rngd-01"].emulation.faults}  # type: ignore[union-attr]
-    assert kinds == {"pcie-degraded", "ecc-correctable", "ecc-uncorrectable"}
+    assert kinds >= {"pcie-degraded", "ecc-correctable", "ecc-uncorrectable"}
     assert all(node.profile == "kcloud-npu-v1" for node in emulated.nodes)
+    assert all(node.bmc is not None for node in emulated.nodes)  # every node's BMC is emulated too
 
 
 def test_provenance_digest_covers_every_file_read(write_inventory: WriteInventory) -> None:

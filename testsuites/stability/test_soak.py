@@ -16,7 +16,7 @@ from lab.performance.node_session import HostTooBusy
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 from lab.results.series import write_series
-from lab.stability.bmc_series import BmcThermalSampler
+from lab.stability.bmc_series import BmcThermalSampler, beside_card_temperatures
 from lab.stability.settings import SoakSettings, profile_number
 from lab.stability.soak import Soak
 from lab.stability.verdicts import (
@@ -26,6 +26,24 @@ from lab.stability.verdicts import (
     soak_measurements,
     unreported,
 )
+
+
+def _bmc_thermal(
+    node: LabNode, settings: SoakSettings, properties: list[tuple[str, object]]
+) -> BmcThermalSampler | None:
+    """The node's BMC thermal sampler, started; None without a BMC or when it cannot be read.
+
+    The BMC's series are evidence beside the cards', not criteria: a BMC that fails (the
+    server's management controller, not the cards) is recorded as ``bmc_thermal_error`` and
+    the soak still judges the cards, so a card fault is never hidden behind a BMC ERROR.
+    """
+    if node.node.bmc is None:
+        return None
+    try:
+        return BmcThermalSampler(node.node, interval_s=settings.interval_s).__enter__()
+    except InfrastructureError as error:
+        properties.append(("bmc_thermal_error", str(error)))
+        return None
 
 
 def test_soak(
@@ -41,13 +59,16 @@ def test_soak(
     # the vendor exporter, scraped under the soak's load and compared with the tool (usability)
     soak.watch_exporters(int(profile_number(node.profile, "soak_exporter_checks", 5)))
     properties = request.node.user_properties
-    if node.node.bmc is None:
+    bmc = _bmc_thermal(node, soak_settings, properties)
+    bmc_paths: list[str] = []
+    if bmc is None:
         result = soak.run()
     else:  # the BMC's sensors and fans as series beside the cards' temperatures
-        with BmcThermalSampler(node.node, interval_s=soak_settings.interval_s) as bmc:
+        try:
             result = soak.run()
-        for series in bmc.series():
-            write_series(lab.run_dir, test_id, series)
+        finally:
+            bmc.__exit__(None, None, None)  # started by _bmc_thermal; stopping waits one reading at most
+        bmc_paths = [write_series(lab.run_dir, test_id, series) for series in bmc.series()]
         if bmc.error is not None:
             properties.append(("bmc_thermal_error", bmc.error))
     properties.append(("soak_started_epoch", result.started_epoch))
@@ -58,7 +79,7 @@ def test_soak(
     if not_reported := unreported(result):
         properties.append(("not_reported_by_tool", ", ".join(not_reported)))
     model = node.node.accelerators[0].model if node.node.accelerators else None
-    measurements = soak_measurements(result, node.profile, model)
+    measurements = beside_card_temperatures(soak_measurements(result, node.profile, model), bmc_paths)
     if (exporter := exporter_measurement(result, node.profile, model)) is not None:
         measurements.append(exporter)
     if errors := exporter_errors(result):

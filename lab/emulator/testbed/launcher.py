@@ -152,6 +152,23 @@ def _bmc_password(directory: Path, variable: str) -> str:
     return stored.read_text(encoding="utf-8").strip()
 
 
+def bmc_environment(directory: Path, inventory: Inventory) -> dict[str, str]:
+    """The BMC password variables the test-bed's BMCs need that this environment lacks.
+
+    For the environment of a child process (the campaign's pytest) when ``up`` generated the
+    password into ``directory/bmc-password``; never printed::
+
+        env = {**os.environ, **bmc_environment(Path("testbed"), inventory)}
+    """
+    stored = directory / "bmc-password"
+    variables = {node.bmc.password_env for node in inventory.nodes if node.bmc is not None}
+    missing = sorted(variable for variable in variables if not os.environ.get(variable))
+    if not missing or not stored.is_file():
+        return {}
+    password = stored.read_text(encoding="utf-8").strip()
+    return dict.fromkeys(missing, password)
+
+
 def _start_bmc(directory: Path, node: Node, sshd: SshdServer) -> BmcProcess:
     assert node.bmc is not None
     node_dir = (directory / "nodes" / node.name).resolve()

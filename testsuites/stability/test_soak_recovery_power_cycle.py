@@ -2,6 +2,10 @@
 
 One test per node: the cycle restarts every card at once. A node without a BMC in the
 inventory cannot be power-cycled by the lab: both figures are "not computable" (SKIP).
+
+The file's name makes it the node's last stability test (pytest collects files by name, and
+xdist's loadgroup keeps that order per node): the cycle cold-boots every card, which would
+clear a fault the soak and the drills must see, and a card it loses would spoil them.
 """
 
 from __future__ import annotations
