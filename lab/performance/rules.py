@@ -19,10 +19,11 @@ A short run says so by the same mechanism: rule ``duration ≥ 600 s`` did not h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 
 from lab.agent.summary import parse_summary
+from lab.performance.result import AgentResult
 
 HELD = "held"
 NOT_HELD = "did not hold"
@@ -297,3 +298,36 @@ def check_rules(
     rules.append(_accuracy_rule(accuracy))
     rules.extend(_audit_rules(audits))
     return RuleReport(tuple(rules))
+
+
+def merged_audits(properties: Sequence[tuple[str, object]]) -> dict[str, object]:
+    """Every ``audits`` property of a test merged (TEST01 from the accuracy run, TEST04 from
+    the cache audit): a record keeps the last value of a name, so the merge is written last."""
+    audits: dict[str, object] = {}
+    for name, value in properties:
+        if name == "audits" and isinstance(value, Mapping):
+            audits.update(value)
+    return audits
+
+
+def rules_for(runs: Sequence[AgentResult], properties: Sequence[tuple[str, object]]) -> RuleReport:
+    """The rule report of a figure made from ``runs``, with the test's accuracy and audits."""
+    accuracy = next((value for name, value in reversed(properties) if name == "accuracy"), None)
+    first = runs[0] if runs else None
+    return check_rules(
+        [run.summary_text for run in runs],
+        settings=first.settings if first else None,
+        loadgen_version=first.loadgen_version if first else None,
+        accuracy=accuracy,
+        audits=merged_audits(properties),
+    )
+
+
+def record_rules(properties: MutableSequence[tuple[str, object]], runs: Sequence[AgentResult]) -> RuleReport:
+    """Append the merged ``audits`` and the ``mlperf_rules`` report to a test's properties."""
+    report = rules_for(runs, properties)
+    audits = merged_audits(properties)
+    if audits:
+        properties.append(("audits", audits))
+    properties.append(("mlperf_rules", report.to_json()))
+    return report
