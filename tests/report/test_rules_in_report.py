@@ -83,3 +83,13 @@ def test_recorded_lists_and_maps_stay_json() -> None:
     assert _json_safe([0.5, (1, 2)]) == [0.5, [1, 2]]
     assert _json_safe({"TEST04": {"passed": True}}) == {"TEST04": {"passed": True}}
     assert _json_safe(Path("/x")) == "/x"
+
+
+def test_a_secret_inside_a_structured_property_is_masked() -> None:
+    from lab.pytest_plugin.masking import masked_property
+    from lab.results.masking import SECRETS
+
+    SECRETS.add("rules-secret-7731")
+    masked = masked_property({"TEST04": {"detail": "x rules-secret-7731 y"}, "list": ["rules-secret-7731"]})
+    assert "rules-secret-7731" not in str(masked)
+    assert isinstance(masked, dict) and isinstance(masked["list"], list)
