@@ -317,10 +317,16 @@ def rules_for(runs: Sequence[AgentResult], properties: Sequence[tuple[str, objec
     return check_rules(
         [run.summary_text for run in runs],
         settings=first.settings if first else None,
-        loadgen_version=first.loadgen_version if first else None,
+        loadgen_version=_version(first) if first else None,
         accuracy=accuracy,
         audits=merged_audits(properties),
     )
+
+
+def _version(run: AgentResult) -> str | None:
+    """LoadGen's version from the detail log (an LLM run keeps it with its summary fields)."""
+    version = run.loadgen_version or run.summary.get("loadgen_version")
+    return str(version) if version else None
 
 
 def record_rules(properties: MutableSequence[tuple[str, object]], runs: Sequence[AgentResult]) -> RuleReport:
