@@ -18,6 +18,7 @@ from .pressure import cpu_pressure_total, pressure_share
 from .protocol import Request
 from .summary import parse_detail, parse_summary
 from .telemetry import TelemetrySampler
+from .userconf import USER_CONF, from_config, mlperf_conf_seeds, user_conf
 from .workers import WorkerPool
 
 PROBE_SECONDS = 0.25  # Offline: how long the backends are timed to size LoadGen's query
@@ -77,22 +78,19 @@ def probe_latency(backend: Backend, samples: int, seconds: float = PROBE_SECONDS
 
 
 def settings_for(request: Request, lg: Any, expected_qps: float | None) -> Any:
-    settings = lg.TestSettings()
+    """LoadGen's settings for ``request``, the MLPerf way: LoadGen's own mlperf.conf, then the
+    lab's user.conf (written to the output folder as evidence), both applied by
+    ``TestSettings.FromConfig``; only the scenario, the mode and what user.conf cannot express
+    are set here."""
+    text, direct = user_conf(request, request.mlperf_model, expected_qps)
+    path = os.path.join(request.output_dir, USER_CONF)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    settings = from_config(lg, path, request.mlperf_model, request.scenario)
     settings.scenario = getattr(lg.TestScenario, request.scenario)
     settings.mode = lg.TestMode.PerformanceOnly
-    settings.min_duration_ms = int(request.min_duration_s * 1000)
-    settings.min_query_count = request.min_query_count
-    if request.scenario == "Offline":
-        settings.offline_expected_qps = expected_qps or 1.0
-    elif request.scenario == "Server":
-        settings.server_target_qps = request.target_qps
-        settings.server_target_latency_ns = int((request.latency_bound_ms or 0) * 1e6)
-    elif request.scenario == "MultiStream":
-        settings.multi_stream_samples_per_query = request.samples_per_query
-        if request.expected_latency_ms:
-            settings.multi_stream_expected_latency_ns = int(request.expected_latency_ms * 1e6)
-    elif request.expected_latency_ms:
-        settings.single_stream_expected_latency_ns = int(request.expected_latency_ms * 1e6)
+    for name, value in direct.items():
+        setattr(settings, name, int(value))
     return settings
 
 
@@ -150,6 +148,10 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
             "samples_per_query": request.samples_per_query if request.scenario == "MultiStream" else 1,
             "devices": request.devices,
             "telemetry_interval_s": request.telemetry_interval_s,
+            "mlperf_model": request.mlperf_model,
+            "issue_same_sample": request.issue_same_sample,
+            # what LoadGen's built-in mlperf.conf says, for the rule checker's seed rule
+            "mlperf_conf_seeds": mlperf_conf_seeds(request.mlperf_model, request.scenario),
         },
         "short_run": request.short_run,
         "backends": [backend.info() for backend in backends],
@@ -208,7 +210,10 @@ def _one_test(
         summary_text = handle.read()
     with open(detail_path, encoding="utf-8", errors="replace") as handle:
         detail = parse_detail(handle.read())
+    with open(os.path.join(request.output_dir, USER_CONF), encoding="utf-8") as handle:
+        user_conf_text = handle.read()
     return {
+        "user_conf": user_conf_text,
         "summary": parse_summary(summary_text),
         "summary_text": summary_text,
         "detail": detail,

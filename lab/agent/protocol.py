@@ -11,6 +11,8 @@ Request (a JSON file whose path is the agent's only argument)::
      "target_qps": 500.0, "latency_bound_ms": 15, # Server
      "samples_per_query": 8,                      # MultiStream
      "expected_latency_ms": 2.0,                  # SingleStream/MultiStream hint
+     "mlperf_model": "resnet50",                  # mlperf.conf's name ("*": its generic rules only)
+     "issue_same_sample": null,                   # TEST04: an index LoadGen issues every time
      "telemetry": {"commands": [["rbln-smi", "--json"]], "interval_s": 1.0},
      "deadline_s": 120,
      "output_dir": "/tmp/kcloud-agent/run-1"}
@@ -75,6 +77,18 @@ class Request:
         self.latency_bound_ms = _optional_number(data, "latency_bound_ms")
         self.samples_per_query = int(_number(data, "samples_per_query", 8, low=1))
         self.expected_latency_ms = _optional_number(data, "expected_latency_ms")
+        same = data.get("issue_same_sample")
+        if same is not None and not (isinstance(same, int) and not isinstance(same, bool) and same >= 0):
+            raise RequestError(f"issue_same_sample must be a sample index or null, got {same!r}")
+        self.issue_same_sample: int | None = same  # TEST04: LoadGen issues this sample every time
+        model = data.get("mlperf_model", options.get("model", "*"))
+        if not _conf_name(model):
+            if "mlperf_model" in data:
+                raise RequestError(
+                    f"mlperf_model must be a model name of mlperf.conf (or '*'), got {model!r}"
+                )
+            model = "*"  # a backend's model option that is no mlperf.conf name: its generic rules
+        self.mlperf_model = str(model)  # the name mlperf.conf's lines are looked up under
         self.deadline_s = _number(data, "deadline_s", 3600.0, low=1.0)
         output_dir = data.get("output_dir")
         if not isinstance(output_dir, str) or not output_dir:
@@ -123,6 +137,11 @@ class Request:
     @property
     def short_run(self) -> bool:
         return self.min_duration_s < MLPERF_MIN_DURATION_S
+
+
+def _conf_name(value: object) -> bool:
+    """A name mlperf.conf's ``model.scenario.key`` lines can hold (no dot, no blank)."""
+    return isinstance(value, str) and bool(value) and not any(c.isspace() or c in ".=#" for c in value)
 
 
 def _is_int(value: object) -> bool:

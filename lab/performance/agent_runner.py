@@ -30,7 +30,7 @@ from lab.performance.zipapp import build_agent
 from lab.transport.base import Transport
 
 DEADLINE_GRACE_S = 30.0  # the transport's deadline: the agent's own, plus start-up and output
-LOG_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
+LOG_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "user.conf")
 
 
 class AgentRunner:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lab.performance.backend_choice import BackendChoice
+from lab.performance.cache_audit import REQUEST_FIELDS as CACHE_AUDIT_FIELDS
 from lab.performance.settings import PerfSettings
 
 
@@ -45,8 +46,14 @@ class ScenarioPlan:
         request.update(extra)
         return request
 
-    def offline(self, devices: Sequence[int]) -> dict[str, object]:
-        return self._request("Offline", devices, self.settings.batch)
+    def offline(self, devices: Sequence[int], **extra: object) -> dict[str, object]:
+        return self._request(
+            "Offline", devices, self.settings.batch, min_query_count=self.settings.offline_queries, **extra
+        )
+
+    def offline_same_sample(self, devices: Sequence[int]) -> dict[str, object]:
+        """TEST04: the Offline run with LoadGen issuing one sample every time."""
+        return self.offline(devices, **CACHE_AUDIT_FIELDS)
 
     def singlestream(self, device: int) -> dict[str, object]:
         return self._request("SingleStream", [device], 1, min_query_count=self.settings.singlestream_queries)

@@ -16,6 +16,10 @@ Profile ``settings`` keys (defaults in brackets)::
                                       (emulated, loopback), a miss is inconclusive (ERROR) when
                                       tasks waited for a CPU this share of a run (Linux PSI)
 
+These become the lab's ``user.conf``, applied by LoadGen over its own ``mlperf.conf``
+(``lab.agent.userconf``). Full-length runs keep mlperf.conf's minimums: 600 s, Offline
+24,576 samples (``resnet50.Offline.min_query_count``), MultiStream 662 queries.
+
 CI shortens runs with ``duration_override`` (the plugin's ``--lab-perf-duration``): the run
 is then a *short run*, recorded as such, and the minimum query counts drop to what
 LoadGen's early-stopping estimate needs for the percentile judged (p90: 64 → 100 is used,
@@ -37,6 +41,7 @@ PERFORMANCE_ONLY_NOTE = (
     "performance-only — LoadGen PerformanceOnly mode with no accuracy run: a performance figure, "
     "not an MLPerf result"
 )
+MLPERF_OFFLINE_MIN_SAMPLES = 24_576  # mlperf.conf: resnet50.Offline.min_query_count
 SHORT_SINGLESTREAM_QUERIES = 100
 SHORT_MULTISTREAM_QUERIES = 700
 DEADLINE_FACTOR = 5.0  # an agent run may take this many times its min duration (plus a margin)
@@ -68,6 +73,7 @@ class PerfSettings:
     host_busy_cpu_pressure: float = 0.5
     sample_count: int = 1024
     server_queries: int = 662  # a Server trial's min query count: enough for LoadGen's p99 early stopping
+    offline_queries: int = 1  # Offline's min sample count: mlperf.conf's 24,576 in full-length runs
 
     @property
     def short_run(self) -> bool:
@@ -102,7 +108,9 @@ class PerfSettings:
         interval = _number(settings, "telemetry_interval_seconds", 1.0, profile)
         singlestream = int(_number(settings, "singlestream_queries", 1024, profile))
         multistream = 662
+        offline = MLPERF_OFFLINE_MIN_SAMPLES
         if duration < MLPERF_MIN_DURATION_S:
+            offline = 1
             interval = min(interval, duration / 4)
             singlestream = min(singlestream, SHORT_SINGLESTREAM_QUERIES)
             multistream = SHORT_MULTISTREAM_QUERIES
@@ -123,4 +131,5 @@ class PerfSettings:
             # A Server trial passes only when VALID, early stopping included: LoadGen needs at
             # least 459 queries to bound a p99 with none late (662 allows one), whatever the rate.
             server_queries=multistream,
+            offline_queries=offline,
         )

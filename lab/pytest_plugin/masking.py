@@ -61,10 +61,21 @@ def mask_report(report: pytest.TestReport) -> None:
         if masked != text:  # only then: a plain string loses the terminal's colours
             report.longrepr = masked
     report.sections = [(title, SECRETS.text(content)) for title, content in report.sections]
-    report.user_properties = [
-        (name, SECRETS.text(value) if isinstance(value, str) else value)
-        for name, value in report.user_properties
-    ]
+    report.user_properties = [(name, _masked(value)) for name, value in report.user_properties]
+
+
+def _masked(value: object) -> object:
+    """A property with every text inside it masked (lists and maps are kept as such)."""
+    if isinstance(value, str):
+        return SECRETS.text(value)
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
+
+masked_property = _masked
 
 
 def _mask_exception(exc: BaseException, depth: int = 0) -> None:

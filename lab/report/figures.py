@@ -11,7 +11,7 @@ with a maximum; for a criterion judged by equality it is the measurement with th
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from lab.criteria import Measurement, Outcome, combine
@@ -36,22 +36,40 @@ class FigureRow:
     unit: str
     verdict: Outcome
     short_run: bool = False  # measured in a short run: not MLPerf-compliant, said beside the figure
+    rules: str = ""  # MLPerf's rule status of a performance figure ("MLPerf rules: all held" …)
 
 
 def key_figures(
-    measured: Iterable[tuple[str, Measurement]], short_runs: frozenset[str] = frozenset()
+    measured: Iterable[tuple[str, Measurement]],
+    short_runs: frozenset[str] = frozenset(),
+    rules: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[FigureRow, ...]:
     """``(card, measurement)`` pairs → one row per (axis, criterion), axes in AXES order;
-    ``short_runs`` names the criteria measured in a short run."""
+    ``short_runs`` names the criteria measured in a short run; ``rules`` maps a criterion to
+    each card's MLPerf rule summary (``rules_text`` puts them beside the figure)."""
     groups: dict[tuple[Axis, str], list[tuple[str, Measurement]]] = {}
     for card, m in measured:
         groups.setdefault((m.axis, m.name), []).append((card, m))
+    rules = rules or {}
     rows = [
-        replace(_row(axis, name, items), short_run=name in short_runs)
+        replace(
+            _row(axis, name, items),
+            short_run=name in short_runs and name not in rules,  # the rules say it, once
+            rules=rules_text(rules.get(name, {})),
+        )
         for (axis, name), items in groups.items()
     ]
     order = {axis: index for index, axis in enumerate(AXES)}
     return tuple(sorted(rows, key=lambda row: order[row.axis]))  # stable: run order within an axis
+
+
+def rules_text(per_card: Mapping[str, str]) -> str:
+    """One rule status for a figure over its cards: the common summary when all cards share it,
+    else each card's ("npu0: MLPerf rules: all held · npu1: …")."""
+    distinct = list(dict.fromkeys(per_card.values()))
+    if len(distinct) <= 1:
+        return distinct[0] if distinct else ""
+    return " · ".join(f"{card or 'node'}: {text}" for card, text in sorted(per_card.items()))
 
 
 def worst_of(items: Sequence[tuple[str, Measurement]]) -> tuple[str, Measurement]:

@@ -5,6 +5,8 @@ name, an epoch float as a time, or a Python list's repr.
 
     short_test_name("testsuites/functional/test_compatibility.py::test_version_pinned[n1:rbln0-driver]")
     # 'version_pinned · driver'
+    readable_test("testsuites/performance/test_performance.py::test_offline_throughput[n1:npu0]")
+    # 'offline_throughput · n1:npu0'
     property_text("soak_started_epoch", 1796414400.0)   # '2026-12-05 00:00:00 UTC'
     property_text("soak_wall_seconds", 20.41)           # '20.4 s'
     property_text("cards", [0.5, 0.25])                 # '0.5, 0.25'
@@ -35,6 +37,16 @@ def short_test_name(test_id: str, node: str | None = None, device: str | None = 
         if known and params.startswith(known):
             params = params[len(known) :].lstrip(":-_")
     return f"{name} · {params}" if params else name
+
+
+def readable_test(test_id: str) -> str:
+    """A pytest node id as a person names the test where no node or card is shown beside it:
+    ``…::test_offline_throughput[kt-rbln-07:rbln2]`` → ``offline_throughput · kt-rbln-07:rbln2``."""
+    name = test_id.split("::")[-1]
+    if "[" in name and name.endswith("]"):
+        name, params = name[:-1].split("[", 1)
+        return f"{name.removeprefix('test_')} · {params}"
+    return name.removeprefix("test_")
 
 
 def property_label(key: str) -> str:

@@ -16,7 +16,10 @@ from lab.report.humane import property_label, property_text
 from lab.report.scope import DeclaredCards
 from lab.results import TestRecord
 
-_NOT_IDENTITY = frozenset({"short_run", "pid", "short_soak"})
+_NOT_IDENTITY = frozenset(
+    # verdict material shown beside the figures, not conditions of the run
+    {"short_run", "pid", "short_soak", "mlperf_rules", "audits", "accuracy", "performance_only"}
+)
 _MAX_IDENTITY_VALUES = 8
 CARD_FIELDS = ("model", "product", "serial", "pci_address", "link", "firmware", "driver", "runtime")
 """A card's identity, in the order of the certificate's card table."""
@@ -48,7 +51,9 @@ def identity(
     cards: dict[str, dict[str, list[str]]] = {}
     for record in records:
         for recorded, value in record.properties.items():
-            if recorded in _NOT_IDENTITY or recorded.startswith(("short_run", "short_soak")):
+            if recorded in _NOT_IDENTITY or recorded.startswith(
+                ("short_run", "short_soak", "performance_only")
+            ):
                 continue
             key = _ALIASES.get(recorded, recorded)
             if key in CARD_FIELDS and record.device:

@@ -25,6 +25,7 @@ import lab
 from lab.criteria import DataFormatError, Outcome
 from lab.report.canonical import canonical_run
 from lab.report.charts import sparkline
+from lab.report.humane import readable_test
 from lab.report.identity import CARD_FIELDS
 from lab.report.keys import fingerprint
 from lab.report.messages import LANGUAGES, load_catalog
@@ -112,6 +113,7 @@ def render_report(
             framework_version=lab.__version__,
             changes=changes,
             sparkline=sparkline,
+            readable_test=readable_test,  # a test named by a person, never its pytest node id
         )
     except jinja2.TemplateError as exc:
         where = f" ({exc.filename}:{exc.lineno})" if isinstance(exc, jinja2.TemplateSyntaxError) else ""

@@ -196,8 +196,8 @@ def build_view(run: Run, *, tester: str | None = None, campaign: str | None = No
         _node_section(run.directory, name, records, trust_mode, row.cells, scope.get(name or "", ()))
         for (name, records), row in zip(groups.items(), matrix, strict=True)
     ]
-    short_runs = tuple(r.test_id for r in run.records if r.properties.get("short_run") is True)
-    short_soaks = tuple(r.test_id for r in run.records if r.properties.get("short_soak") is True)
+    short_runs = tuple(readable_name(r) for r in run.records if r.properties.get("short_run") is True)
+    short_soaks = tuple(readable_name(r) for r in run.records if r.properties.get("short_soak") is True)
     run_id = manifest.run_id if manifest is not None else run.directory.name
     testbed = _text(properties.get("testbed")) or (manifest.hostname if manifest is not None else "")
     inventory = _text(properties.get("inventory"))
@@ -298,6 +298,7 @@ def _node_section(
     failures: list[Failure] = []
     measured: list[tuple[str, Measurement]] = []
     short: set[str] = set()
+    rules: dict[str, dict[str, str]] = {}
     for record in records:
         test_link = Link(
             short_test_name(record.test_id, node, record.device), "#" + anchor_of_test(record.test_id)
@@ -321,6 +322,10 @@ def _node_section(
         measured.extend((card, m) for m in record.measurements)
         if record.properties.get("short_run") is True:
             short.update(m.name for m in record.measurements)
+        summary = rules_summary(record)
+        if summary:
+            for m in record.measurements:
+                rules.setdefault(m.name, {})[card] = summary
         failing = [m for m in record.measurements if m.verdict in _FAILING]
         for m in failing:
             links = _links(record, m.evidence or record.evidence, shown)[:_MAX_FAILURE_LINKS]
@@ -345,7 +350,7 @@ def _node_section(
         appendix_anchor="appendix-" + anchor,
         axes=axes,
         cards=cards,
-        figures=key_figures(measured, frozenset(short)),
+        figures=key_figures(measured, frozenset(short), rules),
         failures=tuple(failures),
         conditions=conditions,
     )
@@ -387,6 +392,22 @@ def _anchor(name: str) -> str:
     if plain != name:
         plain += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return "node-" + plain
+
+
+def readable_name(record: TestRecord) -> str:
+    """A record as a person names it: its criteria's short names (else the test's) and where it
+    ran — ``offline-throughput · kt-rbln-07:rbln2`` — never the pytest node id."""
+    names = list(dict.fromkeys(m.name for m in record.measurements))
+    what = ", ".join(names) if names else short_test_name(record.test_id, record.node, record.device)
+    where = ":".join(part for part in (record.node, record.device) if part)
+    return f"{what} · {where}" if where else what
+
+
+def rules_summary(record: TestRecord) -> str:
+    """The record's MLPerf rule status ("MLPerf rules: all held" or which did not), or ""."""
+    rules = record.properties.get("mlperf_rules")
+    summary = rules.get("summary") if isinstance(rules, dict) else None
+    return summary if isinstance(summary, str) else ""
 
 
 def _measurement_row(record: TestRecord, m: Measurement, node: str | None = None) -> MeasurementRow:

@@ -82,6 +82,7 @@ def test_nightly_gate_fails_on_new_fail_and_regression_not_on_known_fail(
 
 def test_report_shows_changes_since_last_nightly_with_sparklines(tmp_path: Path) -> None:
     from lab.history import nightly_changes, open_history
+    from lab.report.humane import readable_test
 
     runs = tmp_path / "runs"
     with open_history(tmp_path / "h.sqlite") as db:
@@ -93,6 +94,8 @@ def test_report_shows_changes_since_last_nightly_with_sparklines(tmp_path: Path)
     section = body.split("<!--lab-section:changes-->")[1].split("<!--/lab-section-->")[0]
     assert "Changes since last nightly" in section and "20261103T020000Z-000002" in section
     assert LINK_TEST in section and 'badge PASS">PASS' in section and 'badge FAIL">FAIL' in section
+    # named as a person names it; the pytest node id only as the row's tooltip
+    assert f">{readable_test(LINK_TEST)}</td>" in section and f">{LINK_TEST}<" not in section
     assert "throughput" in section and "-26.7 %" in section
     assert section.count('<svg class="spark"') == 1 and '<circle class="violation"' in section
     without = split(render_report(latest.directory, lang="en", run=latest)).body

@@ -89,6 +89,12 @@ def test_the_llm_suite_certifies_a_healthy_endpoint_and_fails_the_faulty_ones(
     outcome, measured = verdicts[("llm-ok", "test_llm_offline_tokens_per_second")]
     assert outcome is Outcome.PASS, (outcome, measured)
     assert by[("llm-ok", "test_llm_offline_tokens_per_second")].properties.get("loadgen_validity") == "VALID"
+    # MLPerf's rules on the LLM figures too: a short run, its LoadGen settings not mlperf.conf's
+    rules = by[("llm-ok", "test_llm_offline_tokens_per_second")].properties.get("mlperf_rules")
+    assert isinstance(rules, dict) and str(rules["summary"]).startswith("MLPerf rules: did not hold: ")
+    statuses = {rule["name"]: rule["status"] for rule in rules["rules"]}  # type: ignore[index, union-attr]
+    assert statuses["result VALID"] == "held" and statuses["duration ≥ 600 s"] == "did not hold"
+    assert statuses["seeds"] == "did not hold"
     assert verdicts[("llm-ok", "test_llm_server_token_latencies")][0] in (Outcome.PASS, Outcome.MARGINAL)
     assert verdicts[("llm-ok", "test_llm_accuracy")][0] is Outcome.PASS
     outcome, measured = verdicts[("llm-wrong", "test_llm_accuracy")]

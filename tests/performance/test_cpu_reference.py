@@ -45,7 +45,7 @@ def test_cpu_reference_node_gives_valid_loadgen_runs_and_verdicts(
     assert offline.loadgen_version is not None and offline.loadgen_version.startswith("6.0.17")
     assert offline.samples_per_second is not None and offline.samples_per_second > 100
     assert offline.ops_per_sample == pytest.approx(2 * (256 * 512 + 512 * 512 + 512 * 10))
-    assert len(offline.evidence) == 2  # summary and detail logs fetched back
+    assert len(offline.evidence) == 3  # summary and detail logs and the lab's user.conf fetched back
     p90 = single.latency_ms("90.00")
     verdict = evaluate(profile.criteria["singlestream-p90-latency"], p90)
     assert verdict.verdict is Outcome.PASS, verdict.reason  # a small MLP on a CPU: far below 10 ms

@@ -19,6 +19,7 @@ from lab.errors import CriterionFailed, InfrastructureError
 from lab.inventory import load_inventory
 from lab.performance.evidence import RunEvidence
 from lab.performance.result import AgentResult
+from lab.performance.rules import MLPERF_CONF_SEEDS
 from lab.performance.validity import InvalidRun, run_problem, server_trial_passed
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView
 
@@ -46,8 +47,9 @@ def _valid_offline_summary(samples_per_second: float) -> str:
     )
 
 
-def _result(summary_text: str, detail_text: str = "") -> AgentResult:
+def _result(summary_text: str, detail_text: str = "", *, short_run: bool = True) -> AgentResult:
     data = {
+        "short_run": short_run,  # the captured summaries ran 0.5 s
         "status": "ok",
         "summary": parse_summary(summary_text),
         "summary_text": summary_text,
@@ -116,6 +118,7 @@ class FakePerf:
     def plan(self, model: object) -> SimpleNamespace:
         return SimpleNamespace(
             offline=lambda devices: {"scenario": "Offline"},
+            offline_same_sample=lambda devices: {"scenario": "Offline", "issue_same_sample": 3},
             server=lambda device, qps: {"scenario": "Server", "qps": qps},
         )
 
@@ -130,12 +133,19 @@ class FakePerf:
 
 
 def _call(
-    tmp_path: Path, name: str, answer: Callable[[dict[str, object]], AgentResult]
+    tmp_path: Path,
+    name: str,
+    answer: Callable[[dict[str, object]], AgentResult],
+    properties: list[tuple[str, object]] | None = None,
 ) -> tuple[BaseException | None, list[Measurement]]:
     inventory = load_inventory(REPOSITORY / "inventory" / "emulated.yaml")
     catalog = inventory.catalog
     criteria = CriteriaView(inventory.profiles["kcloud-npu-v1"], "warboy")
-    request = SimpleNamespace(node=SimpleNamespace(stash=pytest.Stash()))
+    request = SimpleNamespace(
+        node=SimpleNamespace(
+            stash=pytest.Stash(), user_properties=properties if properties is not None else []
+        )
+    )
     measurements: list[Measurement] = request.node.stash.setdefault(MEASUREMENTS_KEY, [])
 
     def measure(criterion: str, value: object, *, evidence: Sequence[str] = ()) -> Measurement:
@@ -247,3 +257,64 @@ def test_a_real_server_trial_within_latency_but_invalid_does_not_pass(perf_testb
     assert server_trial_passed(result) is False
     problem = run_problem(result)
     assert problem is not None and "Early stopping satisfied: NO" in problem, problem
+
+
+# --- MLPerf's rules in full-length runs ----------------------------------------------------
+
+SEEDS = MLPERF_CONF_SEEDS["6.0"]
+
+
+def _full_length_offline(samples_per_second: float, *, seeds: tuple[int, ...] = SEEDS) -> str:
+    text = _valid_offline_summary(samples_per_second)
+    for name, value in zip(
+        ("qsl_rng_seed", "sample_index_rng_seed", "schedule_rng_seed"), seeds, strict=True
+    ):
+        text = text.replace(f"{name} : 0", f"{name} : {value}")
+    text = text.replace("min_duration (ms): 500", "min_duration (ms): 600000")
+    return text.replace("samples_per_query : 550", "samples_per_query : 3000000")
+
+
+def test_a_full_length_run_holding_every_run_rule_is_judged_and_keeps_its_test04(tmp_path: Path) -> None:
+    def answer(request: dict[str, object]) -> AgentResult:
+        return _result(
+            _full_length_offline(5000.0 if "issue_same_sample" not in request else 5100.0), short_run=False
+        )
+
+    error, measurements = _call(tmp_path, "test_offline_throughput", answer)
+    assert error is None and measurements[-1].verdict is Outcome.PASS
+
+
+def test_a_full_length_figure_whose_seeds_are_not_mlperf_confs_is_error(tmp_path: Path) -> None:
+    def answer(request: dict[str, object]) -> AgentResult:
+        return _result(_full_length_offline(5000.0, seeds=(0, 0, 0)), short_run=False)
+
+    error, measurements = _call(tmp_path, "test_percent_of_peak", answer)
+    assert isinstance(error, InvalidRun), error
+    assert measurements[-1].verdict is Outcome.ERROR
+    assert measurements[-1].reason.startswith(
+        "not a figure: MLPerf rules did not hold: seeds (qsl_rng_seed 0"
+    )
+
+
+def test_a_card_serving_repeats_from_a_cache_has_no_full_length_figure(tmp_path: Path) -> None:
+    def answer(request: dict[str, object]) -> AgentResult:
+        fast = "issue_same_sample" in request  # one sample repeated: 3 × faster
+        return _result(_full_length_offline(15000.0 if fast else 5000.0), short_run=False)
+
+    error, measurements = _call(tmp_path, "test_offline_throughput", answer)
+    assert isinstance(error, InvalidRun), error
+    assert (
+        "MLPerf rules did not hold: TEST04 (one sample repeated: 15000.0 samples/s" in measurements[-1].reason
+    )
+
+
+def test_a_short_run_records_a_failed_test04_without_changing_the_verdict(tmp_path: Path) -> None:
+    properties: list[tuple[str, object]] = []
+
+    def answer(request: dict[str, object]) -> AgentResult:
+        return _result(_valid_offline_summary(15000.0 if "issue_same_sample" in request else 5000.0))
+
+    error, measurements = _call(tmp_path, "test_offline_throughput", answer, properties)
+    assert error is None and measurements[-1].verdict is Outcome.PASS
+    audits = dict(properties)["audits"]
+    assert isinstance(audits, dict) and audits["TEST04"]["passed"] is False

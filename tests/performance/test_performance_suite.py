@@ -141,3 +141,33 @@ def test_wall_efficiency_beside_board_efficiency_with_sources(suite_run: Run) ->
     assert warboy["power_source.efficiency"] == "board: furiosactl" and warboy["bmc_tls"] == "pinned"
     hot = next(m for m in records["suite-hot:rbln0"].measurements if m.name == "efficiency-wall")
     assert hot.reason == "not computable: the node has no bmc in the inventory"
+
+
+def test_every_figure_carries_mlperf_rules_and_offline_its_test04(suite_run: Run) -> None:
+    """The rule checker ran on every figure: a 1 s run says which rules did not hold (duration,
+    and accuracy/TEST01 not run here), seeds are mlperf.conf's, TEST04 held on honest cards."""
+    figures = [
+        record
+        for record in suite_run.records
+        if record.measurements and any(m.value is not None for m in record.measurements)
+    ]
+    assert figures
+    for record in figures:
+        rules = record.properties.get("mlperf_rules")
+        assert isinstance(rules, dict), record.test_id
+        statuses = {rule["name"]: (rule["status"], rule["detail"]) for rule in rules["rules"]}  # type: ignore[index, union-attr]
+        assert statuses["duration ≥ 600 s"] == ("did not hold", "1 s"), record.test_id
+        assert statuses["accuracy"][0] == "not run"
+        assert str(rules["summary"]).startswith("MLPerf rules: did not hold: duration ≥ 600 s (1 s)")
+        if "test_multi_card_scaling" not in record.test_id and "server" not in record.test_id:
+            assert statuses["seeds"][0] == "held", (record.test_id, statuses["seeds"])
+    offline = [r for r in figures if "test_offline_throughput" in r.test_id]
+    assert len(offline) == 4
+    for record in offline:
+        audits = record.properties.get("audits")
+        assert isinstance(audits, dict) and set(audits) == {"TEST04"}, record.test_id
+        test04 = audits["TEST04"]
+        assert isinstance(test04, dict) and "one sample repeated" in str(test04["detail"])
+        if "suite-hot:rbln0" not in record.test_id:  # the throttling card's speed changes as it heats
+            assert test04["passed"] is True, (record.test_id, test04)
+        assert any(path.endswith("user.conf") for m in record.measurements for path in m.evidence)

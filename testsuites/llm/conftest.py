@@ -16,6 +16,8 @@ import pytest
 from lab.llm.session import LlmSession
 from lab.performance.agent_runner import AgentRunner
 from lab.performance.backend_choice import PYTHON_LABEL
+from lab.performance.rules import record_rules
+from lab.pytest_plugin.figure_runs import RULE_RUNS_KEY
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 
@@ -40,3 +42,14 @@ def llm(request: pytest.FixtureRequest, node: LabNode) -> Iterator[LlmSession]:
         yield session
     finally:
         runner.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def mlperf_rules(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that made a LoadGen figure: MLPerf's rules, rule by rule, in its record
+    (``mlperf_rules``), as in the performance suite. Recorded only: the LLM runs' settings are
+    still set by hand (no mlperf.conf), so their seed rule does not hold."""
+    yield
+    runs = request.node.stash.get(RULE_RUNS_KEY, None)
+    if runs is not None:
+        record_rules(request.node.user_properties, runs)

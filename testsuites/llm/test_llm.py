@@ -17,6 +17,7 @@ import pytest
 from lab.agent.llm_accuracy import audit_test06, score_outputs
 from lab.llm.session import LlmFigures, LlmSession
 from lab.performance.validity import InvalidRun
+from lab.pytest_plugin.figure_runs import RULE_RUNS_KEY
 from lab.pytest_plugin.fixtures import CriteriaView, Measure
 
 REFERENCES = Path(__file__).parent / "data" / "references.json"
@@ -33,6 +34,7 @@ def _prompts() -> list[str]:
 
 
 def _require_valid(request: pytest.FixtureRequest, figures: LlmFigures) -> None:
+    request.node.stash[RULE_RUNS_KEY] = [figures.result]  # for the rule checker (conftest)
     request.node.user_properties.append(("loadgen_validity", figures.validity))
     if figures.validity != "VALID":
         raise InvalidRun(f"LoadGen run {figures.validity}: {figures.invalid_reason or 'no reason given'}")
@@ -58,6 +60,7 @@ def test_llm_server_token_latencies(
     # A short Server run cannot meet LoadGen's p99 early stopping (662 queries): its validity is
     # recorded, the percentiles are judged; a full-length run must be VALID.
     request.node.user_properties.append(("loadgen_validity", figures.validity))
+    request.node.stash[RULE_RUNS_KEY] = [figures.result]  # for the rule checker (conftest)
     if figures.ttft_p99_ms is None or figures.tpot_p99_ms is None:
         raise InvalidRun("LoadGen reported no token latencies")
     measure("llm-server-ttft-p99", figures.ttft_p99_ms)

@@ -18,6 +18,8 @@ from lab.criteria import Outcome
 from lab.errors import CriterionFailed
 from lab.performance.evidence import RunEvidence
 from lab.performance.node_session import HostTooBusy, PerformanceSession
+from lab.performance.rules import record_rules
+from lab.pytest_plugin.figure_runs import RULE_RUNS_KEY
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, LabNode
 from lab.pytest_plugin.session import LabSession
 
@@ -37,6 +39,17 @@ def perf(request: pytest.FixtureRequest, node: LabNode) -> Iterator[PerformanceS
         if session.worst_cpu_pressure is not None:
             # how busy the node's host was: a reader can tell a slow device from a busy machine
             request.node.user_properties.append(("host_cpu_pressure", session.worst_cpu_pressure))
+
+
+@pytest.fixture(autouse=True)
+def mlperf_rules(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that made a figure: MLPerf's rules, rule by rule, in its record
+    (``mlperf_rules``: "MLPerf rules: all held" or which did not), from the LoadGen runs behind
+    the figure and the record's ``accuracy`` and ``audits``."""
+    yield
+    runs = request.node.stash.get(RULE_RUNS_KEY, None)
+    if runs is not None:
+        record_rules(request.node.user_properties, runs)
 
 
 @pytest.fixture

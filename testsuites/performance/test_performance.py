@@ -16,13 +16,20 @@ import pytest
 
 from lab.criteria import MeasuredValue, Outcome, evaluate, not_computable
 from lab.errors import InfrastructureError
+from lab.performance.cache_audit import cache_audit
 from lab.performance.evidence import RunEvidence
 from lab.performance.figures import efficiency, peak_fraction, scaling
 from lab.performance.node_session import PerformanceSession
 from lab.performance.result import AgentResult
+from lab.performance.rules import RUN_RULES, rules_for
 from lab.performance.server_search import TrialResult, find_max_qps
 from lab.performance.validity import InvalidRun, detail_errors, run_problem, server_trial_passed
+from lab.pytest_plugin.figure_runs import RULE_RUNS_KEY
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView, LabDevice, LabNode, Measure
+
+FULL_LENGTH_RULES = (*RUN_RULES, "TEST04")
+"""Rules whose failure, in a full-length run, leaves no figure (ERROR: the lab's settings or a
+cache, never the card's speed). Accuracy's verdict is the accuracy criterion's own."""
 
 
 def _require_valid(
@@ -35,15 +42,35 @@ def _require_valid(
 ) -> None:
     """A figure needs every run it comes from VALID and free of detail-log errors: otherwise it
     is recorded as ERROR with LoadGen's own words (the value kept, never judged) and the test
-    is ERROR, never FAIL."""
+    is ERROR, never FAIL. In a full-length run MLPerf's run rules and TEST04 must hold too
+    (a short run only records that they did not: it is CI's, not a certification's)."""
+    request.node.stash.setdefault(RULE_RUNS_KEY, list(results))  # what the rule checker reads
     for result in results:
         problem = run_problem(result)
         if problem is None:
             continue
-        judged = evaluate(criteria[name], value, criteria.model, evidence=evidence)
-        not_a_figure = replace(judged, verdict=Outcome.ERROR, reason=f"not a figure: {problem}")
-        request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(not_a_figure)
+        _not_a_figure(request, criteria, name, value, evidence, problem)
         raise InvalidRun(f"{name}: {problem}\n{result.summary_text}")
+    runs = request.node.stash[RULE_RUNS_KEY]
+    if runs and not any(run.short_run for run in runs):
+        failed = rules_for(runs, request.node.user_properties).failed(FULL_LENGTH_RULES)
+        if failed:
+            problem = "MLPerf rules did not hold: " + "; ".join(rule.describe() for rule in failed)
+            _not_a_figure(request, criteria, name, value, evidence, problem)
+            raise InvalidRun(f"{name}: {problem}")
+
+
+def _not_a_figure(
+    request: pytest.FixtureRequest,
+    criteria: CriteriaView,
+    name: str,
+    value: MeasuredValue,
+    evidence: Sequence[str],
+    problem: str,
+) -> None:
+    judged = evaluate(criteria[name], value, criteria.model, evidence=evidence)
+    not_a_figure = replace(judged, verdict=Outcome.ERROR, reason=f"not a figure: {problem}")
+    request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(not_a_figure)
 
 
 def _skip_not_computable(
@@ -72,6 +99,32 @@ def _offline(
     return _OFFLINE_RUNS[key]
 
 
+_CACHE_AUDITS: dict[tuple[str, str, int], tuple[dict[str, object], tuple[str, ...]]] = {}
+"""TEST04 per card and run: one run with LoadGen issuing one sample over and over."""
+
+
+def _cache_audit(
+    request: pytest.FixtureRequest, perf: PerformanceSession, device: LabDevice, evidence: RunEvidence
+) -> tuple[str, ...]:
+    """Run the card's TEST04 (first use) and put it in the record's ``audits``; its logs."""
+    key = (str(evidence.run_dir), device.node.name, device.index)
+    if key not in _CACHE_AUDITS:
+        offline, _ = _offline(perf, device, evidence)
+        request_ = perf.plan(device.model).offline_same_sample([device.index])
+        same = perf.run(request_, f"test04-{device.label}")
+        _CACHE_AUDITS[key] = (cache_audit(offline, same).to_json(), evidence.loadgen_logs(same))
+    audit, logs = _CACHE_AUDITS[key]
+    request.node.user_properties.append(("audits", {"TEST04": audit}))
+    return logs
+
+
+def _known_cache_audit(request: pytest.FixtureRequest, device: LabDevice, evidence: RunEvidence) -> None:
+    """The card's TEST04 in this record too when it has run (the figures share its Offline run)."""
+    known = _CACHE_AUDITS.get((str(evidence.run_dir), device.node.name, device.index))
+    if known is not None:
+        request.node.user_properties.append(("audits", {"TEST04": known[0]}))
+
+
 def test_offline_throughput(
     request: pytest.FixtureRequest,
     device: LabDevice,
@@ -80,9 +133,12 @@ def test_offline_throughput(
     criteria: CriteriaView,
     evidence: RunEvidence,
 ) -> None:
-    """MLPerf Offline samples/s ≥ the profile's minimum, from a run LoadGen calls VALID."""
+    """MLPerf Offline samples/s ≥ the profile's minimum, from a run LoadGen calls VALID, with
+    TEST04 beside it (one sample repeated must not run faster: no cache)."""
     result, logs = _offline(perf, device, evidence)
     figure = result.samples_per_second
+    if run_problem(result) is None:
+        logs = (*logs, *_cache_audit(request, perf, device, evidence))
     _require_valid(request, criteria, "offline-throughput", figure, [result], logs)
     measure("offline-throughput", figure, evidence=logs)
 
@@ -153,6 +209,8 @@ def test_server_max_qps(
         "server-search-p99", "ms", [t.qps for t in search.trials], [t.p99_ms or 0.0 for t in search.trials]
     )
     figure = search.best_qps if search.best_qps is not None else 0.0
+    best = [r for r in results if server_trial_passed(r) and r.settings.get("target_qps") == search.best_qps]
+    request.node.stash[RULE_RUNS_KEY] = best[-1:]  # the run behind the figure (none: no rate held)
     with_errors = [result for result in results if detail_errors(result)]
     _require_valid(request, criteria, "server-max-qps", figure, with_errors, logs)
     measure("server-max-qps", figure, evidence=logs)
@@ -169,6 +227,7 @@ def test_efficiency(
     """Offline samples/s per watt of the card's own board power over LoadGen's window; a device
     whose tool reports no power (a host CPU) is "not computable", not 0."""
     result, logs = _offline(perf, device, evidence)
+    _known_cache_audit(request, device, evidence)
     _require_valid(request, criteria, "efficiency", None, [result], logs)  # before any figure is made
     series = perf.series(result, device.model, [device.tool_index])
     power_points = [(s.t, s.power_watts) for s in series if s.power_watts is not None]
@@ -197,6 +256,7 @@ def test_efficiency_wall(
     if device.node.bmc is None:
         _skip_not_computable(request, criteria, "efficiency-wall", "the node has no bmc in the inventory")
     result, logs = _offline(perf, device, evidence)
+    _known_cache_audit(request, device, evidence)
     _require_valid(request, criteria, "efficiency-wall", None, [result], logs)
     wall = perf.wall_series(result)
     if wall is None:
@@ -235,6 +295,7 @@ def test_percent_of_peak(
         why = f"the catalog's int8_tops for {device.model.key} is null"
         _skip_not_computable(request, criteria, "percent-of-peak", why)
     result, logs = _offline(perf, device, evidence)
+    _known_cache_audit(request, device, evidence)
     _require_valid(request, criteria, "percent-of-peak", None, [result], logs)
     if result.ops_per_sample is None:
         why = f"backend {perf.backend.name} does not know the operations per sample"
