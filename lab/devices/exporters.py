@@ -156,9 +156,17 @@ def _value(
 
 
 def conformance(
-    spec: ExporterSpec, samples: Mapping[str, Sequence[Sample]], reports: Iterable[DeviceReport]
+    spec: ExporterSpec,
+    samples: Mapping[str, Sequence[Sample]],
+    reports: Iterable[DeviceReport],
+    later: Iterable[DeviceReport] = (),
 ) -> tuple[list[str], list[str]]:
-    """(missing names/labels, disagreements with the tool): one sentence per problem."""
+    """(missing names/labels, disagreements with the tool): one sentence per problem.
+
+    ``later``: the tool read again just after the scrape; a value between the two readings
+    (widened by the tolerance) is no disagreement: a card heating under load passed through it.
+    """
+    after = {report.identity.device: report for report in later}
     missing: list[str] = []
     for metric, labels in spec.required.items():
         found = samples.get(metric)
@@ -191,9 +199,19 @@ def conformance(
                 missing.append(f"{metric} has no sample for {spec.device_label}={device}")
                 continue
             allowed = tolerance * abs(tool_value) if relative else tolerance
-            if abs(value - tool_value) > allowed:
+            readings = [tool_value, *_later_value(after.get(device), what)]
+            low, high = min(readings), max(readings)
+            if not low - allowed <= value <= high + allowed:
                 disagreements.append(
                     f"{device} {what}: exporter {metric} = {value:g}, {report.tool} = {tool_value:g} "
                     f"(allowed ±{allowed:.3g})"
                 )
     return missing, disagreements
+
+
+def _later_value(report: DeviceReport | None, what: str) -> list[float]:
+    """The ``what`` reading of the later report, if it has one."""
+    if report is None:
+        return []
+    value = report.telemetry.temperature_celsius if what == "temperature" else report.telemetry.power_watts
+    return [] if value is None else [value]

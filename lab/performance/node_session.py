@@ -34,6 +34,7 @@ from lab.performance.telemetry import CardSample, card_series, mean_power, telem
 from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
 from lab.performance.wall_power import WallPowerSampler, WallSeries
 from lab.transport.base import Transport
+from lab.transport.redfish import RedfishClient
 
 REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
 LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
@@ -87,6 +88,7 @@ class PerformanceSession:
         self.local_logs = Path(tempfile.mkdtemp(prefix="kcloud-loadgen-logs."))
         self._commands: dict[str, list[list[str]]] = {}
         self.bmc_failure: str | None = None  # why the BMC could not be read, once it could not
+        self._bmc: RedfishClient | None = None
         self.worst_cpu_pressure: float | None = None
         """The largest share of a run, over this session's runs, in which the node's host had
         tasks waiting for a CPU (Linux PSI; None where unknown)."""
@@ -139,7 +141,11 @@ class PerformanceSession:
         series: WallSeries | None = None
         if self.bmc_failure is None:
             try:
-                sampler = WallPowerSampler(self.node, interval_s=self.settings.telemetry_interval_s)
+                if self._bmc is None:  # one client for the session's runs: connected once
+                    self._bmc = RedfishClient(self.node.bmc, node=self.node.name)
+                sampler = WallPowerSampler(
+                    self.node, interval_s=self.settings.telemetry_interval_s, client=self._bmc
+                )
                 sampler.__enter__()  # opens the BMC and reads once
             except InfrastructureError as error:
                 self.bmc_failure = f"the BMC could not be read before the run: {error}"
@@ -193,6 +199,8 @@ class PerformanceSession:
             self.runner.cleanup()
         finally:
             shutil.rmtree(self.local_logs, ignore_errors=True)
+            if self._bmc is not None:
+                self._bmc.close()
 
     def __enter__(self) -> PerformanceSession:
         return self

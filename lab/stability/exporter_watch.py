@@ -1,11 +1,12 @@
 """The node's vendor Prometheus exporter, scraped during a soak and checked against the vendor tool.
 
 A dashboard built on an exporter is read while the cards work, so this is where it has to
-agree with the tool: a few times in a soak (evenly spread, the first in the first telemetry
-round), the watch reads the cards with the vendor tool and scrapes the exporter at once, and
-compares temperature and power per card within ``lab.devices.exporters``' tolerances (the
-tool is read just before and just after the scrape; a value is a disagreement only when it
-is off from both readings)::
+agree with the tool: a few times in a soak (evenly spread), the watch reads the cards with
+the vendor tool and scrapes the exporter at once, and compares temperature and power per
+card within ``lab.devices.exporters``' tolerances (the tool is read just before and just
+after the scrape; a value is a disagreement only when it lies outside the range of the two
+readings widened by the tolerance). Checks sit in the middle of ``checks`` equal slots of the
+soak, away from the workload's start and end::
 
     watch = ExporterWatch.for_cards(transport, cards, adapters, checks=5, duration_s=1800)
     if watch is not None and watch.due(elapsed_s):
@@ -18,6 +19,7 @@ Nodes whose vendor publishes no exporter (Sapeon, Warboy) get no watch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -46,7 +48,10 @@ class ExporterWatch:
     exporters: tuple[tuple[ExporterSpec, DeviceAdapter], ...]
     every_s: float
     checks: list[ExporterCheck] = field(default_factory=list)
-    _next_s: float = 0.0
+    _next_s: float = -1.0  # until __post_init__: the middle of the first slot
+
+    def __post_init__(self) -> None:
+        self._next_s = self.every_s / 2  # mid-slot: away from the workload's start and end
 
     @classmethod
     def for_cards(
@@ -72,7 +77,8 @@ class ExporterWatch:
         """Whether a check is due ``elapsed_s`` wall seconds into the soak (then the next is scheduled)."""
         if elapsed_s < self._next_s:
             return False
-        self._next_s = elapsed_s + self.every_s
+        # the next slot's middle after now (a late round does not cause a burst of checks)
+        self._next_s = (math.floor(elapsed_s / self.every_s) + 1.5) * self.every_s
         return True
 
     def check(self, t: float) -> ExporterCheck:
@@ -88,18 +94,11 @@ class ExporterWatch:
             except (CommandFailed, ToolOutputError) as failure:
                 error = f"{spec.name}: {str(failure).splitlines()[0]}"
                 continue
-            absent, wrong = conformance(spec, samples, before)
             # the scrape happened between two tool reads: a value the tool passed through in
             # that moment (a card heating under load) is no disagreement
-            _, wrong_after = conformance(spec, samples, after)
-            still = {_what(line) for line in wrong_after}
+            absent, wrong = conformance(spec, samples, before, later=after)
             missing += absent
-            disagreements += [line for line in wrong if _what(line) in still]
+            disagreements += wrong
         check = ExporterCheck(round(t, 3), tuple(disagreements), tuple(missing), error)
         self.checks.append(check)
         return check
-
-
-def _what(line: str) -> str:
-    """``"rbln0 power"`` of a conformance sentence ``"rbln0 power: exporter ... = ..."``."""
-    return line.split(":", 1)[0]

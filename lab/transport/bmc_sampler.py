@@ -12,9 +12,12 @@ one reading is and where it goes; the lifecycle is this class's::
         run()                                          # that cannot be read is ERROR up front
     sampler.error                                      # the first failure later, or None
 
-A reading that fails during the run ends the sampling there (``error`` keeps why): the
-figure uses what came before. Readings are spaced by ``interval_s`` from the first, and
-stopping waits at most one reading's deadline (the BMC's timeout) twice plus an interval.
+A client passed in (``client=``) is opened if need be and left open for its owner, so a
+session sampling many runs connects once and resolves its resources once; one the sampler
+made itself is closed on exit. A reading that fails during the run ends the sampling there
+(``error`` keeps why): the figure uses what came before. Readings are spaced by
+``interval_s`` from the first, and stopping waits at most one reading's deadline (the BMC's
+timeout) twice plus an interval.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class BmcSampler:
             raise ValueError(f"{node.name} has no bmc in the inventory: nothing to sample")
         self.node = node
         self.interval_s = max(self.minimum_interval_s, interval_s)
+        self._owns_client = client is None
         self._client = client or RedfishClient(node.bmc, node=node.name)
         self._timeout = node.bmc.timeout
         self.error: str | None = None
@@ -56,7 +60,7 @@ class BmcSampler:
         self._client.open()
         self._sample()  # one reading now: a misbehaving BMC is ERROR before the run starts
         if self.error is not None:
-            self._client.close()
+            self._release()
             raise InfrastructureError(f"{self.node.name}: {self.label}: {self.error}")
         name = f"{self.label.replace(' ', '-')}-{self.node.name}"
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -72,7 +76,11 @@ class BmcSampler:
             self._thread.join(timeout=self._timeout * 2 + self.interval_s)
         if self.final_reading:
             self._sample()
-        self._client.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._owns_client:
+            self._client.close()
 
     def _loop(self) -> None:
         next_at = time.monotonic() + self.interval_s

@@ -119,6 +119,9 @@ class RedfishClient:
 
     # --- connection -----------------------------------------------------------------
     def open(self) -> RedfishClient:
+        """Connect (read the service root); a client already open stays as it is."""
+        if self._root is not None:
+            return self
         import sushy
         from sushy import auth as sushy_auth
         from sushy import connector as sushy_connector

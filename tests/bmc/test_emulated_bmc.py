@@ -25,6 +25,7 @@ from lab.emulator.testbed.processes import alive, command_line
 from lab.errors import AuthenticationError, CertificateMismatch, CommandTimeout, UnreachableError
 from lab.inventory import load_inventory
 from lab.inventory.model import Inventory
+from lab.performance.wall_power import WallPowerSampler
 from lab.transport.redfish import RedfishClient
 from tests.emulator.test_testbed import ssh
 
@@ -112,6 +113,36 @@ def test_wall_power_follows_the_cards_the_node_reports(testbed: tuple[Manifest, 
     expected = (sum(powers) + PLATFORM_BASE_WATTS) / PSU_EFFICIENCY
     assert reading.watts == pytest.approx(expected, rel=0.02)  # card noise ±1 %, read at two instants
     assert thermal.fans and thermal.temperatures
+
+
+@pytest.mark.integration
+def test_a_session_client_connects_once_for_many_windows(testbed: tuple[Manifest, Inventory]) -> None:
+    """A performance session samples dozens of LoadGen runs: with its own client passed in,
+    the samplers neither reconnect nor resolve the Power path again, and leave it open."""
+    manifest, inventory = testbed
+    node = inventory.node("with-bmc")
+    assert node.bmc is not None
+    record = next(entry for entry in manifest.nodes if entry.name == "with-bmc")
+    log = Path(record.node_dir) / "bmc" / "bmc.log"
+
+    def requests_since(offset: int) -> list[str]:
+        text = log.read_text(encoding="utf-8", errors="replace")[offset:]
+        return [line.split('"')[1].split()[1] for line in text.splitlines() if '"GET ' in line]
+
+    start = len(log.read_text(encoding="utf-8", errors="replace"))
+    client = RedfishClient(node.bmc, node=node.name)
+    try:
+        for _ in range(3):
+            with WallPowerSampler(node, interval_s=0.2, client=client) as sampler:
+                time.sleep(0.3)
+            assert len(sampler.series().watts) >= 2 and sampler.error is None
+            assert client._root is not None  # left open for its owner
+    finally:
+        client.close()
+    paths = requests_since(start)
+    assert paths.count("/redfish/v1/") == 1, paths  # one connection (service root) for three windows
+    assert paths.count("/redfish/v1/Chassis") == 1, paths  # the Power path resolved once
+    assert len([p for p in paths if p.endswith("/Power")]) >= 6, paths
 
 
 @pytest.mark.integration
