@@ -44,7 +44,12 @@ from lab.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFRASTRUCTURE, EXIT_OK
 from lab.transport.leftovers import ProcessWatch, stop_processes
 
 DEFAULT_INVENTORY = "inventory/emulated.yaml"
-DEFAULT_SUITES = ("testsuites/functional", "testsuites/performance", "testsuites/stability")
+DEFAULT_SUITES = (
+    "testsuites/functional",
+    "testsuites/performance",
+    "testsuites/llm",
+    "testsuites/stability",
+)
 EMULATED_SHORT_RUNS = ("--lab-perf-duration", "2s", "--lab-soak-duration", "20s")
 """On the emulated test-bed a campaign takes minutes, not the profile's hours: the records say
 "short run" (performance) and "short soak" (stability), never silently."""

@@ -200,6 +200,9 @@ FaultKind = Literal[
     "exporter-scale",
     "bmc-timeout",  # node-level: the emulated BMC stops answering (requests hang)
     "bmc-frozen-power",  # node-level: the emulated BMC's PowerConsumedWatts stops changing
+    "llm-decode-slowdown",  # the node's LLM endpoint decodes factor × slower once busy after_busy_seconds
+    "llm-stream-cut",  # the node's LLM endpoint ends streams after after_tokens tokens, no finish reason
+    "llm-wrong-tokens",  # the node's LLM endpoint returns wrong tokens (at full speed)
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 

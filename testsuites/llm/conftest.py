@@ -7,6 +7,7 @@ with that reason. ``--lab-perf-duration`` shortens LoadGen runs as in the perfor
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,10 @@ def llm(request: pytest.FixtureRequest, node: LabNode) -> Iterator[LlmSession]:
         pytest.skip(f"{node.node.name} declares no LLM endpoint (inventory 'serving:')")
     duration = LabSession.of(request.config).options.perf_duration
     python = node.node.labels.get(PYTHON_LABEL)
+    if python is None and node.node.emulated:
+        # an emulated node shares the controller's venv (LoadGen installed), as the performance
+        # suite's emulated backend does; a real node names its interpreter or has python3
+        python = sys.executable
     runner = AgentRunner(
         node.transport,
         python=str(python) if python else "python3",
