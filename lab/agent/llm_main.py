@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .llm_client import EndpointError, stream_completion
+from .llm_client import EndpointError, served_model, stream_completion
 from .llm_loadgen import LlmRun, run_llm
 from .telemetry import TelemetrySampler
 
@@ -62,6 +62,10 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
         min_duration_s=float(_field(data, "min_duration_s", (int, float), 1.0)),
         min_query_count=int(_field(data, "min_query_count", int, 8)),
     )
+    try:
+        endpoint = served_model(run.address, run.model)
+    except EndpointError as error:
+        return {"status": "error", "error": f"the endpoint does not answer: {error}"}
     telemetry = data.get("telemetry") or {}
     origin = time.monotonic()
     sampler = TelemetrySampler(
@@ -82,17 +86,21 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
             run.expected_qps, run.completions = rerun, []  # its logs replace the previous run's
             result = run_llm(run)
         ended = time.monotonic() - origin
+        accuracy: list[dict[str, object]] | str = []
+        if result["status"] == "ok":
+            try:  # inside the sampled window: the accuracy set's cards are proved too
+                accuracy = _greedy_all(run, list(data.get("accuracy", [])))
+            except EndpointError as error:
+                accuracy = str(error)
     finally:
         samples = sampler.stop()
     if result["status"] != "ok":
         return {"status": "error", "error": f"the endpoint failed during the run: {result['error']}"}
+    if isinstance(accuracy, str):
+        return {"status": "error", "error": f"accuracy set: {accuracy}"}
     loadgen = result["loadgen"]
     assert isinstance(loadgen, dict)
     detail = {key: value for key, value in loadgen.items() if key.startswith(("result_", "effective_"))}
-    try:
-        accuracy = _greedy_all(run, list(data.get("accuracy", [])))
-    except EndpointError as error:
-        return {"status": "error", "error": f"accuracy set: {error}"}
     return {
         "status": "ok",
         "kind": "llm",
@@ -104,6 +112,7 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
         "window": {"start": started, "end": ended},
         "settings": {key: value for key, value in data.items() if key not in ("prompts", "accuracy")},
         "accuracy": accuracy,
+        "endpoint": endpoint,  # its /v1/models entry: the model it serves and, where said, the precision
     }
 
 

@@ -83,7 +83,7 @@ def _check_fault(node: Node, entry: FaultEntry, device_count: int) -> None:
         for name in ("inlet_celsius", "per_hour", "floor", "count", "replays_per_hour", "after_power_cycles"):
             probe.number(name, 0.0)
         probe.flag("tool_hangs")
-        for name in ("after_busy_seconds", "factor", "after_tokens"):
+        for name in ("after_busy_seconds", "factor", "after_tokens", "card"):
             probe.number(name, 1.0)
         timed = entry.after_seconds is not None or entry.after_queries is not None
         if entry.kind.startswith("llm-") and timed:

@@ -14,8 +14,10 @@ test-bed pick a free port (the resolved inventory names it); any other port is b
 
 Fault parameters: ``llm-decode-slowdown`` ``{after_busy_seconds: 1, factor: 4}`` (decoding
 slows once the engine has been busy that long: a card throttling when hot);
-``llm-stream-cut`` ``{after_tokens: 5}``; ``llm-wrong-tokens``. A fault naming a ``device``
-applies only when the endpoint serves that card.
+``llm-stream-cut`` ``{after_tokens: 5}``; ``llm-wrong-tokens``; ``llm-served-elsewhere``
+``{card: N}`` (the work lands on card N, default the next one, not on ``serving.cards``: what
+the suite's proof of silicon must catch). A fault naming a ``device`` applies only when the
+endpoint serves that card.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from lab.emulator.testbed.nodes import lab_source_root
 from lab.emulator.testbed.processes import command_line, stop_pids
 from lab.inventory.model import DeviceModel, Node
 
-SERVED_CARDS = (0,)  # the endpoint runs on the node's first card, as a one-card vLLM/furiosa-llm server
 START_SECONDS = 15.0
 SLOWDOWN_AFTER_BUSY_S = 1.0
 SLOWDOWN_FACTOR = 4.0
@@ -66,11 +67,16 @@ def endpoint_config(node: Node, catalog: Mapping[str, DeviceModel]) -> dict[str,
     if node.serving is None or not node.accelerators:
         raise TestbedError(f"{node.name}: no serving endpoint or no card to serve it on")
     model = catalog[node.accelerators[0].model]
+    count = node.device_count
+    served = list(node.serving.cards)
+    if any(card >= count for card in served):
+        raise TestbedError(f"{node.name}: serving.cards {served}: the node has {count} card(s)")
+    load = served
     card, precision, derived_from = card_for(model)
     card_fields: dict[str, object] = dict(asdict(card))
     faults: dict[str, object] = {}
     for fault in node.emulation.faults if node.emulation else ():
-        on_other_card = fault.device is not None and fault.device not in SERVED_CARDS
+        on_other_card = fault.device is not None and fault.device not in served
         if not fault.kind.startswith("llm-") or on_other_card:
             continue
         probe = ActiveFault(fault.kind, 0.0, fault.parameters)
@@ -81,12 +87,18 @@ def endpoint_config(node: Node, catalog: Mapping[str, DeviceModel]) -> dict[str,
             faults["cut_after_tokens"] = int(probe.number("after_tokens", CUT_AFTER_TOKENS))
         elif fault.kind == "llm-wrong-tokens":
             faults["wrong_tokens"] = True
+        elif fault.kind == "llm-served-elsewhere":
+            other = int(probe.number("card", (max(served) + 1) % count))
+            if not 0 <= other < count:
+                raise TestbedError(f"{node.name}: llm-served-elsewhere card {other}: the node has {count}")
+            load = [other]
     return {
         "model": node.serving.model,
         "precision": precision,
         "card": card_fields,
         "faults": faults,
-        "cards": list(SERVED_CARDS),
+        "cards": served,
+        "load_cards": load,
         "derived_from": derived_from,
     }
 
