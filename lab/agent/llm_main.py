@@ -109,7 +109,12 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
         "detail": detail,
         "client": result["client"],
         "telemetry": {"samples": samples, "interval_s": float(telemetry.get("interval_s", 1.0))},
-        "window": {"start": started, "end": ended},
+        # origin_epoch: the window in wall time, for the BMC's wall power read by the controller
+        "window": {
+            "start": started,
+            "end": ended,
+            "origin_epoch": round(time.time() - (time.monotonic() - origin), 6),
+        },
         "settings": {key: value for key, value in data.items() if key not in ("prompts", "accuracy")},
         "accuracy": accuracy,
         "endpoint": endpoint,  # its /v1/models entry: the model it serves and, where said, the precision

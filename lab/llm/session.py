@@ -21,14 +21,17 @@ endpoint reports (``llm_precision``), before any error is raised.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lab.inventory.model import Serving
+from lab.inventory.model import Node, Serving
 from lab.llm.silicon import SiliconProof, prove_served
 from lab.performance.agent_runner import AgentRunner
 from lab.performance.result import AgentResult
-from lab.performance.telemetry import AdapterFactory
+from lab.performance.telemetry import AdapterFactory, card_series, mean_power
+from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
+from lab.performance.wall_power import WallPowerSampler, WallSeries
 
 DEFAULT_DURATION_S = 600.0  # MLPerf's minimum run; --lab-perf-duration shortens it
 OFFLINE_CONCURRENCY = 16
@@ -92,12 +95,14 @@ class LlmSession:
         duration_s: float | None = None,
         watch: CardWatch | None = None,
         record: Record | None = None,
+        wall: Node | None = None,
     ) -> None:
         self.runner = runner
         self.serving = serving
         self.duration_s = duration_s or DEFAULT_DURATION_S
         self.watch = watch
         self.record = record or (lambda name, value: None)
+        self.wall = wall if wall is not None and wall.bmc is not None else None  # its BMC gives wall power
         self._runs = 0
 
     def _run(self, request: dict[str, object], label: str) -> AgentResult:
@@ -108,7 +113,15 @@ class LlmSession:
                 "commands": [list(c) for c in watch.commands],
                 "interval_s": watch.interval_s,
             }
-        result = self.runner.run(request, label=label)
+        if self.wall is None:
+            result = self.runner.run(request, label=label)
+        else:
+            interval = watch.interval_s if watch is not None else 1.0
+            with WallPowerSampler(self.wall, interval_s=interval) as sampler:
+                result = self.runner.run(request, label=label)
+            result = dataclasses.replace(
+                result, data={**result.data, WALL_POWER_KEY: sampler.series().to_json()}
+            )
         endpoint = result.data.get("endpoint")
         if isinstance(endpoint, Mapping) and endpoint.get("precision"):
             self.record("llm_precision", str(endpoint["precision"]))
@@ -135,6 +148,22 @@ class LlmSession:
             "deadline_s": self.duration_s * 3 + DEADLINE_MARGIN_S,
             **fields,
         }
+
+    def board_watts(self, result: AgentResult) -> float | None:
+        """Mean board power of the cards under test over the run's window (W; None: not read)."""
+        watch = self.watch
+        if watch is None:
+            return None
+        first_dies = [card * watch.dies_per_card for card in watch.targets]
+        return mean_power(card_series(result, watch.factory, watch.commands, first_dies), result.window)
+
+    def wall_watts(self, result: AgentResult) -> tuple[float | None, WallSeries | None]:
+        """Mean wall power over the run's window from the node's BMC, and its series (None: no BMC)."""
+        series = WallSeries.from_json(result.data.get(WALL_POWER_KEY))
+        window = result.wall_window
+        if series is None or window is None:
+            return None, series
+        return series.mean(window), series
 
     def offline(self, prompts: Sequence[str], *, expected_qps: float = 4.0) -> LlmFigures:
         request = self._request(

@@ -52,7 +52,7 @@ def llm(request: pytest.FixtureRequest, node: LabNode) -> Iterator[LlmSession]:
     def record(name: str, value: object) -> None:
         request.node.user_properties.append((name, value))
 
-    session = LlmSession(runner, serving, duration_s=duration, watch=watch, record=record)
+    session = LlmSession(runner, serving, duration_s=duration, watch=watch, record=record, wall=node.node)
     request.node.user_properties.append(("llm_endpoint", serving.address))
     request.node.user_properties.append(("llm_model", serving.model))
     request.node.user_properties.append(("short_run", duration is not None))
