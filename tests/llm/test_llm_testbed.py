@@ -34,19 +34,23 @@ defaults:
   accelerators: [{{model: rngd, count: 2}}]
 nodes:
   - name: llm-ok
+    bmc: {{user: admin, password_env: H16_TEST_BMC_PASSWORD, timeout: 5}}
   - name: llm-elsewhere
     emulation: {{faults: [{{kind: llm-served-elsewhere}}]}}
 """
 
 
-def test_the_suite_proves_which_card_served_on_the_emulated_testbed(tmp_path: Path) -> None:
+def test_the_suite_proves_which_card_served_on_the_emulated_testbed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("H16_TEST_BMC_PASSWORD", "h16-test-Pa55-4417")
     source = tmp_path / "inventory.yaml"
     source.write_text(INVENTORY, encoding="utf-8")
     result = up(source, tmp_path / "testbed")
     try:
         command = [
             sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
-            "-k", "offline", "--lab-inventory", str(result.resolved_inventory),
+            "-k", "offline or watt or max_rate", "--lab-inventory", str(result.resolved_inventory),
             "--lab-run-dir", str(tmp_path / "run"), "--lab-perf-duration", "1",
             "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
         ]  # fmt: skip
@@ -56,13 +60,38 @@ def test_the_suite_proves_which_card_served_on_the_emulated_testbed(tmp_path: Pa
     finally:
         down(tmp_path / "testbed")
     assert done.returncode in (0, 1), done.stdout[-4000:] + done.stderr[-2000:]
-    records = {record.node: record for record in load_run(tmp_path / "run").records}
-    healthy = records["llm-ok"]
+    by = {
+        (record.node, record.test_id.split("::")[-1].split("[")[0]): record
+        for record in load_run(tmp_path / "run").records
+    }
+    healthy = by[("llm-ok", "test_llm_offline_tokens_per_second")]
     assert healthy.outcome is Outcome.PASS, (healthy.reason, healthy.error)
     assert healthy.properties.get("llm_served_by[llm-offline]") == "card 0"
     assert healthy.properties.get("llm_precision") == "bf16"
-    mislabelled = records["llm-elsewhere"]
+    tokens_per_s = {m.name: m.value for m in healthy.measurements}["llm-offline-tokens-per-second"]
+
+    # per watt, from the same Offline run: the serving card's board power (busy: near its 180 W
+    # TDP, far above its 27 W idle) and the whole node at the wall (its emulated BMC), which is more
+    watt = by[("llm-ok", "test_llm_tokens_per_watt")]
+    assert watt.outcome is Outcome.PASS, (watt.reason, watt.error)
+    board = watt.properties["llm_board_watts"]
+    assert isinstance(board, float) and 100 < board <= 190, board
+    per_watt = {m.name: m.value for m in watt.measurements}
+    assert per_watt["llm-tokens-per-watt"] == pytest.approx(float(tokens_per_s) / board, rel=0.01)  # type: ignore[arg-type]
+    wall = per_watt["llm-tokens-per-wall-watt"]
+    assert isinstance(wall, float) and 0 < wall < float(per_watt["llm-tokens-per-watt"])  # type: ignore[arg-type]
+
+    # the Server search: the highest rate tried whose p99 TTFT and TPOT were both within bounds
+    search = by[("llm-ok", "test_llm_server_max_rate")]
+    assert search.outcome is Outcome.PASS, (search.reason, search.error)
+    best = {m.name: m.value for m in search.measurements}["llm-server-max-rate"]
+    assert isinstance(best, float) and best >= 2.0
+    trials = str(search.properties["llm_server_trials"])
+    assert trials.startswith("2.00 q/s") and f"{best:.2f} q/s" in trials
+
+    mislabelled = by[("llm-elsewhere", "test_llm_offline_tokens_per_second")]
     assert mislabelled.outcome is Outcome.ERROR
     message = f"{mislabelled.reason} {mislabelled.error}"
     assert "not served by the cards under test" in message and "card(s) [1], not asked for" in message
     assert mislabelled.properties.get("llm_served_by[llm-offline]") == "card 1"
+    assert by[("llm-elsewhere", "test_llm_server_max_rate")].outcome is Outcome.ERROR  # every run is proved
