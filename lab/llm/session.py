@@ -65,6 +65,7 @@ class LlmFigures:
     tpot_p99_ms: float | None
     invalid_reason: str | None
     result: AgentResult
+    client_tpot_p99_ms: float | None = None  # the client's own (LoadGen's Offline reports no TPOT)
 
     @classmethod
     def of(cls, result: AgentResult) -> LlmFigures:
@@ -76,6 +77,8 @@ class LlmFigures:
             return float(value) * scale if isinstance(value, int | float) else None
 
         reason = values.get("result_invalid_reason")
+        client = result.data.get("client")
+        client_tpot = client.get("tpot_p99_s") if isinstance(client, Mapping) else None
         return cls(
             validity=str(values.get("result_validity")) if values.get("result_validity") else None,
             tokens_per_s=number("result_tokens_per_second") or number("result_completed_tokens_per_second"),
@@ -83,6 +86,7 @@ class LlmFigures:
             tpot_p99_ms=number("result_time_per_output_token_99.00_percentile_ns", 1e-6),
             invalid_reason=str(reason) if reason else None,
             result=result,
+            client_tpot_p99_ms=float(client_tpot) * 1e3 if isinstance(client_tpot, int | float) else None,
         )
 
 
@@ -165,12 +169,20 @@ class LlmSession:
             return None, series
         return series.mean(window), series
 
-    def offline(self, prompts: Sequence[str], *, expected_qps: float = 4.0) -> LlmFigures:
+    def offline(
+        self,
+        prompts: Sequence[str],
+        *,
+        expected_qps: float = 4.0,
+        concurrency: int = OFFLINE_CONCURRENCY,
+        label: str = "llm-offline",
+    ) -> LlmFigures:
+        """An Offline run with ``concurrency`` streams in flight (the sweep varies it)."""
         request = self._request(
-            prompts, scenario="Offline", concurrency=OFFLINE_CONCURRENCY, expected_qps=expected_qps,
+            prompts, scenario="Offline", concurrency=concurrency, expected_qps=expected_qps,
             min_query_count=len(prompts),
         )  # fmt: skip
-        return LlmFigures.of(self._run(request, label="llm-offline"))
+        return LlmFigures.of(self._run(request, label=label))
 
     def server(
         self, prompts: Sequence[str], *, target_qps: float, ttft_bound_ms: float, tpot_bound_ms: float

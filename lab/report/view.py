@@ -21,7 +21,7 @@ from markupsafe import Markup
 from lab.criteria import DataFormatError, JsonValue, Measurement, Outcome, combine
 from lab.health.quarantine import Quarantine, read_quarantines
 from lab.inventory.model import Axis
-from lab.report.charts import histogram, line_chart
+from lab.report.charts import curve_chart, histogram, line_chart
 from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
 from lab.report.humane import short_test_name
 from lab.report.identity import CardIdentity, identity
@@ -415,7 +415,12 @@ def _chart(run_dir: Path, record: TestRecord, path: str, problems: list[str]) ->
         problems.append(f"{record.test_id}: {exc}")
         return None
     title = f"{series.name} — {record.device or record.test_id}"
-    svg = histogram(series, title=title) if series.kind == "samples" else line_chart(series, title=title)
+    if series.kind == "samples":
+        svg = histogram(series, title=title)
+    elif series.kind == "curve":
+        svg = curve_chart(series, title=title)
+    else:
+        svg = line_chart(series, title=title)
     return Chart(title, svg)
 
 

@@ -16,7 +16,9 @@ import pytest
 
 from lab.criteria import Outcome
 from lab.emulator.testbed.launcher import down, up
+from lab.report import render_run
 from lab.results import load_run
+from lab.results.series import read_series
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("quiet_cpu")]
@@ -50,7 +52,7 @@ def test_the_suite_proves_which_card_served_on_the_emulated_testbed(
     try:
         command = [
             sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
-            "-k", "offline or watt or max_rate", "--lab-inventory", str(result.resolved_inventory),
+            "-k", "offline or watt or max_rate or sweep", "--lab-inventory", str(result.resolved_inventory),
             "--lab-run-dir", str(tmp_path / "run"), "--lab-perf-duration", "1",
             "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
         ]  # fmt: skip
@@ -88,6 +90,19 @@ def test_the_suite_proves_which_card_served_on_the_emulated_testbed(
     assert isinstance(best, float) and best >= 2.0
     trials = str(search.properties["llm_server_trials"])
     assert trials.startswith("2.00 q/s") and f"{best:.2f} q/s" in trials
+
+    # the concurrency sweep: more streams, more tokens/s; its curve is evidence, drawn in the report
+    sweep = by[("llm-ok", "test_llm_concurrency_sweep")]
+    assert sweep.outcome is Outcome.PASS, (sweep.reason, sweep.error)
+    (measurement,) = sweep.measurements
+    (path,) = [p for p in measurement.evidence if p.endswith(".series.json")]
+    curve = read_series(tmp_path / "run" / path)
+    assert curve.kind == "curve" and curve.x_unit == "tokens/s" and len(curve.t) == 3
+    assert list(curve.t) == sorted(curve.t) and all(tpot < 200 for tpot in curve.values)
+    assert measurement.value == max(curve.t)
+    monkeypatch.delenv("LAB_REPORT_KEY", raising=False)
+    report = render_run(tmp_path / "run", lang="en").read_text(encoding="utf-8")
+    assert report.count('class="point"') >= 3 and "tokens/s" in report
 
     mislabelled = by[("llm-elsewhere", "test_llm_offline_tokens_per_second")]
     assert mislabelled.outcome is Outcome.ERROR

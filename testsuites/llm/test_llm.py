@@ -23,8 +23,11 @@ from lab.llm.session import LlmFigures, LlmSession
 from lab.performance.server_search import TrialResult, find_max_qps
 from lab.performance.validity import InvalidRun
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView, Measure
+from lab.pytest_plugin.session import LabSession
+from lab.results.series import Series, write_series
 
 REFERENCES = Path(__file__).parent / "data" / "references.json"
+SWEEP_MIN_QUERIES = 4
 SERVER_QPS = 2.0  # PROVISIONAL: a rate every emulated card sustains; the max-rate search is not built yet
 
 
@@ -53,6 +56,24 @@ def _offline(request: pytest.FixtureRequest, llm: LlmSession) -> LlmFigures:
     if key not in _OFFLINE:
         _OFFLINE[key] = llm.offline(_prompts())
     return _OFFLINE[key]
+
+
+_SERVER: dict[tuple[str, str, float], LlmFigures] = {}
+"""Server runs per endpoint and rate: the fixed-rate latency test's run is the search's first trial."""
+
+
+def _server(
+    request: pytest.FixtureRequest, llm: LlmSession, qps: float, criteria: CriteriaView
+) -> LlmFigures:
+    key = (str(request.config.rootpath), llm.serving.address, qps)
+    if key not in _SERVER:
+        _SERVER[key] = llm.server(
+            _prompts(),
+            target_qps=qps,
+            ttft_bound_ms=criteria.limits("llm-server-ttft-p99").maximum or 2000.0,
+            tpot_bound_ms=criteria.limits("llm-server-tpot-p99").maximum or 200.0,
+        )
+    return _SERVER[key]
 
 
 def test_llm_offline_tokens_per_second(
@@ -101,9 +122,7 @@ def test_llm_server_token_latencies(
     request: pytest.FixtureRequest, llm: LlmSession, measure: Measure, criteria: CriteriaView
 ) -> None:
     """p99 TTFT and p99 TPOT at the Server rate within the profile's maxima (LoadGen's constraints)."""
-    ttft_max = criteria.limits("llm-server-ttft-p99").maximum or 2000.0
-    tpot_max = criteria.limits("llm-server-tpot-p99").maximum or 200.0
-    figures = llm.server(_prompts(), target_qps=SERVER_QPS, ttft_bound_ms=ttft_max, tpot_bound_ms=tpot_max)
+    figures = _server(request, llm, SERVER_QPS, criteria)
     # A short Server run cannot meet LoadGen's p99 early stopping (662 queries): its validity is
     # recorded, the percentiles are judged; a full-length run must be VALID.
     request.node.user_properties.append(("loadgen_validity", figures.validity))
@@ -126,7 +145,7 @@ def test_llm_server_max_rate(
         return float(value) if isinstance(value, int | float) else default
 
     def trial(qps: float) -> TrialResult:
-        figures = llm.server(_prompts(), target_qps=qps, ttft_bound_ms=ttft_max, tpot_bound_ms=tpot_max)
+        figures = _server(request, llm, qps, criteria)
         if figures.ttft_p99_ms is None or figures.tpot_p99_ms is None:
             raise InvalidRun(f"LoadGen reported no token latencies at {qps:.2f} q/s")
         passed = figures.ttft_p99_ms <= ttft_max and figures.tpot_p99_ms <= tpot_max
@@ -179,3 +198,47 @@ def test_llm_accuracy(request: pytest.FixtureRequest, llm: LlmSession, measure: 
     request.node.user_properties.append(("llm_test06_violations", violations[:10]))
     measure("llm-test06", len(violations))
     measure("llm-accuracy-rouge-l", score["rouge_l"])
+
+
+def test_llm_concurrency_sweep(
+    request: pytest.FixtureRequest, llm: LlmSession, measure: Measure, criteria: CriteriaView
+) -> None:
+    """Offline runs at each concurrency of the profile's sweep: tokens/s against p99 TPOT, drawn as
+    the throughput–latency curve; the figure is tokens/s at the last point within the TPOT bound."""
+    tpot_max = criteria.limits("llm-server-tpot-p99").maximum or 200.0
+    text = str(criteria.profile.settings.get("llm_sweep_concurrency", "2,8,16"))
+    try:
+        levels = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise InvalidRun(
+            f"profile setting llm_sweep_concurrency {text!r} is not a list such as '1,4,16'"
+        ) from None
+    points: list[tuple[int, float, float]] = []
+    for level in levels:
+        # two rounds of ``level`` streams (at least 4 queries): a point's cost stays bounded on slow cards
+        prompts = [_prompts()[i % len(_prompts())] for i in range(max(SWEEP_MIN_QUERIES, 2 * level))]
+        figures = llm.offline(prompts, concurrency=level, expected_qps=1.0, label=f"llm-sweep-{level}")
+        _require_valid(request, figures)
+        # Offline: LoadGen gives tokens/s; p99 TPOT is the agent's client's, timed per token on the node
+        tpot = figures.tpot_p99_ms if figures.tpot_p99_ms is not None else figures.client_tpot_p99_ms
+        if figures.tokens_per_s is None or tpot is None:
+            raise InvalidRun(f"no tokens/s or TPOT at concurrency {level}")
+        points.append((level, figures.tokens_per_s, tpot))
+    request.node.user_properties.append(
+        ("llm_sweep", "; ".join(f"{c} streams: {t:.1f} tokens/s, p99 TPOT {p:.1f} ms" for c, t, p in points))
+    )
+    curve = write_series(
+        LabSession.of(request.config).run_dir,
+        request.node.nodeid,
+        Series(
+            name="throughput-latency",
+            unit="ms",
+            t=tuple(t for _, t, _ in points),
+            values=tuple(p for _, _, p in points),
+            kind="curve",
+            maximum=tpot_max,
+            x_unit="tokens/s",
+        ),
+    )
+    within = [t for _, t, p in points if p <= tpot_max]
+    measure("llm-curve-tokens-per-second", max(within) if within else 0.0, evidence=(curve,))
