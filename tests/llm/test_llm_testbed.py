@@ -42,6 +42,11 @@ nodes:
 """
 
 
+def _certificate(report: str, node: str) -> str:
+    start = report.index(f'<section class="node certificate" id="node-{node}">')
+    return report[start : report.index("</section>", start)]
+
+
 def test_the_suite_proves_which_card_served_on_the_emulated_testbed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,6 +108,12 @@ def test_the_suite_proves_which_card_served_on_the_emulated_testbed(
     monkeypatch.delenv("LAB_REPORT_KEY", raising=False)
     report = render_run(tmp_path / "run", lang="en").read_text(encoding="utf-8")
     assert report.count('class="point"') >= 3 and "tokens/s" in report
+    # each node's certificate has an LLM serving section: facts, figures with limits, the rules
+    ok, elsewhere = (_certificate(report, name) for name in ("llm-ok", "llm-elsewhere"))
+    served_rule = 'Every run served by the cards under test (vendor tool)</td><td><span class="badge '
+    assert "<h3>LLM serving</h3>" in ok and "<td>bf16</td>" in ok and '<figure class="llm-curve">' in ok
+    assert served_rule + 'PASS">' in ok and "<td>llm-server-max-rate" in ok
+    assert served_rule + 'ERROR">' in elsewhere
 
     mislabelled = by[("llm-elsewhere", "test_llm_offline_tokens_per_second")]
     assert mislabelled.outcome is Outcome.ERROR
