@@ -118,3 +118,28 @@ def _first_choice(payload: bytes) -> tuple[dict[str, object], str | None]:
         raise EndpointError(f"not an OpenAI completion event: {payload[:200]!r}")
     ident = event.get("id")
     return choice, ident if isinstance(ident, str) else None
+
+
+def served_model(address: str, model: str, timeout_s: float = 10.0) -> dict[str, object]:
+    """The endpoint's ``GET /v1/models`` entry for ``model`` (with ``precision`` where the engine says it).
+
+    vLLM reports no precision field (its ``dtype`` is a launch option); the vendors' stacks
+    differ: what the entry holds is returned as is, and ``{}`` when the model is not listed.
+    """
+    host, port = split_address(address)
+    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        connection.request("GET", "/v1/models")
+        response = connection.getresponse()
+        body = response.read(1 << 20)
+        if response.status != 200:
+            raise EndpointError(f"{address} answered HTTP {response.status} to GET /v1/models")
+        listed = json.loads(body).get("data", [])
+    except (OSError, http.client.HTTPException, ValueError, AttributeError) as error:
+        raise EndpointError(f"{address}: GET /v1/models: {type(error).__name__}: {error}") from error
+    finally:
+        connection.close()
+    for entry in listed if isinstance(listed, list) else []:
+        if isinstance(entry, dict) and entry.get("id") == model:
+            return dict(entry)
+    return {}

@@ -49,6 +49,7 @@ DEFAULT_INVENTORY = "inventory/emulated.yaml"
 DEFAULT_SUITES = (
     "testsuites/functional",
     "testsuites/performance",
+    "testsuites/llm",
     "testsuites/stability",
     "testsuites/health",
 )

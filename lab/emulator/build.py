@@ -83,6 +83,16 @@ def _check_fault(node: Node, entry: FaultEntry, device_count: int) -> None:
         for name in ("inlet_celsius", "per_hour", "floor", "count", "replays_per_hour", "after_power_cycles"):
             probe.number(name, 0.0)
         probe.flag("tool_hangs")
+        for name in ("after_busy_seconds", "factor", "after_tokens", "card"):
+            probe.number(name, 1.0)
+        timed = entry.after_seconds is not None or entry.after_queries is not None
+        if entry.kind.startswith("llm-") and timed:
+            raise ValueError(
+                "an LLM endpoint fault starts with the endpoint: drop after_seconds/after_queries "
+                "(llm-decode-slowdown has its own parameters: {after_busy_seconds: S})"
+            )
+        if entry.kind == "llm-decode-slowdown" and probe.number("factor", 1.0) < 1.0:
+            raise ValueError("factor must be >= 1 (a slowdown)")
         if entry.kind == "pcie-degraded":
             parse_link(probe.text("link", defaults.PCIE_DEGRADED_LINK))
     except FaultParameterError as error:

@@ -13,6 +13,11 @@ Faults (config ``faults``): ``cut_after_tokens`` ends the stream after that many
 without a finish reason; ``wrong_tokens`` replaces every output token; the card's own
 ``throttle_after_s`` / ``throttle_factor`` slow decoding once hot.
 
+On an emulated node (``$KCLOUD_EMU_NODE_DIR`` set) the engine's work lands on the node's
+emulated cards ``load_cards`` (default ``cards``, default none) through
+:class:`lab.emulator.llm_load.CardLoad`, so their vendor tool shows it; the test-bed's
+``llm-served-elsewhere`` fault makes ``load_cards`` another card than the one declared.
+
 ::
 
     python -m lab.emulator.llm_server CONFIG.json READY_FILE   # READY_FILE gets "PORT\\n"
@@ -31,6 +36,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lab.emulator.defaults import NODE_DIR_ENV
+from lab.emulator.llm_load import CardLoad
 from lab.emulator.llm_text import VOCABULARY, continuation, input_tokens
 from lab.emulator.llm_timing import LlmCard
 
@@ -57,8 +64,9 @@ class _Request:
 class Engine:
     """Continuous batching over one card's timing model; ``submit`` returns a request whose queue streams."""
 
-    def __init__(self, card: LlmCard) -> None:
+    def __init__(self, card: LlmCard, load: CardLoad | None = None) -> None:
         self.card = card
+        self.load = load
         self.waiting: deque[_Request] = deque()
         self.running: list[_Request] = []
         self.kv_used = 0
@@ -131,6 +139,8 @@ class Engine:
                 step = self.card.decode_step_s(len(self.running), self.busy_s)
             deadline = start + step
             self.busy_s += step
+            if self.load is not None:
+                self.load.step()
             await asyncio.sleep(max(0.0, deadline - loop.time()))
             if admitted:
                 self.running.extend(request for request in admitted if not self._emit(request, deadline))
@@ -146,7 +156,7 @@ class Endpoint:
         faults = config.get("faults", {})
         if not isinstance(card, dict) or not isinstance(faults, dict):
             raise ValueError("config: card and faults must be objects")
-        self.engine = Engine(LlmCard(**card))
+        self.engine = Engine(LlmCard(**card), _card_load(config))
         self.model = str(config.get("model", "emulated-llm"))
         self.precision = str(config.get("precision", "bf16"))
         cut = faults.get("cut_after_tokens")
@@ -211,6 +221,14 @@ class Endpoint:
             await writer.drain()
         writer.write(b"data: [DONE]\n\n")
         await writer.drain()
+
+
+def _card_load(config: Mapping[str, object]) -> CardLoad | None:
+    node_dir = os.environ.get(NODE_DIR_ENV)
+    cards = config.get("load_cards", config.get("cards"))
+    if not node_dir or not isinstance(cards, list) or not cards:
+        return None
+    return CardLoad(node_dir, [int(card) for card in cards])
 
 
 def _event(data: dict[str, object]) -> bytes:

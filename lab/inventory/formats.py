@@ -112,6 +112,13 @@ SERVING = Obj(
                 doc="argv that starts the endpoint on the node when the suite should (never shell text).",
             )
         ),
+        "cards": Field(
+            ListOf(
+                Int(minimum=0),
+                doc="Indexes (inventory order) of the node's cards the endpoint serves on: the cards "
+                "under test (default [0]).",
+            )
+        ),
     },
     doc="The node's LLM serving endpoint (testsuites/llm).",
 )

@@ -200,6 +200,10 @@ FaultKind = Literal[
     "exporter-scale",
     "bmc-timeout",  # node-level: the emulated BMC stops answering (requests hang)
     "bmc-frozen-power",  # node-level: the emulated BMC's PowerConsumedWatts stops changing
+    "llm-decode-slowdown",  # the node's LLM endpoint decodes factor × slower once busy after_busy_seconds
+    "llm-stream-cut",  # the node's LLM endpoint ends streams after after_tokens tokens, no finish reason
+    "llm-wrong-tokens",  # the node's LLM endpoint returns wrong tokens (at full speed)
+    "llm-served-elsewhere",  # the node's LLM endpoint computes on card parameters.card, not its own
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 
@@ -237,6 +241,7 @@ class Serving:
     address: str
     model: str
     launch: tuple[str, ...] = ()  # argv run on the node to start it; empty: already running
+    cards: tuple[int, ...] = (0,)  # the node's cards (inventory order) it serves on: the cards under test
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,8 @@ def _serving(y: Y | None) -> Serving | None:
     if address is None or model is None:
         return None  # already reported by the shape check
     launch = tuple(str(item.value) for item in _items(fields.get("launch")))
-    return Serving(address=address, model=model, launch=launch)
+    cards = tuple(int(item.value) for item in _items(fields.get("cards")) if isinstance(item.value, int))
+    return Serving(address=address, model=model, launch=launch, cards=cards or (0,))
 
 
 # --- small readers of already type-checked values ---------------------------------------

@@ -144,6 +144,21 @@ def _reports(
     return factory(ReplayTransport(recorded, node)).list_devices()
 
 
+def sample_reports(
+    result: AgentResult, factory: AdapterFactory, commands: Sequence[Sequence[str]]
+) -> list[tuple[DeviceReport, ...]]:
+    """Every readable sample of the run as the adapter reads it: all the node's cards, in tool order."""
+    telemetry = result.data.get("telemetry")
+    samples = telemetry.get("samples") if isinstance(telemetry, dict) else None
+    readable = []
+    for sample in samples if isinstance(samples, list) else []:
+        if isinstance(sample, dict):
+            reports = _reports(sample, commands, factory, result.node)
+            if reports is not None:
+                readable.append(reports)
+    return readable
+
+
 def card_series(
     result: AgentResult,
     factory: AdapterFactory,

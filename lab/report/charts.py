@@ -8,6 +8,7 @@ of text that came from a run (series names, units, messages) is escaped here.
     line_chart(series, title="Temperature")      # values over time, limits dashed, first violation ringed
     histogram(series, title="Latency")           # a distribution with p50/p90/p99 ticks and the limit
     sparkline([41.0, 40.8, 44.1], flagged=True)  # a word-sized trend for the history section
+    curve_chart(series, title="Throughput–latency")  # kind "curve": y over x (t), points marked
 """
 
 from __future__ import annotations
@@ -62,6 +63,39 @@ def line_chart(series: Series, *, title: str) -> Markup:
             f'<circle class="violation" cx="{cx:.1f}" cy="{cy:.1f}" r="6">'
             f"<title>{escape(violation.message)}</title></circle>"
         )
+    return _svg(title, "".join(parts))
+
+
+def curve_chart(series: Series, *, title: str) -> Markup:
+    """Values over an x that is not time (a throughput–latency curve): points joined in their
+    order and marked, the x range labelled in ``series.x_unit``, limits dashed."""
+    if not series.values or len(series.t) != len(series.values):
+        return _empty(title)
+    xs, values = list(series.t), list(series.values)
+    limits = [bound for bound in (series.minimum, series.maximum) if bound is not None]
+    low, high = _range([*values, *limits])
+    left, right = _range(xs)
+    x_scale = (WIDTH - _LEFT - _RIGHT) / (right - left)
+    y_scale = (HEIGHT - _TOP - _BOTTOM) / (high - low)
+
+    def x(value: float) -> float:
+        return _LEFT + (value - left) * x_scale
+
+    def y(value: float) -> float:
+        return HEIGHT - _BOTTOM - (value - low) * y_scale
+
+    unit = f" {series.x_unit}" if series.x_unit else ""
+    parts = [_frame(title, low, high, f"{left:.4g}{unit}", f"{right:.4g}{unit}", series.unit)]
+    points = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(xs, values, strict=True))
+    parts.append(f'<polyline class="line" fill="none" points="{points}"/>')
+    for a, b in zip(xs, values, strict=True):
+        parts.append(
+            f'<circle class="point" cx="{x(a):.1f}" cy="{y(b):.1f}" r="3">'
+            f"<title>{escape(f'{a:.4g}{unit}: {b:.4g} {series.unit}')}</title></circle>"
+        )
+    for bound in limits:
+        level = f"{y(bound):.1f}"
+        parts.append(f'<line class="limit" x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{level}" y2="{level}"/>')
     return _svg(title, "".join(parts))
 
 

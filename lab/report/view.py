@@ -21,10 +21,11 @@ from markupsafe import Markup
 from lab.criteria import DataFormatError, JsonValue, Measurement, Outcome, combine
 from lab.health.quarantine import Quarantine, read_quarantines
 from lab.inventory.model import Axis
-from lab.report.charts import histogram, line_chart
+from lab.report.charts import curve_chart, histogram, line_chart
 from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
 from lab.report.humane import short_test_name
 from lab.report.identity import CardIdentity, identity
+from lab.report.llm import LlmSection, llm_section
 from lab.report.scope import DeclaredCards, ModelRow, model_rows, scope_of, scope_text
 from lab.results import Run, TestRecord
 from lab.results.series import is_series_path, read_series
@@ -154,6 +155,7 @@ class NodeSection:
     figures: tuple[FigureRow, ...] = ()
     failures: tuple[Failure, ...] = ()
     conditions: tuple[tuple[str, str], ...] = ()
+    llm: LlmSection | None = None  # the LLM serving section (testsuites/llm), None without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +355,7 @@ def _node_section(
         figures=key_figures(measured, frozenset(short), rules),
         failures=tuple(failures),
         conditions=conditions,
+        llm=llm_section(records, [(chart.title, chart.anchor) for chart in charts]),
     )
 
 
@@ -436,7 +439,12 @@ def _chart(run_dir: Path, record: TestRecord, path: str, problems: list[str]) ->
         problems.append(f"{record.test_id}: {exc}")
         return None
     title = f"{series.name} — {record.device or record.test_id}"
-    svg = histogram(series, title=title) if series.kind == "samples" else line_chart(series, title=title)
+    if series.kind == "samples":
+        svg = histogram(series, title=title)
+    elif series.kind == "curve":
+        svg = curve_chart(series, title=title)
+    else:
+        svg = line_chart(series, title=title)
     return Chart(title, svg)
 
 

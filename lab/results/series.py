@@ -6,7 +6,8 @@ measurement's) ``evidence`` list, so a report finds them by their name's ending:
 ``<name>.series.json`` — one JSON object, written whole (atomically) when the data is complete::
 
     {"format": "kcloud-lab-series/1", "name": "temperature", "unit": "°C",
-     "kind": "time",                       # "time": values over t; "samples": a distribution
+     "kind": "time",                       # "time": values over t; "samples": a distribution;
+                                           # "curve": values over an x in t (unit "x_unit")
      "t": [0, 1, 2], "values": [61.0, 62.5, 86.1],
      "limits": {"min": null, "max": 85.0},
      "first_violation": {"t": 2, "value": 86.1, "message": "above maximum 85 °C"}}   # optional
@@ -50,7 +51,7 @@ from lab.results.files import fsync_directory, safe_name
 SERIES_FORMAT = "kcloud-lab-series/1"
 SERIES_SUFFIX = ".series.json"
 SERIES_LINES_SUFFIX = ".series.jsonl"
-SeriesKind = Literal["time", "samples"]
+SeriesKind = Literal["time", "samples", "curve"]
 _MAX_BYTES = 256 * 1024 * 1024  # a guard against reading a runaway file into memory
 
 
@@ -76,9 +77,10 @@ class Series:
     minimum: float | None = None
     maximum: float | None = None
     first_violation: Violation | None = None
+    x_unit: str = ""  # a curve's x (in ``t``), e.g. "tokens/s" of a throughput–latency curve
 
     def __post_init__(self) -> None:
-        if self.kind == "time" and len(self.t) != len(self.values):
+        if self.kind in ("time", "curve") and len(self.t) != len(self.values):
             raise DataFormatError(f"series {self.name!r}: {len(self.t)} times but {len(self.values)} values")
 
     def violation(self) -> Violation | None:
@@ -106,6 +108,8 @@ class Series:
             "values": list(self.values),
             "limits": {"min": self.minimum, "max": self.maximum},
         }
+        if self.kind == "curve":
+            data["x_unit"] = self.x_unit
         if violation is not None:
             data["first_violation"] = {
                 "t": violation.t,
@@ -245,7 +249,7 @@ def _parse_object(data: object, where: str) -> Series:
     kind = _kind(fields)
     values = _numbers(fields.objects("values"), where, "values")
     times = _numbers(fields.objects("t"), where, "t")
-    if kind == "time" and len(times) != len(values):
+    if kind in ("time", "curve") and len(times) != len(values):
         raise DataFormatError(f"{where}: {len(times)} times but {len(values)} values")
     minimum, maximum = _limits(fields)
     violation = fields.sub("first_violation")
@@ -257,6 +261,7 @@ def _parse_object(data: object, where: str) -> Series:
         kind=kind,
         minimum=minimum,
         maximum=maximum,
+        x_unit=fields.text("x_unit", "") if kind == "curve" else "",
         first_violation=(
             Violation(violation.number("t"), violation.number("value"), violation.text("message", ""))
             if violation is not None
@@ -337,7 +342,9 @@ def _kind(fields: Fields) -> SeriesKind:
         return "time"
     if kind == "samples":
         return "samples"
-    raise DataFormatError(f"{fields.where}: field 'kind' is {kind!r}, expected 'time' or 'samples'")
+    if kind == "curve":
+        return "curve"
+    raise DataFormatError(f"{fields.where}: field 'kind' is {kind!r}, expected 'time', 'samples' or 'curve'")
 
 
 def _limits(fields: Fields) -> tuple[float | None, float | None]:

@@ -225,7 +225,20 @@ def test_repository_inventories_load() -> None:
     faulty = {node.name: node for node in emulated.nodes if node.emulation and node.emulation.faults}
     assert set(faulty) == {"emu-kt-rbln-01", "emu-kt-rbln-02", "emu-naver-rngd-01"}
     kinds = {fault.kind for fault in faulty["emu-naver-rngd-01"].emulation.faults}  # type: ignore[union-attr]
-    assert kinds >= {"pcie-degraded", "ecc-correctable", "ecc-uncorrectable"}
+    assert kinds == {
+        "pcie-degraded",
+        "ecc-correctable",
+        "ecc-uncorrectable",
+        "llm-wrong-tokens",
+        "bmc-frozen-power",
+        "fell-off-bus",
+    }
+    rbln = {fault.kind for fault in faulty["emu-kt-rbln-01"].emulation.faults}  # type: ignore[union-attr]
+    assert rbln == {"thermal-runaway", "llm-decode-slowdown", "llm-stream-cut", "bmc-timeout"}
+    # every NPU node serves an LLM endpoint (testsuites/llm); the reference GPU node none
+    assert {node.name for node in emulated.nodes if node.serving} == {
+        node.name for node in emulated.nodes if "npu" in node.tags
+    }
     assert all(node.profile == "kcloud-npu-v1" for node in emulated.nodes)
     assert all(node.bmc is not None for node in emulated.nodes)  # every node's BMC is emulated too
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from lab.report.charts import histogram, line_chart, percentile, sparkline
-from lab.results.series import Series
+from lab.report.charts import curve_chart, histogram, line_chart, percentile, sparkline
+from lab.results.series import Series, read_series, write_series
 
 
 def _bar_heights(svg: str) -> list[float]:
@@ -58,3 +59,21 @@ def test_empty_and_flat_inputs_render_without_errors() -> None:
     assert "<polyline" in str(line_chart(Series("x", "", t=(0.0, 1.0), values=(5.0, 5.0)), title="x"))
     assert "<polyline" not in str(sparkline([1.0]))
     assert 'class="violation"' in str(sparkline([1.0, 2.0, float("nan"), 3.0], flagged=True))
+
+
+def test_curve_chart_places_each_point_by_its_x_and_labels_the_x_unit(tmp_path: Path) -> None:
+    # a throughput–latency curve: x = tokens/s (in t), y = p99 TPOT; stored and read back whole
+    curve = Series(
+        "throughput-latency", "ms", t=(100.0, 400.0, 1000.0), values=(11.0, 12.0, 15.0),
+        kind="curve", maximum=200.0, x_unit="tokens/s",
+    )  # fmt: skip
+    path = write_series(tmp_path, "t::curve", curve)
+    assert read_series(tmp_path / path) == curve
+    svg = str(curve_chart(read_series(tmp_path / path), title="curve <i>"))
+    xs = [float(x) for x in re.findall(r'<circle class="point" cx="([0-9.]+)"', svg)]
+    assert len(xs) == 3 and xs == sorted(xs)
+    # x = 400 of a 100..1000 range (padded 5 % each side): proportional, not evenly spaced
+    left, right = 100 - 45, 1000 + 45
+    assert abs(xs[1] - (56 + (400 - left) / (right - left) * (640 - 56 - 12))) < 0.2
+    assert "400 tokens/s: 12 ms" in svg and "1045 tokens/s" in svg
+    assert svg.count('class="limit"') == 1 and "curve &lt;i&gt;" in svg

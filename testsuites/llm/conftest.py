@@ -2,24 +2,32 @@
 
 A node without ``serving:`` in the inventory has no LLM endpoint to certify: its tests SKIP
 with that reason. ``--lab-perf-duration`` shortens LoadGen runs as in the performance suite
-(recorded as ``short_run``).
+(recorded as ``short_run``). Every run samples the node's vendor tool and must be served by
+``serving.cards`` (``lab.llm.silicon``; ERROR "not served by the cards under test"); a CPU
+reference node has no card to prove, and its records say so.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lab.llm.session import LlmSession
+from lab.devices import adapter_for
+from lab.devices.base import DeviceAdapter
+from lab.inventory.model import DeviceModel
+from lab.llm.session import CardWatch, LlmSession
 from lab.performance.agent_runner import AgentRunner
 from lab.performance.backend_choice import PYTHON_LABEL
 from lab.performance.rules import record_rules
+from lab.performance.telemetry import telemetry_commands
 from lab.pytest_plugin.figure_runs import RULE_RUNS_KEY
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
+from lab.transport.base import Transport
 
 
 @pytest.fixture
@@ -29,12 +37,24 @@ def llm(request: pytest.FixtureRequest, node: LabNode) -> Iterator[LlmSession]:
         pytest.skip(f"{node.node.name} declares no LLM endpoint (inventory 'serving:')")
     duration = LabSession.of(request.config).options.perf_duration
     python = node.node.labels.get(PYTHON_LABEL)
+    if python is None and node.node.emulated:
+        # an emulated node shares the controller's venv (LoadGen installed), as the performance
+        # suite's emulated backend does; a real node names its interpreter or has python3
+        python = sys.executable
     runner = AgentRunner(
         node.transport,
         python=str(python) if python else "python3",
         build_dir=Path(tempfile.gettempdir()) / "kcloud-lab-agent",
     )
-    session = LlmSession(runner, serving, duration_s=duration)
+    model = node.catalog[node.node.accelerators[0].model] if node.node.accelerators else None
+    watch = _card_watch(node, model, serving.cards)
+    if watch is None:
+        request.node.user_properties.append(("llm_served_by", "not proved: a CPU reference node has no card"))
+
+    def record(name: str, value: object) -> None:
+        request.node.user_properties.append((name, value))
+
+    session = LlmSession(runner, serving, duration_s=duration, watch=watch, record=record, wall=node.node)
     request.node.user_properties.append(("llm_endpoint", serving.address))
     request.node.user_properties.append(("llm_model", serving.model))
     request.node.user_properties.append(("short_run", duration is not None))
@@ -53,3 +73,22 @@ def mlperf_rules(request: pytest.FixtureRequest) -> Iterator[None]:
     runs = request.node.stash.get(RULE_RUNS_KEY, None)
     if runs is not None:
         record_rules(request.node.user_properties, runs)
+
+
+def _card_watch(node: LabNode, model: DeviceModel | None, targets: tuple[int, ...]) -> CardWatch | None:
+    """The vendor tool's listing to sample during each run (None on a CPU reference node)."""
+    if model is None or model.vendor == "cpu":
+        return None
+
+    def factory(transport: Transport) -> DeviceAdapter:
+        return adapter_for(model, transport)
+
+    interval = node.profile.settings.get("telemetry_interval_seconds", 1.0)
+    return CardWatch(
+        telemetry_commands(factory, node.transport),
+        factory,
+        targets,
+        model.dies_per_card,
+        float(interval) if isinstance(interval, int | float) else 1.0,
+        tdp_watts=model.tdp_watts.value,
+    )

@@ -16,6 +16,8 @@ Layout of the test-bed directory::
     nodes/NAME/spec.json      emulator spec;  state.json  mutable state
     nodes/NAME/bin/           furiosa-smi, rbln-smi, nvidia-smi, npu-workload ... wrappers
     nodes/NAME/sshd/          sshd_config, host key, log, a private HOME with an empty .bashrc
+    nodes/NAME/llm/           the node's emulated LLM endpoint when the inventory gives it a
+                              ``serving:`` (config.json, port, server.log; lab.emulator.testbed.llm)
     nodes/NAME/bmc/           the node's Redfish BMC (sushy-tools) when the inventory gives it
                               a ``bmc:``: certificate, htpasswd, config, log (lab.emulator.bmc)
     bmc-password              generated BMC password (0600) when $LAB_TESTBED_BMC_PASSWORD
@@ -41,6 +43,13 @@ from lab.emulator.build import EmulatorConfigError, node_spec
 from lab.emulator.defaults import NODE_DIR_ENV
 from lab.emulator.exporter import EXPORTER_VENDORS, PORT_FILE
 from lab.emulator.spec import NodeSpec
+from lab.emulator.testbed.llm import (
+    EndpointProcess,
+    endpoint_config,
+    is_endpoint,
+    requested_port,
+    start_endpoint,
+)
 from lab.emulator.testbed.manifest import Manifest, NodeProcess, TestbedError
 from lab.emulator.testbed.nodes import lab_source_root, prepare_node_dir
 from lab.emulator.testbed.processes import command_line, emulator_processes, is_testbed_sshd, stop_pids
@@ -186,6 +195,11 @@ def _start_bmc(directory: Path, node: Node, sshd: SshdServer) -> BmcProcess:
         raise TestbedError(str(error)) from error
 
 
+def _start_llm(directory: Path, node: Node, config: dict[str, object]) -> EndpointProcess:
+    node_dir = (directory / "nodes" / node.name).resolve()
+    return start_endpoint(node_dir, config, requested_port(node))
+
+
 def up(inventory_path: Path, directory: Path) -> UpResult:
     """Start every emulated node of ``inventory_path`` under ``directory``; see the module docstring."""
     began = time.monotonic()
@@ -201,10 +215,15 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
     started = time.time()
     # Every spec is built (and every fault parameter checked) before any sshd starts.
     specs = {node.name: node_spec(node, inventory.catalog, started) for node in nodes}
+    llm_configs = {
+        node.name: endpoint_config(node, inventory.catalog) for node in nodes if node.serving is not None
+    }
     servers: dict[str, SshdServer] = {}
     bmcs: dict[str, BmcProcess] = {}
     futures: dict[str, Future[SshdServer]] = {}
     bmc_futures: dict[str, Future[BmcProcess]] = {}
+    llms: dict[str, EndpointProcess] = {}
+    llm_futures: dict[str, Future[EndpointProcess]] = {}
     try:
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
             futures = {
@@ -228,10 +247,20 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
                     bmcs[name] = bmc_future.result()
                 except Exception as error:
                     errors.append(f"{name} BMC: {error}")
+            llm_futures = {
+                name: pool.submit(_start_llm, directory, inventory.node(name), config)
+                for name, config in llm_configs.items()
+                if name in servers
+            }
+            for name, llm_future in llm_futures.items():
+                try:
+                    llms[name] = llm_future.result()
+                except Exception as error:
+                    errors.append(f"{name} LLM endpoint: {error}")
         if errors:
             raise TestbedError("could not start the test-bed:\n" + "\n".join(errors))
         manifest = _write_outputs(
-            inventory, inventory_path, directory, nodes, servers, client_key, started, bmcs
+            inventory, inventory_path, directory, nodes, servers, client_key, started, bmcs, llms
         )
     except BaseException:
         # Ctrl-C while collecting: the pool has finished every start by now (its exit waits),
@@ -244,6 +273,7 @@ def up(inventory_path: Path, directory: Path) -> UpResult:
         stop_pids(emulator_processes(str(directory / "nodes")))  # exporters of nodes that started
         started_bmcs = [f.result().pid for f in bmc_futures.values() if f.done() and f.exception() is None]
         stop_pids(started_bmcs)
+        stop_pids([f.result().pid for f in llm_futures.values() if f.done() and f.exception() is None])
         raise
     return UpResult(manifest, Path(manifest.resolved_inventory), time.monotonic() - began, stale)
 
@@ -257,6 +287,7 @@ def _write_outputs(
     client_key: Path,
     started: float,
     bmcs: dict[str, BmcProcess] | None = None,
+    llms: dict[str, EndpointProcess] | None = None,
 ) -> Manifest:
     host_keys = {name: _host_key_line(server.host_public_key) for name, server in servers.items()}
     ports = {name: server.port for name, server in servers.items()}
@@ -266,8 +297,17 @@ def _write_outputs(
         encoding="utf-8",
     )
     bmcs = bmcs or {}
+    llms = llms or {}
     resolved = write_resolved_inventory(
-        inventory, source, nodes, ports, host_keys, client_key, directory / "inventory.yaml", bmcs
+        inventory,
+        source,
+        nodes,
+        ports,
+        host_keys,
+        client_key,
+        directory / "inventory.yaml",
+        bmcs,
+        {name: llm.port for name, llm in llms.items()},
     )
     manifest = Manifest(
         directory=str(directory),
@@ -287,6 +327,8 @@ def _write_outputs(
                 bmc_pid=bmcs[node.name].pid if node.name in bmcs else 0,
                 bmc_port=bmcs[node.name].port if node.name in bmcs else 0,
                 bmc_fingerprint=bmcs[node.name].fingerprint if node.name in bmcs else "",
+                llm_pid=llms[node.name].pid if node.name in llms else 0,
+                llm_port=llms[node.name].port if node.name in llms else 0,
             )
             for node in nodes
         ],
@@ -370,15 +412,18 @@ def down(directory: Path) -> DownResult:
         for node in manifest.nodes
         if node.bmc_pid and bmc_command_marker(node.node_dir) in command_line(node.bmc_pid)
     ]
+    llm_pids = [
+        node.llm_pid for node in manifest.nodes if node.llm_pid and is_endpoint(node.llm_pid, node.node_dir)
+    ]
     sessions = [child for pid in sshd_pids for child in descendants(pid)]
     outside = [
         pid
         for pid in emulator_processes(str(directory / "nodes"))
-        if pid not in sessions and pid not in sshd_pids and pid not in bmc_pids
+        if pid not in sessions and pid not in sshd_pids and pid not in bmc_pids and pid not in llm_pids
     ]
     exporters = [pid for pid in outside if "lab.emulator.exporter" in command_line(pid)]  # started by up()
     stragglers = [pid for pid in outside if pid not in exporters]
-    survivors = stop_pids([*bmc_pids, *sessions, *stragglers, *exporters, *sshd_pids])
+    survivors = stop_pids([*bmc_pids, *llm_pids, *sessions, *stragglers, *exporters, *sshd_pids])
     if survivors:
         raise TestbedError(f"could not stop pids {survivors}; the test-bed record in {directory} is kept")
     manifest.remove()

@@ -38,6 +38,8 @@ class NodeProcess:
     bmc_pid: int = 0  # the node's Redfish BMC (sushy-tools), 0 when the inventory names none
     bmc_port: int = 0
     bmc_fingerprint: str = ""  # SHA-256 of its TLS certificate
+    llm_pid: int = 0  # the node's emulated LLM endpoint (lab.emulator.llm_server), 0 without serving:
+    llm_port: int = 0
 
 
 @dataclass

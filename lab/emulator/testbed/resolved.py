@@ -38,9 +38,15 @@ def _drop_none(data: Mapping[str, object]) -> dict[str, object]:
 
 
 def node_entry(
-    node: Node, port: int, host_key: str, client_key: str, user: str, bmc: BmcProcess | None = None
+    node: Node,
+    port: int,
+    host_key: str,
+    client_key: str,
+    user: str,
+    bmc: BmcProcess | None = None,
+    llm_port: int | None = None,
 ) -> dict[str, object]:
-    """The node as a top-level inventory entry pointing at its local sshd (and BMC, if started)."""
+    """The node as a top-level inventory entry pointing at its local sshd (BMC, LLM endpoint if started)."""
     emulation = node.emulation
     entry: dict[str, object] = {
         "name": node.name,
@@ -78,6 +84,9 @@ def node_entry(
             "tls_fingerprint": bmc.fingerprint,
             "timeout": node.bmc.timeout,
         }
+    if node.serving is not None and llm_port is not None:
+        host = node.serving.address.rsplit(":", 1)[0]
+        entry["serving"] = {"address": f"{host}:{llm_port}", "model": node.serving.model}
     if emulation is not None:
         entry["emulation"] = {
             "seed": emulation.seed,
@@ -108,6 +117,7 @@ def write_resolved_inventory(
     client_key: Path,
     target: Path,
     bmcs: Mapping[str, BmcProcess] | None = None,
+    llm_ports: Mapping[str, int] | None = None,
 ) -> Path:
     """Write the resolved inventory of ``nodes`` to ``target`` and return its path."""
     catalog, profiles = _source_paths(source)
@@ -128,7 +138,13 @@ def write_resolved_inventory(
         document["groups"] = {group: {"description": f"group {group} of {source.name}"} for group in groups}
     document["nodes"] = [
         node_entry(
-            node, ports[node.name], host_keys[node.name], str(client_key), user, (bmcs or {}).get(node.name)
+            node,
+            ports[node.name],
+            host_keys[node.name],
+            str(client_key),
+            user,
+            (bmcs or {}).get(node.name),
+            (llm_ports or {}).get(node.name),
         )
         for node in nodes
     ]
