@@ -65,6 +65,12 @@ HARDWARE: Mapping[str, tuple[str, str, str, str]] = {
     "rngd": ("FuriosaAI-RNGD", "furiosa", "furiosa-llm", "RNGD"),
     "atomplus": ("Rebellions-Atom+", "rebellions", "optimum-rbln", "Atom+"),
 }
+# our catalog's vendor names → theirs
+VENDOR_OF_CATALOG: Mapping[str, str] = {
+    "furiosaai": "furiosa",
+    "rebellions": "rebellions",
+    "nvidia": "nvidia",
+}
 # our catalog model → their --hw key
 HW_OF_MODEL: Mapping[str, str] = {"l40": "l40", "a40": "a40", "rngd": "rngd", "atom-plus": "atomplus"}
 _CANONICAL_HARDWARE = {long: short for long, _, _, short in HARDWARE.values()} | {
@@ -106,6 +112,11 @@ class RunInfo:
     # Their harness writes "offline" for its plain request loop; that loop is no LoadGen scenario, and
     # their NPU dashboard rows say so (scenario empty). None unless LoadGen really ran the scenario.
     scenario: str | None = None
+    dataset: str = "CNN-DailyMail"
+    dataset_version: str = "3.0.0"
+    # a card they have no --hw key for, or an emulated one: say what served (never borrow their name)
+    hardware: str | None = None
+    vendor: str | None = None
     logs_path: str = ""
     artifact_path: str = ""
 
@@ -142,9 +153,10 @@ def result_json(
     info: RunInfo, samples: Sequence[SampleTiming], *, lab_figures: Mapping[str, object] | None = None
 ) -> dict[str, Any]:
     """Their per-run result.json for ``samples``; ``lab_figures`` (ours, measured) go to ``raw_metrics``."""
-    if info.hw not in HARDWARE:
+    if info.hw not in HARDWARE and info.hardware is None:
         raise DataFormatError(f"unknown hardware key {info.hw!r}: one of {', '.join(HARDWARE)}")
-    hardware, vendor, framework, _ = HARDWARE[info.hw]
+    hardware, vendor, framework, _ = HARDWARE.get(info.hw, ("", "unknown", "unknown", ""))
+    hardware, vendor = info.hardware or hardware, info.vendor or vendor
     metrics = their_metrics(samples, info.max_tokens)
     errors = sum(1 for s in samples if s.error is not None)
     document: dict[str, Any] = {
@@ -154,8 +166,8 @@ def result_json(
         "benchmark": "mlperf",
         "model": info.model,
         "precision": info.precision,
-        "dataset": "CNN-DailyMail",
-        "dataset_version": "3.0.0",
+        "dataset": info.dataset,
+        "dataset_version": info.dataset_version,
         "scenario": info.scenario,
         "max_output_tokens": info.max_tokens,
         "started_at": info.started_at,
@@ -242,8 +254,9 @@ def csv_row(document: Mapping[str, Any], *, source: str = "kcloud-lab") -> dict[
     fields = {
         "benchmark": benchmark,
         "model": model,
-        "dataset": "CNN-DailyMail" if mlperf else "TIGER-Lab/MMLU-Pro",
-        "dataset_version": "3.0.0" if mlperf else "main",
+        # theirs forces CNN-DailyMail 3.0.0 for MLPerf; a file naming another data set keeps it
+        "dataset": document.get("dataset") or ("CNN-DailyMail" if mlperf else "TIGER-Lab/MMLU-Pro"),
+        "dataset_version": document.get("dataset_version") or ("3.0.0" if mlperf else "main"),
         "precision": precision,
         "batch_size": 1,
         "data_number": data_number,
