@@ -25,6 +25,7 @@ from lab.report.charts import histogram, line_chart
 from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
 from lab.report.humane import short_test_name
 from lab.report.identity import CardIdentity, identity
+from lab.report.references import ReferenceRow, reference_rows
 from lab.report.scope import DeclaredCards, ModelRow, model_rows, scope_of, scope_text
 from lab.results import Run, TestRecord
 from lab.results.series import is_series_path, read_series
@@ -154,6 +155,7 @@ class NodeSection:
     figures: tuple[FigureRow, ...] = ()
     failures: tuple[Failure, ...] = ()
     conditions: tuple[tuple[str, str], ...] = ()
+    references: tuple[ReferenceRow, ...] = ()  # published figures beside ours (lab.report.references)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +350,7 @@ def _node_section(
         figures=key_figures(measured, frozenset(short)),
         failures=tuple(failures),
         conditions=conditions,
+        references=reference_rows(records),
     )
 
 

@@ -89,7 +89,9 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(
     assert vs.value == pytest.approx(abs(float(derived.value) - published) / published * 100)  # type: ignore[arg-type]
     # this emulated card is far faster than their RNGD: the check fails it (the max is 10 %)
     assert float(derived.value) < 0.5 and vs.verdict is Outcome.FAIL  # type: ignore[arg-type]
-    assert record.outcome is Outcome.FAIL and record.properties["kcloud_published_tt100t_s"] == published
+    assert (
+        record.outcome is Outcome.FAIL and record.properties["reference:kcloud-tt100t-derived"] == published
+    )
     files = {Path(path).name: run.directory / path for path in derived.evidence}
     document = json.loads(files["kcloud-result.json"].read_text(encoding="utf-8"))
     assert document["hardware"] == "rngd (emulated)" and document["vendor"] == "furiosa"
@@ -105,3 +107,13 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(
     cut = {m.name: m for m in by["kc-cut"].measurements}
     assert by["kc-cut"].outcome is Outcome.FAIL and cut["kcloud-smoke"].value == 10  # the smoke step stops it
     assert "kcloud-tt100t-derived" not in cut
+    # the report: their published figures beside ours, with the source, in the node's certificate
+    report = subprocess.run(
+        [sys.executable, "-m", "lab", "report", str(tmp_path / "run"), "--lang", "en"],
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    section = html.split("Published reference figures beside ours")[1].split("</table>")[0]
+    assert "kcloud-tt100t-derived" in section and ">1.385<" in section and ">73.02<" in section
+    assert "cross-vendor-tt100t-audit.md" in section and "kc-cut" not in section
