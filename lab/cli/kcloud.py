@@ -25,7 +25,7 @@ from lab.cli import EXIT_BAD_INPUT, EXIT_OK
 from lab.cli.history import DB_ENV, DEFAULT_DB
 from lab.kcloud.history_import import MEASURES, RUN_PREFIX, runs_of_rows
 from lab.kcloud.loadgen_summary import read_accuracy, read_summaries
-from lab.kcloud.results import csv_row, read_csv, read_result_json
+from lab.kcloud.results import csv_row, read_csv, read_result_json, read_text
 
 OURS = RUN_PREFIX + "lab-"  # our canonical runs write run ids "lab-…" into their files
 
@@ -107,7 +107,7 @@ def _compare(arguments: argparse.Namespace) -> int:
 
 
 def _summary(arguments: argparse.Namespace) -> int:
-    text = Path(arguments.path).read_text(encoding="utf-8", errors="replace")
+    text = read_text(Path(arguments.path))
     document = {"summaries": read_summaries(text, source=arguments.path), "accuracy": read_accuracy(text)}
     print(json.dumps(document, indent=2))
     return EXIT_OK

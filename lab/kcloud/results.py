@@ -327,9 +327,21 @@ def csv_text(rows: Iterable[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
+def read_text(path: Path) -> str:
+    """A file's text, or ``DataFormatError`` naming it (missing, unreadable, not UTF-8): never a traceback."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DataFormatError(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise DataFormatError(
+            f"{path}: not UTF-8 text (byte {error.start}): not one of their files"
+        ) from None
+
+
 def read_csv(path: Path) -> list[dict[str, Any]]:
     """Their CSV rows with types back (numbers, booleans, None for empty); errors name file:line."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
@@ -367,7 +379,7 @@ def _typed(key: str, value: str | None, where: str) -> object:
 def read_result_json(path: Path) -> dict[str, Any]:
     """One of their result.json files, checked for the keys a CSV row needs."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise DataFormatError(f"{path}:{error.lineno}: not JSON: {error.msg}") from None
     if not isinstance(document, dict):

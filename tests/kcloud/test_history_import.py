@@ -103,3 +103,13 @@ def test_cli_imports_their_files_and_ours_and_compares(tmp_path: Path) -> None:
     missing = subprocess.run([*lab, "import", str(tmp_path / "nope.csv"), "--db", db], capture_output=True,
                              text=True, timeout=60)  # fmt: skip
     assert missing.returncode == 2 and "nope.csv: no such file" in missing.stderr
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    for action in (
+        ["import", str(binary), "--db", db],
+        ["summary", str(tmp_path / "nope.txt")],
+        ["summary", str(binary)],
+    ):
+        failed = subprocess.run([*lab, *action], capture_output=True, text=True, timeout=60)
+        assert failed.returncode == 2 and failed.stderr.startswith("lab: error: "), failed.stderr
+        assert "Traceback" not in failed.stderr
