@@ -33,7 +33,15 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lab.devices.exporters import POWER_TOLERANCE_FRACTION, TEMPERATURE_TOLERANCE_CELSIUS, Sample
+from lab.devices.exporters import (
+    POWER_TOLERANCE_FRACTION,
+    TEMPERATURE_TOLERANCE_CELSIUS,
+    Sample,
+    parse_exposition,
+)
+from lab.errors import CommandFailed
+from lab.transport.base import Transport
+from lab.transport.result import ShellScript
 
 AGREES = "agrees"  # the exporter's value agrees with the vendor tool (dashboard value shown as is)
 QUIRK = "exporter-1/1000"  # only exporter × their scale agrees: the known unit quirk, corrected by them
@@ -151,6 +159,16 @@ def read(
     else:
         verdict = DISAGREES
     return Reading(source.name, device, what, value, shown, tool_value, verdict)
+
+
+def scrape(transport: Transport, source: MonitorSource) -> dict[str, list[Sample]]:
+    """The exporter's page fetched on the node (``$LAB_EXPORTER_PORT`` overrides the port, as for
+    the vendor exporters); unreachable is ``CommandFailed`` (ERROR), garbage ``ToolOutputError``."""
+    url = f"http://127.0.0.1:${{LAB_EXPORTER_PORT:-{int(source.port)}}}/metrics"
+    result = transport.run(ShellScript(f'curl -sf --max-time 10 "{url}"'), timeout=30)
+    if not result.ok:
+        raise CommandFailed(result)
+    return parse_exposition(result.stdout, where=source.name)
 
 
 def run_power(
