@@ -90,7 +90,8 @@ SOURCES: Mapping[str, MonitorSource] = {
 }  # fmt: skip
 # the catalog's tool → the exporters their monitor reads for those cards
 SOURCES_OF_TOOL: Mapping[str, tuple[str, ...]] = {
-    "furiosa-smi": ("furiosa-metrics-exporter", "kcloud-furiosa-exporter"),
+    # their newer dashboard reads their own exporter (kcloud-monitor@5f9fd50's test: no furiosa_npu_* query)
+    "furiosa-smi": ("kcloud-furiosa-exporter", "furiosa-metrics-exporter"),
     "rbln-smi": ("rbln-metrics-exporter",),
     "rbln-stat": ("rbln-metrics-exporter",),
     "nvidia-smi": ("dcgm-exporter",),

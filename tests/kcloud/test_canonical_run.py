@@ -1,13 +1,14 @@
-"""Their canonical run through the LLM suite: nodes behind a real sshd, each with an emulated card's endpoint.
+"""Their canonical run through the LLM suite on the emulated test-bed: emulated nodes (their tools and
+exporters behind real sshd), each serving an emulated card's endpoint.
 
 ``pytest testsuites/llm -k kcloud`` with a short run (smoke 10 + run 10 samples): the smoke step,
-their TT100T computed their way beside the measured 100th token / TTFT / TPOT, their result.json
-and CSV row as evidence, and "within x % of the published figure" for an RNGD node.
+their TT100T computed their way beside the measured 100th token / TTFT / TPOT, the run's power from
+the exporter their dashboard reads, their result.json and CSV row as evidence, and "within x % of
+the published figure" for an RNGD node, shown beside ours in the report.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import subprocess
@@ -15,63 +16,73 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.criteria import Outcome
+from lab.emulator.testbed.launcher import down, up
 from lab.results import load_run
-from lab.transport.sshd import SshdServer
 from tests.llm.conftest import MODEL, EndpointFactory
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("quiet_cpu")]
 CARD = {"prefill_s_per_token": 0.0001, "decode_base_s": 0.004, "decode_s_per_running": 0.0005}
-NODE = """\
-  - name: {name}
+INVENTORY = """\
+version: 1
+name: kcloud-canonical-test
+catalog: {repository}/inventory/devices.yaml
+profiles: {repository}/inventory/profiles
+defaults:
+  emulated: true
+  user: lab
+  profile: kcloud-npu-v1
+  labels: {{perf-python: {python}}}
+  timeouts: {{connect: 5, command: 120}}
+nodes:
+  - name: kc-rngd
+    operator: naver-cloud
+    accelerators: [{{model: rngd, count: 1}}]
+    emulation: {{seed: 31}}
+  - name: kc-atom
     operator: kt-cloud
-    profile: kcloud-npu-v1
-    address: 127.0.0.1
-    port: {port}
-    user: root
-    emulated: {emulated}
-    auth: {{key_file: {key}}}
-    host_key: [{host_key}]
-    accelerators: [{{model: {card}, count: 1}}]
-    labels: {{perf-python: {python}}}
-    timeouts: {{connect: 5, command: 120}}
-    serving: {{address: "{address}", model: {model}}}
+    accelerators: [{{model: atom-plus, count: 2}}]
+    emulation:
+      seed: 32
+      faults: [{{kind: exporter-scale, device: 0}}, {{kind: exporter-scale, device: 1}}]
+  - name: kc-cut
+    operator: naver-cloud
+    accelerators: [{{model: rngd, count: 1}}]
+    emulation: {{seed: 33}}
 """
 
 
 def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(
     llm_endpoint: EndpointFactory, tmp_path: Path
 ) -> None:
-    nodes = {
-        "kc-rngd": ("rngd", "true", llm_endpoint(card=CARD)),
-        "kc-cut": ("rngd", "true", llm_endpoint(card=CARD, faults={"cut_after_tokens": 3})),
+    endpoints = {
+        "kc-rngd": llm_endpoint(card=CARD),
+        "kc-atom": llm_endpoint(card=CARD),
+        "kc-cut": llm_endpoint(card=CARD, faults={"cut_after_tokens": 3}),
     }
-    with contextlib.ExitStack() as stack:
-        servers = {name: stack.enter_context(SshdServer(tmp_path / f"sshd-{name}")) for name in nodes}
-        text = "".join(
-            NODE.format(
-                name=name, port=servers[name].port, key=servers[name].client_key_path, emulated=emulated,
-                host_key=json.dumps(servers[name].host_public_key), python=sys.executable, card=card,
-                address=endpoint.address, model=MODEL,
-            )
-            for name, (card, emulated, endpoint) in nodes.items()
-        )  # fmt: skip
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(
-            f"version: 1\nname: kcloud-test\ncatalog: {REPOSITORY}/inventory/devices.yaml\n"
-            f"profiles: {REPOSITORY}/inventory/profiles\nnodes:\n{text}",
-            encoding="utf-8",
-        )
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY.format(repository=REPOSITORY, python=sys.executable), encoding="utf-8")
+    testbed = up(inventory, tmp_path / "testbed")
+    try:
+        resolved = Path(testbed.resolved_inventory)
+        document = yaml.safe_load(resolved.read_text(encoding="utf-8"))
+        for entry in document["nodes"]:  # the launcher does not start LLM endpoints: the test's own serve
+            entry["serving"] = {"address": endpoints[entry["name"]].address, "model": MODEL}
+        served = tmp_path / "served.yaml"
+        served.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         command = [
             sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"), "-k", "kcloud",
-            "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
+            "--lab-inventory", str(served), "--lab-run-dir", str(tmp_path / "run"), "--lab-no-lease",
             "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
         ]  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False
         )
+    finally:
+        down(tmp_path / "testbed")
     assert done.returncode in (0, 1), done.stdout[-4000:] + done.stderr[-2000:]
     run = load_run(tmp_path / "run")
     by = {record.node: record for record in run.records}
@@ -104,6 +115,19 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(
         and row["data_number"] == "10"
         and len(row["config_fingerprint"]) == 64
     )
+    # power: the exporter their dashboard reads for RNGD (their kcloud_furiosa_* is not emulated: the
+    # official one), checked against furiosa-smi; ATOM+ through RBLN_DEVICE_STATUS at 1/1000, ×1000 as theirs
+    power = measured["kcloud-power"]
+    assert power.verdict is Outcome.PASS and 0 < float(power.value) < 1000  # type: ignore[arg-type]
+    assert record.properties["kcloud_power_source"] == "furiosa-metrics-exporter"
+    assert record.properties["kcloud_power_scrapes"] == 2  # before and after the one chunk of a short run
+    atom = by["kc-atom"]
+    atom_measured = {m.name: m for m in atom.measurements}
+    assert atom.properties["kcloud_power_source"] == "rbln-metrics-exporter"
+    checks = str(atom.properties["kcloud_power_checks"])
+    assert checks.count(": exporter-1/1000") == 2 and "rbln1 power" in checks  # both dies: the quirk, said
+    assert 10 < float(atom_measured["kcloud-power"].value) < 1000  # type: ignore[arg-type]  # watts, not milliwatts
+    assert atom.properties["reference:kcloud-ttft"] == pytest.approx(211.0)  # their ATOM+ TTFT, in ms
     cut = {m.name: m for m in by["kc-cut"].measurements}
     assert by["kc-cut"].outcome is Outcome.FAIL and cut["kcloud-smoke"].value == 10  # the smoke step stops it
     assert "kcloud-tt100t-derived" not in cut

@@ -66,7 +66,7 @@ def test_their_furiosa_exporter_reads_soc_peak_and_power() -> None:
 def test_furiosa_official_exporter_and_tool_disagreement_is_a_finding() -> None:
     source = SOURCES["furiosa-metrics-exporter"]
     samples = parse_exposition(FURIOSA_OFFICIAL, where=source.name)
-    assert SOURCES_OF_TOOL["furiosa-smi"] == ("furiosa-metrics-exporter", "kcloud-furiosa-exporter")
+    assert SOURCES_OF_TOOL["furiosa-smi"] == ("kcloud-furiosa-exporter", "furiosa-metrics-exporter")
     power = read(samples, source, "npu0", "power", tool_value=52.0)
     assert power is not None and power.verdict == DISAGREES  # 37.5 vs 52 W: beyond 10 %
     assert "vendor tool 52: disagrees" in power.sentence()

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import not_computable
+from lab.errors import LabError
 from lab.kcloud.canonical import (
     TOKENS,
     CanonicalSettings,
@@ -30,6 +31,7 @@ from lab.kcloud.canonical import (
     sample_timing,
 )
 from lab.kcloud.results import HW_OF_MODEL, VENDOR_OF_CATALOG, RunInfo, csv_row, csv_text, result_json
+from lab.kcloud.run_power import RunPower
 from lab.llm.session import LlmSession
 from lab.performance.validity import InvalidRun
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView, LabNode, Measure
@@ -60,6 +62,35 @@ def _not_computable(request: pytest.FixtureRequest, criteria: CriteriaView, name
     )
 
 
+def _record_power(
+    request: pytest.FixtureRequest,
+    criteria: CriteriaView,
+    node: LabNode,
+    model: str,
+    power: RunPower,
+    measure: Measure,
+) -> None:
+    """The run's card power from the exporter their dashboard reads (checked against the vendor tool)."""
+    if not power.sources:
+        _not_computable(request, criteria, "kcloud-power", power.result(()).why)
+        return
+    try:
+        reports = node.adapter(model).list_devices() if model in node.catalog else ()
+    except LabError as error:
+        _not_computable(request, criteria, "kcloud-power", f"the vendor tool did not list the cards: {error}")
+        return
+    result = power.result(reports)
+    if result.watts is None:
+        _not_computable(request, criteria, "kcloud-power", result.why)
+        return
+    request.node.user_properties += [
+        ("kcloud_power_source", result.source),
+        ("kcloud_power_scrapes", result.scrapes),
+        ("kcloud_power_checks", "; ".join(result.checks)),
+    ]
+    measure("kcloud-power", result.watts)
+
+
 def test_kcloud_canonical_run(
     request: pytest.FixtureRequest,
     node: LabNode,
@@ -85,8 +116,17 @@ def test_kcloud_canonical_run(
     smoke = canonical_figures(run(settings.prompts(articles, settings.smoke_samples)), settings.max_tokens)
     measure("kcloud-smoke", smoke.failed)  # FAIL stops here, as their smoke step does
 
+    model = criteria.model or ""
+    power = RunPower(node.transport, node.catalog[model].tool if model in node.catalog else "")
+    prompts = settings.prompts(articles, count)
     started = datetime.now(UTC)
-    outputs = run(settings.prompts(articles, count))
+    power.sample()
+    outputs: list[dict[str, object]] = []
+    for first in range(
+        0, count, settings.smoke_samples
+    ):  # chunks: their dashboard's power is scraped between
+        outputs += run(prompts[first : first + settings.smoke_samples])
+        power.sample()
     completed = datetime.now(UTC)
     figures = canonical_figures(outputs, settings.max_tokens)
     ours = {
@@ -94,7 +134,6 @@ def test_kcloud_canonical_run(
         "time_to_100_tokens_s": figures.time_to_100_tokens_s, "reached_100_tokens": figures.reached_100,
         "dataset": dataset, "dataset_version": version, "short_run": short, "node": node.name,
     }  # fmt: skip
-    model = criteria.model or ""
     hw = HW_OF_MODEL.get(model)
     # their card names only for their cards, measured for real: an emulated card is labelled so, and
     # its row never joins the real card's series
@@ -128,6 +167,7 @@ def test_kcloud_canonical_run(
         measure("kcloud-ttft", figures.ttft_mean_s * 1000.0)
     if figures.tpot_mean_s is not None:
         measure("kcloud-tpot", figures.tpot_mean_s * 1000.0)
+    _record_power(request, criteria, node, model, power, measure)
     if figures.time_to_100_tokens_s is None:
         _not_computable(
             request, criteria, "kcloud-time-to-100-tokens",
