@@ -5,6 +5,8 @@ at d86f5339b779f720ff64af5ae732d2d983e8b532: ``cluster_name``, ``ssh: {user, pas
 default_port}``, ``control_plane:``/``workers:`` lists of ``{name, role, state, accelerator: {type,
 vendor, model, count}, ssh: {host, port}, labels}``, plus cluster-wide sections (namespaces, images,
 targets…) that describe their Kubernetes deployment, not a node, and so have no place in ours.
+HEAD (eb881eb) renders ``benchmarks/deploy/platform/cluster.yaml.tmpl`` in the same shape, adding
+``ssh.npu_port``: the port of NPU workers that name none.
 
 RNGD partitions: kcloud-operator (da49e190) passes ``spec.furiosa.rngd.partitionPolicy`` of its
 ``NPUClusterPolicy`` to the device plugin, which then advertises 1/2/4/8 instances per card for
@@ -125,7 +127,13 @@ class _Reader:
         if y is None or y.value is None:
             return None
         if isinstance(y.value, bool) or not isinstance(y.value, int) or y.value < 0:
-            self.problem(y, path, f"expected a whole number ≥ 0, got {y.value!r}")
+            unrendered = isinstance(y.value, str) and "${" in y.value
+            hint = (
+                " (an unrendered template: render it with their stages.sh / envsubst first)"
+                if unrendered
+                else ""
+            )
+            self.problem(y, path, f"expected a whole number ≥ 0, got {y.value!r}{hint}")
             return None
         return y.value
 
@@ -169,6 +177,7 @@ def _document(
     name = reader.text(root.get("cluster_name"), "cluster_name") or "kcloud-cluster"
     defaults: dict[str, Any] = {"operator": operator, "known_hosts": "~/.ssh/known_hosts"}
     default_port = 22
+    npu_port: int | None = None  # their HEAD template's ssh.npu_port: the default for NPU workers
     ssh = root.get("ssh")
     if ssh is not None and ssh.is_map:
         assert isinstance(ssh.value, dict)
@@ -179,6 +188,8 @@ def _document(
                 defaults["auth"] = {"password_env": reader.text(value, "ssh.password_env")}
             elif key == "default_port":
                 default_port = reader.integer(value, "ssh.default_port") or 22
+            elif key == "npu_port":
+                npu_port = reader.integer(value, "ssh.npu_port")
             else:
                 reader.skip(value, f"ssh.{key}", "unknown SSH setting")
     nodes: list[dict[str, Any]] = []
@@ -190,7 +201,7 @@ def _document(
             reader.problem(entries, section, "expected a list of nodes")
             continue
         for index, entry in enumerate(entries.value):
-            node = _node(entry, f"{section}[{index}]", reader, default_port, partition)
+            node = _node(entry, f"{section}[{index}]", reader, (default_port, npu_port), partition)
             if node is not None:
                 nodes.append(node)
     _check_unique(nodes, root, reader)
@@ -210,7 +221,7 @@ def _document(
 
 
 def _node(
-    entry: Y, path: str, reader: _Reader, default_port: int, partition: str | None
+    entry: Y, path: str, reader: _Reader, ports: tuple[int, int | None], partition: str | None
 ) -> dict[str, Any] | None:
     if not entry.is_map:
         reader.problem(entry, path, "expected a node mapping {name, role, accelerator, ssh, labels}")
@@ -232,6 +243,9 @@ def _node(
         return None
     node["address"] = address
     port = reader.integer(ssh.get("port"), f"{where}.ssh.port") if ssh is not None else None
+    accelerator = entry.get("accelerator")
+    kind = accelerator.get("type") if accelerator is not None else None
+    default_port = ports[1] if ports[1] is not None and kind is not None and kind.value == "npu" else ports[0]
     node["port"] = port if port is not None else default_port
     if ssh is not None and isinstance(ssh.value, dict):
         for key, value in ssh.value.items():

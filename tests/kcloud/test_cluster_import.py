@@ -155,3 +155,31 @@ def test_cli_writes_the_inventory_and_exits_2_on_bad_input(tmp_path: Path) -> No
     )
     failed = subprocess.run([*lab, str(bad)], capture_output=True, text=True, timeout=60)
     assert failed.returncode == 2 and f"{bad}:3:" in failed.stderr and failed.stdout == ""
+
+
+def test_their_head_template_rendered_gives_npu_workers_the_npu_port(tmp_path: Path) -> None:
+    # the shape of kcloud-mlperf@eb881eb benchmarks/deploy/platform/cluster.yaml.tmpl, rendered as their
+    # stages.sh renders it (values ours); an unrendered copy is refused with the hint to render it
+    rendered = (
+        "cluster_name: kcloud-stack\nkubeconfig: ~/.kube/config\nssh:\n  default_port: 122\n  npu_port: 22\n"
+        "control_plane:\n  - name: node1\n    role: master\n"
+        "    accelerator: { type: cpu, vendor: intel, count: 0 }\n"
+        "    ssh: { host: 192.0.2.41, port: 122 }\nworkers:\n"
+        "  - name: node4\n    role: worker\n"
+        "    accelerator: { type: npu, vendor: furiosa, model: RNGD, count: 1 }\n"
+        "    ssh: { host: 192.0.2.114 }\n"
+        "  - name: node2\n    role: worker\n"
+        "    accelerator: { type: gpu, vendor: nvidia, model: L40, count: 1 }\n"
+        "    ssh: { host: 192.0.2.195 }\n"
+        "namespaces:\n  app: llm-evaluation\n"
+    )
+    result = import_cluster(_write(tmp_path, rendered), catalog=CATALOG)
+    assert {node["name"]: node["port"] for node in result.document["nodes"]} == {
+        "node1": 122, "node4": 22, "node2": 122,
+    }  # fmt: skip
+    assert {item.path for item in result.unmapped} == {"kubeconfig", "namespaces"}
+    template = _write(
+        tmp_path, rendered.replace("default_port: 122", "default_port: ${SSH_PORT_CP}"), "t.yaml"
+    )
+    with pytest.raises(InventoryError, match=r"t.yaml:4:\d+: ssh.default_port: .*unrendered template"):
+        import_cluster(template, catalog=CATALOG)
