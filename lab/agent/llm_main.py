@@ -166,6 +166,7 @@ def _greedy(run: LlmRun, sample: object) -> dict[str, object]:
     return {
         "text": done.text,
         "tokens": done.tokens,
+        "token_times": [round(moment, 6) for moment in done.token_times],  # s from send (K-Cloud run)
         "first_token": done.tokens[0] if done.tokens else None,
         "finish_reason": done.finish_reason,
         "done": done.done,

@@ -47,6 +47,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "lab.cli.report",
     "lab.cli.history",
     "lab.cli.node",
+    "lab.cli.kcloud",
 )
 
 

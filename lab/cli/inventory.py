@@ -8,6 +8,7 @@
     lab inventory show inventory/emulated.yaml --format json
     lab inventory capacity inventory/gwangju.yaml
     lab inventory schema > inventory.schema.json
+    lab inventory import cluster.yaml -o inventory/kcloud.yaml    # the K-Cloud team's cluster description
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lab.cli import inventory_import
 from lab.errors import InventoryError
 from lab.inventory.capacity import compute_capacity, format_capacity
 from lab.inventory.documents import check_catalog, check_profile_limits, kind_of
@@ -57,6 +59,8 @@ def register(subparsers: Any) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema (for editors)")
     schema.add_argument("--kind", choices=tuple(KINDS), default="inventory")
     schema.set_defaults(handler=_schema)
+
+    inventory_import.register(commands)
 
 
 def _check(arguments: argparse.Namespace) -> int:

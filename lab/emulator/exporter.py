@@ -8,7 +8,9 @@ It binds 127.0.0.1 on a free port (nodes share one host; the node's sessions get
 ``LAB_EXPORTER_PORT``) and on every scrape reads the card model at that moment, publishing
 the vendor's metric names and labels (``lab.devices.exporters`` lists them): FuriosaAI's
 ``furiosa_npu_*``, Rebellions' ``rbln_npu_*``/``rbln_up`` (one series per die, as rbln-smi
-lists dies), NVIDIA dcgm-exporter's ``DCGM_FI_DEV_*``. The ``exporter-scale`` fault
+lists dies) and the ``RBLN_DEVICE_STATUS:*`` names of rebellions-sw/rbln-metrics-exporter (labels
+``card``, ``uuid``, ``device``; what the K-Cloud team's monitor reads), NVIDIA dcgm-exporter's
+``DCGM_FI_DEV_*``. The ``exporter-scale`` fault
 multiplies the temperature and power it publishes by ``factor`` (default 0.001: the 1/1000
 unit quirk a real Rebellions exporter showed), so the conformance check has something to find.
 """
@@ -108,6 +110,17 @@ class VendorCollector(Collector):
                 ("rbln_npu_pcie_link_width", "lanes"),
             )
         }
+        status = {
+            name: GaugeMetricFamily(f"RBLN_DEVICE_STATUS:{name}", text, labels=["card", "uuid", "device"])
+            for name, text in (
+                ("TEMPERATURE", "NPU temperature (C)"),
+                ("CARD_POWER", "Card power usage (W)"),
+                ("UTILIZATION", "NPU utilization (%)"),
+                ("DRAM_USED", "DRAM used (bytes)"),
+                ("DRAM_TOTAL", "DRAM total (bytes)"),
+                ("HEALTH", "NPU health status"),
+            )
+        }
         speeds = {1: 2.5, 2: 5.0, 3: 8.0, 4: 16.0, 5: 32.0, 6: 64.0}
         for die in dies(view):  # type: ignore[arg-type]
             device, reading = die.device, die.reading
@@ -127,9 +140,19 @@ class VendorCollector(Collector):
                 ("rbln_npu_pcie_link_width", float(reading.pcie_width)),
             ):
                 families[name].add_metric(values, value)
+            card = [device.spec.product_name, device.uuid, f"rbln{die.npu}"]
+            for name, value in (
+                ("TEMPERATURE", die.temperature * factor),  # the exporter-scale fault: the 1/1000 quirk
+                ("CARD_POWER", round(reading.power, 1) * factor),
+                ("UTILIZATION", round(reading.utilization * 100, 1)),
+                ("DRAM_USED", float(die.memory_used)),
+                ("DRAM_TOTAL", float(die.memory_total)),
+                ("HEALTH", 1.0 - healthy),  # 0 = healthy, as kcloud-monitor reads it
+            ):
+                status[name].add_metric(card, value)
         up = GaugeMetricFamily("rbln_up", "exporter can read the devices")
         up.add_metric([], 1.0)
-        yield from (*families.values(), up)
+        yield from (*families.values(), *status.values(), up)
 
     def _nvidia(self, devices: list[tuple[EmulatedDevice, Reading]], now: float) -> Iterator[Metric]:
         labels = ["gpu", "UUID", "device", "modelName", "pci_bus_id", "Hostname"]

@@ -26,6 +26,7 @@ from lab.report.figures import FigureRow, key_figures, limit_text, measured_text
 from lab.report.humane import short_test_name
 from lab.report.identity import CardIdentity, identity
 from lab.report.llm import LlmSection, llm_section
+from lab.report.references import ReferenceRow, reference_rows
 from lab.report.scope import DeclaredCards, ModelRow, model_rows, scope_of, scope_text
 from lab.results import Run, TestRecord
 from lab.results.series import is_series_path, read_series
@@ -156,6 +157,7 @@ class NodeSection:
     failures: tuple[Failure, ...] = ()
     conditions: tuple[tuple[str, str], ...] = ()
     llm: LlmSection | None = None  # the LLM serving section (testsuites/llm), None without one
+    references: tuple[ReferenceRow, ...] = ()  # published figures beside ours (lab.report.references)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +358,7 @@ def _node_section(
         failures=tuple(failures),
         conditions=conditions,
         llm=llm_section(records, [(chart.title, chart.anchor) for chart in charts]),
+        references=reference_rows(records),
     )
 
 

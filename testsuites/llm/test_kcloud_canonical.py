@@ -1,0 +1,192 @@
+"""The K-Cloud team's canonical run (성능): their prompt, sample count, output length and batch, their way.
+
+Their 10-sample smoke step runs first; a failing smoke stops the run (as theirs does). Then the
+canonical run: one greedy request at a time over the profile's prompt template and data set,
+each response streamed by the agent on the node. Recorded side by side: their "TT100T" computed
+their way (mean request time × 100 / max_tokens), what the name promises measured on the stream
+(arrival of the 100th token), TTFT and TPOT, and, for a card they published a figure for, how far
+ours sits from theirs (kcloud-vs-published). The LoadGen runs are the suite's other tests.
+
+Their per-run ``result.json`` and CSV row are written as evidence (``kcloud-result.json``,
+``kcloud-row.csv``): ``lab kcloud import RUN_DIR`` puts the row beside their history.
+Settings and sources: inventory/profiles/kcloud-npu-v1.yaml (``kcloud_*``), docs/kcloud.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lab.criteria import not_computable
+from lab.errors import LabError
+from lab.kcloud.canonical import (
+    TOKENS,
+    CanonicalSettings,
+    canonical_figures,
+    deviation_percent,
+    published_reference,
+    sample_timing,
+)
+from lab.kcloud.results import HW_OF_MODEL, VENDOR_OF_CATALOG, RunInfo, csv_row, csv_text, result_json
+from lab.kcloud.run_power import RunPower
+from lab.llm.session import LlmSession
+from lab.performance.validity import InvalidRun
+from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, CriteriaView, LabNode, Measure
+from lab.pytest_plugin.session import LabSession
+from lab.results import write_evidence
+
+ARTICLES = Path(__file__).parent / "data" / "kcloud_articles.json"
+DATASET_LABEL = (
+    "kcloud-dataset"  # inventory label: a JSON data set of the same shape (the real CNN/DailyMail)
+)
+
+
+def _dataset(node: LabNode) -> tuple[str, str, list[str]]:
+    path = node.node.labels.get(DATASET_LABEL)
+    document = json.loads(Path(str(path) if path else ARTICLES).read_text(encoding="utf-8"))
+    articles = [str(item["article"]) for item in document["articles"]]
+    return str(document["dataset"]), str(document["dataset_version"]), articles
+
+
+def _their_vendor(node: LabNode, model: str) -> str:
+    vendor = node.catalog[model].vendor if model in node.catalog else "unknown"
+    return VENDOR_OF_CATALOG.get(vendor, vendor)
+
+
+def _not_computable(request: pytest.FixtureRequest, criteria: CriteriaView, name: str, why: str) -> None:
+    request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(
+        not_computable(criteria[name], why, criteria.model)
+    )
+
+
+def _record_power(
+    request: pytest.FixtureRequest,
+    criteria: CriteriaView,
+    node: LabNode,
+    model: str,
+    power: RunPower,
+    measure: Measure,
+) -> None:
+    """The run's card power from the exporter their dashboard reads (checked against the vendor tool)."""
+    if not power.sources:
+        _not_computable(request, criteria, "kcloud-power", power.result(()).why)
+        return
+    try:
+        reports = node.adapter(model).list_devices() if model in node.catalog else ()
+    except LabError as error:
+        _not_computable(request, criteria, "kcloud-power", f"the vendor tool did not list the cards: {error}")
+        return
+    result = power.result(reports)
+    if result.watts is None:
+        _not_computable(request, criteria, "kcloud-power", result.why)
+        return
+    request.node.user_properties += [
+        ("kcloud_power_source", result.source),
+        ("kcloud_power_scrapes", result.scrapes),
+        ("kcloud_power_checks", "; ".join(result.checks)),
+    ]
+    measure("kcloud-power", result.watts)
+
+
+def test_kcloud_canonical_run(
+    request: pytest.FixtureRequest,
+    node: LabNode,
+    llm: LlmSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    lab: LabSession,
+) -> None:
+    """Their canonical run after their smoke step; their figures beside ours; their result files written."""
+    settings = CanonicalSettings.from_profile(node.profile.settings)
+    dataset, version, articles = _dataset(node)
+    short = LabSession.of(request.config).options.perf_duration is not None
+    count = settings.smoke_samples if short else settings.samples
+    request.node.user_properties += [("kcloud_dataset", f"{dataset} {version}"), ("kcloud_samples", count)]
+
+    def run(prompts: list[str]) -> list[dict[str, object]]:
+        samples = [{"prompt": prompt, "max_tokens": settings.max_tokens} for prompt in prompts]
+        outputs = llm.accuracy(samples, prompts)
+        if len(outputs) != len(prompts):
+            raise InvalidRun(f"the agent returned {len(outputs)} responses for {len(prompts)} prompts")
+        return outputs
+
+    smoke = canonical_figures(run(settings.prompts(articles, settings.smoke_samples)), settings.max_tokens)
+    measure("kcloud-smoke", smoke.failed)  # FAIL stops here, as their smoke step does
+
+    model = criteria.model or ""
+    power = RunPower(node.transport, node.catalog[model].tool if model in node.catalog else "")
+    prompts = settings.prompts(articles, count)
+    started = datetime.now(UTC)
+    power.sample()
+    outputs: list[dict[str, object]] = []
+    for first in range(
+        0, count, settings.smoke_samples
+    ):  # chunks: their dashboard's power is scraped between
+        outputs += run(prompts[first : first + settings.smoke_samples])
+        power.sample()
+    completed = datetime.now(UTC)
+    figures = canonical_figures(outputs, settings.max_tokens)
+    ours = {
+        "ttft_mean_s": figures.ttft_mean_s, "tpot_mean_s": figures.tpot_mean_s,
+        "time_to_100_tokens_s": figures.time_to_100_tokens_s, "reached_100_tokens": figures.reached_100,
+        "dataset": dataset, "dataset_version": version, "short_run": short, "node": node.name,
+    }  # fmt: skip
+    hw = HW_OF_MODEL.get(model)
+    # their card names only for their cards, measured for real: an emulated card is labelled so, and
+    # its row never joins the real card's series
+    hardware = (
+        None
+        if hw and not node.node.emulated
+        else f"{model or 'unknown'}{' (emulated)' if node.node.emulated else ''}"
+    )
+    document = result_json(
+        RunInfo(
+            run_id=f"lab-{lab.run_id}-{node.name}", hw=hw or model, model=settings.model,
+            n_samples=count, max_tokens=settings.max_tokens, started_at=started.isoformat(),
+            completed_at=completed.isoformat(), elapsed_wall_s=(completed - started).total_seconds(),
+            dataset=dataset, dataset_version=version, hardware=hardware,
+            vendor=_their_vendor(node, model) if hardware else None,
+        ),
+        [sample_timing(output) for output in outputs],
+        lab_figures=ours,
+    )  # fmt: skip
+    evidence = [
+        write_evidence(
+            lab.run_dir, request.node.nodeid, "kcloud-result.json", json.dumps(document, indent=2)
+        ),
+        write_evidence(lab.run_dir, request.node.nodeid, "kcloud-row.csv", csv_text([csv_row(document)])),
+    ]
+    if figures.derived_tt100t_s is None or figures.tokens_per_s is None:
+        raise InvalidRun(f"all {count} canonical responses failed: no figure to record")
+    measure("kcloud-tt100t-derived", figures.derived_tt100t_s, evidence=evidence)
+    measure("kcloud-tokens-per-second", figures.tokens_per_s, evidence=evidence)
+    if figures.ttft_mean_s is not None:
+        measure("kcloud-ttft", figures.ttft_mean_s * 1000.0)
+    if figures.tpot_mean_s is not None:
+        measure("kcloud-tpot", figures.tpot_mean_s * 1000.0)
+    _record_power(request, criteria, node, model, power, measure)
+    if figures.time_to_100_tokens_s is None:
+        _not_computable(
+            request, criteria, "kcloud-time-to-100-tokens",
+            f"no response reached {TOKENS} tokens (the longest had {figures.longest_output})",
+        )  # fmt: skip
+    else:
+        measure("kcloud-time-to-100-tokens", figures.time_to_100_tokens_s)
+    reference = published_reference(node.profile.settings, model)
+    if reference is None:
+        _not_computable(
+            request, criteria, "kcloud-vs-published", f"the K-Cloud team published no figure for {model}"
+        )
+        return
+    # their figures beside ours in the report (lab.report.references), never as measurements
+    request.node.user_properties += [
+        ("reference:kcloud-tt100t-derived", reference.tt100t_s),
+        ("reference:kcloud-tokens-per-second", reference.tokens_per_s),
+        ("reference_source", reference.source),
+    ]
+    if reference.ttft_s is not None:
+        request.node.user_properties.append(("reference:kcloud-ttft", reference.ttft_s * 1000.0))
+    measure("kcloud-vs-published", deviation_percent(figures.derived_tt100t_s, reference.tt100t_s))
