@@ -39,9 +39,8 @@ from lab.pytest_plugin.session import LabSession
 from lab.results import write_evidence
 
 ARTICLES = Path(__file__).parent / "data" / "kcloud_articles.json"
-DATASET_LABEL = (
-    "kcloud-dataset"  # inventory label: a JSON data set of the same shape (the real CNN/DailyMail)
-)
+# inventory label: a JSON data set of the same shape (the real CNN/DailyMail on a real lab)
+DATASET_LABEL = "kcloud-dataset"
 
 
 def _dataset(node: LabNode) -> tuple[str, str, list[str]]:
@@ -122,10 +121,9 @@ def test_kcloud_canonical_run(
     started = datetime.now(UTC)
     power.sample()
     outputs: list[dict[str, object]] = []
-    for first in range(
-        0, count, settings.smoke_samples
-    ):  # chunks: their dashboard's power is scraped between
-        outputs += run(prompts[first : first + settings.smoke_samples])
+    chunk = settings.smoke_samples  # between chunks, the exporter their dashboard reads is scraped
+    for first in range(0, count, chunk):
+        outputs += run(prompts[first : first + chunk])
         power.sample()
     completed = datetime.now(UTC)
     figures = canonical_figures(outputs, settings.max_tokens)
