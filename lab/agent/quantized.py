@@ -1,9 +1,10 @@
 """The reference MLP computed as an INT8 card computes it: what an emulated card's outputs are.
 
 Weights are read from the same ONNX file the CPU reference runs (its ``Gemm`` initializers,
-in order) and quantized per output channel; activations are quantized per tensor before
-every layer; products accumulate in int32, and results are dequantized to float32. So the
-outputs differ from FP32 by real quantization error, not by a constant::
+in order) and quantized per output channel; activations are quantized per sample before
+every layer (so a sample's outputs do not depend on what else shares its batch, as with a
+card's calibrated scales); products accumulate in int32, and results are dequantized to
+float32. So the outputs differ from FP32 by real quantization error, not by a constant::
 
     model = QuantizedMlp.load("/tmp/kcloud-agent.x/reference-mlp.onnx")
     outputs = model.run(inputs)                   # float32 [n, 10]
@@ -65,7 +66,7 @@ class QuantizedMlp:
 
         values = numpy.asarray(inputs, dtype=numpy.float32)
         for number, (weight, scale, bias) in enumerate(self.layers):
-            input_scale = max(float(numpy.abs(values).max()), 1e-12) / INT8_MAX
+            input_scale = numpy.maximum(numpy.abs(values).max(axis=1, keepdims=True), 1e-12) / INT8_MAX
             accumulated = _quantize(values, input_scale) @ weight  # int32 accumulate
             if stuck_bit is not None and number == 0:
                 accumulated = accumulated | (1 << stuck_bit)

@@ -195,6 +195,7 @@ FaultKind = Literal[
     "perf-degradation",
     "wrong-firmware",
     "wrong-output",
+    "accuracy-drift",  # outputs grow noisier with the card's time since the fault started
     "aer-storm",
     "xid",
     "exporter-scale",

@@ -2,9 +2,13 @@
 
 ::
 
-    plan = ScenarioPlan(settings, choice, telemetry=[["rbln-smi", "--json"]])
-    runner.run(plan.offline(devices=[0, 1]))
+    plan = ScenarioPlan(settings, choice, telemetry=[["rbln-smi", "--json"]], sample_count=450)
+    runner.run(plan.offline(devices=[0, 1]))         # logs a sample of outputs (TEST01)
     runner.run(plan.server(device=0, target_qps=4000))
+    runner.run(plan.accuracy(device=0))              # AccuracyOnly: every sample once, outputs logged
+
+``sample_count`` is the task's data set size (the QSL: sample ``i`` is row ``i`` of the inputs
+the backend was given); without it, the settings' ``sample_count``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from lab.performance.audit import SAMPLING_SEED, SAMPLING_TARGET
 from lab.performance.backend_choice import BackendChoice
 from lab.performance.settings import PerfSettings
 
@@ -21,6 +26,7 @@ class ScenarioPlan:
     settings: PerfSettings
     backend: BackendChoice
     telemetry: Sequence[Sequence[str]] = field(default_factory=list)
+    sample_count: int | None = None
 
     def _request(
         self, scenario: str, devices: Sequence[int], batch: int, **extra: object
@@ -35,7 +41,7 @@ class ScenarioPlan:
             "devices": list(devices),
             "min_duration_s": self.settings.duration_s,
             "min_query_count": 1,
-            "sample_count": self.settings.sample_count,
+            "sample_count": self.sample_count or self.settings.sample_count,
             "deadline_s": self.settings.deadline_s,
             "telemetry": {
                 "commands": [list(command) for command in self.telemetry],
@@ -46,7 +52,21 @@ class ScenarioPlan:
         return request
 
     def offline(self, devices: Sequence[int]) -> dict[str, object]:
-        return self._request("Offline", devices, self.settings.batch)
+        """Offline, logging about ``SAMPLING_TARGET`` outputs for the TEST01 audit (MLPerf's
+        audit.config settings) when the plan has a data set."""
+        if self.sample_count is None:
+            return self._request("Offline", devices, self.settings.batch)
+        return self._request(
+            "Offline",
+            devices,
+            self.settings.batch,
+            accuracy_log_sampling_target=SAMPLING_TARGET,
+            accuracy_log_rng_seed=SAMPLING_SEED,
+        )
+
+    def accuracy(self, device: int) -> dict[str, object]:
+        """LoadGen AccuracyOnly (Offline): every sample of the data set once, every output logged."""
+        return self._request("Offline", [device], self.settings.batch, mode="AccuracyOnly")
 
     def singlestream(self, device: int) -> dict[str, object]:
         return self._request("SingleStream", [device], 1, min_query_count=self.settings.singlestream_queries)

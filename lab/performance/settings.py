@@ -15,6 +15,9 @@ Profile ``settings`` keys (defaults in brackets)::
     host_busy_cpu_pressure [0.5]      on nodes whose device computes on the controller's cores
                                       (emulated, loopback), a miss is inconclusive (ERROR) when
                                       tasks waited for a CPU this share of a run (Linux PSI)
+    accuracy_task [digits]            the task of every card's accuracy run and its performance
+                                      runs' samples (lab.performance.tasks); its target as a
+                                      fraction of FP32 is the ``accuracy`` criterion's minimum
 
 CI shortens runs with ``duration_override`` (the plugin's ``--lab-perf-duration``): the run
 is then a *short run*, recorded as such, and the minimum query counts drop to what
@@ -68,6 +71,7 @@ class PerfSettings:
     host_busy_cpu_pressure: float = 0.5
     sample_count: int = 1024
     server_queries: int = 662  # a Server trial's min query count: enough for LoadGen's p99 early stopping
+    accuracy_task: str = "digits"
 
     @property
     def short_run(self) -> bool:
@@ -123,4 +127,5 @@ class PerfSettings:
             # A Server trial passes only when VALID, early stopping included: LoadGen needs at
             # least 459 queries to bound a p99 with none late (662 allows one), whatever the rate.
             server_queries=multistream,
+            accuracy_task=str(settings.get("accuracy_task", "digits")),
         )
