@@ -37,7 +37,12 @@ class QuantizedMlp:
         self.layers = []
         for weight, bias in layers:
             scale = numpy.maximum(numpy.abs(weight).max(axis=0), 1e-12) / INT8_MAX  # per output channel
-            self.layers.append((_quantize(weight, scale), scale.astype(numpy.float32), bias))
+            # INT8 values held as floats: a BLAS product of them is the int32 accumulation exactly
+            # (float32 while every partial sum, at most inputs × 127², stays below 2**24; float64
+            # beyond) at a fraction of numpy's integer matmul cost
+            exact = numpy.float32 if weight.shape[0] * INT8_MAX**2 < 2**24 else numpy.float64
+            quantized = _quantize(weight, scale).astype(exact)
+            self.layers.append((quantized, scale.astype(numpy.float32), bias))
 
     @classmethod
     def load(cls, path: str) -> QuantizedMlp:
@@ -67,9 +72,9 @@ class QuantizedMlp:
         values = numpy.asarray(inputs, dtype=numpy.float32)
         for number, (weight, scale, bias) in enumerate(self.layers):
             input_scale = numpy.maximum(numpy.abs(values).max(axis=1, keepdims=True), 1e-12) / INT8_MAX
-            accumulated = _quantize(values, input_scale) @ weight  # int32 accumulate
+            accumulated = _quantize(values, input_scale).astype(weight.dtype) @ weight  # exact integers
             if stuck_bit is not None and number == 0:
-                accumulated = accumulated | (1 << stuck_bit)
+                accumulated = (accumulated.astype(numpy.int64) | (1 << stuck_bit)).astype(weight.dtype)
             values = (accumulated * (scale * input_scale) + bias).astype(numpy.float32)
             if number < len(self.layers) - 1:
                 values = numpy.maximum(values, 0.0)

@@ -18,7 +18,10 @@ a card with the ``wrong-output`` fault has a stuck accumulator bit, so its numbe
 ``infer(samples, keep_outputs=True)`` (accuracy runs, TEST01) computes the same way on the
 data set's rows (``options["inputs_path"]``, a .npy [N, features]) and returns each sample's
 float32 outputs as bytes; a card with the ``accuracy-drift`` fault adds noise to them that
-grows with the card's time since the fault started (deterministic per sample)::
+grows with the card's time since the fault started (deterministic per sample). The rows'
+outputs are computed when the card opens, off the clock: the emulated card's compute runs on
+the controller's cores, which must not slow the card's modelled service time, still waited
+out batch by batch::
 
     options = {"model": "resnet50", "batch": 8, "model_path": "model.onnx", "inputs_path": "inputs.npy"}
 Opening a card another process owns raises ``DeviceBusyError``; a card off the bus
@@ -60,7 +63,7 @@ class EmulatedBackend(Backend):
         self._lock = threading.Lock()
         self._ahead: Any = None  # the next query's timing, computed while the card idles
         self._model: Any = None  # the quantized reference model, loaded for ``outputs``
-        self._inputs: Any = None  # the data set's rows (``inputs_path``), for accuracy runs
+        self._outputs: Any = None  # the card's outputs for the data set's rows (``inputs_path``)
 
     def open(self, sample_count: int) -> None:
         try:
@@ -84,8 +87,9 @@ class EmulatedBackend(Backend):
         except Exception as error:  # the emulator's own errors: busy, missing device, no node dir
             raise BackendError(f"cannot open emulated npu{self.device}: {error}") from error
         self._session = session
-        if "inputs_path" in self.options:
-            self._inputs = load_inputs(option_str(self.options, "inputs_path"), sample_count)
+        if "inputs_path" in self.options and "model_path" in self.options:
+            rows = load_inputs(option_str(self.options, "inputs_path"), sample_count)
+            self._outputs = self._drifted(self._compute(rows))
         self.time_scale = float(session.node.spec.time_scale)
         profile = MODEL_PROFILES[self.model_name]
         self.ops_per_sample = profile.gops_per_sample * 1e9
@@ -111,17 +115,21 @@ class EmulatedBackend(Backend):
 
     def _sample_outputs(self, samples: list[int]) -> tuple[bytes, ...]:
         """The card's outputs for the data set's rows ``samples``, one float32 row each."""
+        if self._outputs is None:
+            raise BackendError("outputs of LoadGen samples need options.inputs_path and options.model_path")
+        return tuple(self._outputs[sample].tobytes() for sample in samples)
+
+    def _drifted(self, values: Any) -> Any:
+        """``values`` with the accuracy-drift fault's noise: per sample (seeded by its index), in
+        standard deviations of the sample's outputs times the drift reached."""
         import numpy
 
-        if self._inputs is None:
-            raise BackendError("outputs of LoadGen samples need options.inputs_path (a .npy of inputs)")
-        values = self._compute(self._inputs[samples])
         drift = self._session.accuracy_drift
         if drift > 0:
-            for row, sample in zip(values, samples, strict=True):
+            for sample, row in enumerate(values):
                 noise = numpy.random.default_rng(sample).standard_normal(row.shape).astype(numpy.float32)
                 row += drift * float(row.std()) * noise
-        return tuple(row.tobytes() for row in values)
+        return values
 
     def _compute(self, inputs: Any) -> Any:
         if self._model is None:
