@@ -59,10 +59,13 @@ def compare_test01(performance: Mapping[int, bytes], accuracy: Mapping[int, byte
             f"{len(differing)} of {len(performance)} outputs logged during the performance run differ "
             f"from the accuracy run's (samples {shown}{'…' if len(differing) > 5 else ''})",
         )
+    how = (
+        "all bit-exact"
+        if exact == len(performance)
+        else f"{exact} bit-exact, the rest within {RELATIVE_TOLERANCE:g} of the output scale, same class"
+    )
     return Audit(
-        True,
-        f"{len(performance)} outputs logged during the performance run match the accuracy run's "
-        f"({exact} bit-exact, the rest within {RELATIVE_TOLERANCE:g} of the output scale, same class)",
+        True, f"{len(performance)} outputs logged during the performance run match the accuracy run's ({how})"
     )
 
 
