@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from lab import __version__
-from lab.criteria import MARGINAL_MARKER, Measurement, Outcome, combine
+from lab.criteria import MARGINAL_MARKER, JsonValue, Measurement, Outcome, combine
 from lab.pytest_plugin import masking
 from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, TRANSCRIPT_KEY
 from lab.pytest_plugin.interrupt import install_sigterm_as_interrupt, restore_sigterm
@@ -205,8 +205,16 @@ def _write_record(item: pytest.Item, target: Target, state: _TestState) -> None:
     )
 
 
-def _json_safe(value: object) -> str | int | float | bool | None:
-    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+def _json_safe(value: object) -> JsonValue:
+    """JSON data as it is (a property may be an object, e.g. a figure's ``accuracy``); anything
+    else as its text."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return str(value)
 
 
 def _attach_to_allure(item: pytest.Item, outcome: Outcome) -> None:

@@ -16,7 +16,8 @@ from lab.report.humane import property_label, property_text
 from lab.report.scope import DeclaredCards
 from lab.results import TestRecord
 
-_NOT_IDENTITY = frozenset({"short_run", "pid", "short_soak"})
+# shown elsewhere: accuracy and audits beside each performance figure
+_NOT_IDENTITY = frozenset({"short_run", "pid", "short_soak", "accuracy", "audits", "accuracy_detail"})
 _MAX_IDENTITY_VALUES = 8
 CARD_FIELDS = ("model", "product", "serial", "pci_address", "link", "firmware", "driver", "runtime")
 """A card's identity, in the order of the certificate's card table."""
