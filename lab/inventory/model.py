@@ -195,12 +195,12 @@ FaultKind = Literal[
     "perf-degradation",
     "wrong-firmware",
     "wrong-output",
-    "accuracy-drift",  # outputs grow noisier with the card's time since the fault started
     "aer-storm",
     "xid",
     "exporter-scale",
     "bmc-timeout",  # node-level: the emulated BMC stops answering (requests hang)
     "bmc-frozen-power",  # node-level: the emulated BMC's PowerConsumedWatts stops changing
+    "accuracy-drift",  # outputs grow noisier with the card's time since the fault started
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 
