@@ -20,6 +20,9 @@ from lab.performance.audit import SAMPLING_SEED, SAMPLING_TARGET
 from lab.performance.backend_choice import BackendChoice
 from lab.performance.settings import PerfSettings
 
+ACCURACY_DEADLINE_S = 20.0  # an accuracy run's agent deadline: start-up and the model's load ...
+ACCURACY_SECONDS_PER_SAMPLE = 0.02  # ... plus this per sample (50 samples/s: slower is a broken card)
+
 
 @dataclass(frozen=True)
 class ScenarioPlan:
@@ -65,8 +68,14 @@ class ScenarioPlan:
         )
 
     def accuracy(self, device: int) -> dict[str, object]:
-        """LoadGen AccuracyOnly (Offline): every sample of the data set once, every output logged."""
-        return self._request("Offline", [device], self.settings.batch, mode="AccuracyOnly")
+        """LoadGen AccuracyOnly (Offline): every sample of the data set once, every output logged.
+        Its deadline grows with the data set, not the performance runs' duration: a hung card
+        is an ERROR in seconds, not after a performance run's allowance."""
+        samples = self.sample_count or self.settings.sample_count
+        deadline = min(self.settings.deadline_s, ACCURACY_DEADLINE_S + samples * ACCURACY_SECONDS_PER_SAMPLE)
+        return self._request(
+            "Offline", [device], self.settings.batch, mode="AccuracyOnly", deadline_s=deadline
+        )
 
     def singlestream(self, device: int) -> dict[str, object]:
         return self._request("SingleStream", [device], 1, min_query_count=self.settings.singlestream_queries)
