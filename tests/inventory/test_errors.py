@@ -365,7 +365,8 @@ nodes:
         "18:57: nodes.emu.emulation.faults[2]: give after_seconds or after_queries, not both",
         "19:18: nodes[1].emulation.faults[3].kind: 'meltdown' is not one of thermal-runaway, "
         "ecc-correctable, ecc-uncorrectable, pcie-degraded, fell-off-bus, hang, perf-degradation, "
-        "wrong-firmware, wrong-output, aer-storm, xid, exporter-scale, bmc-timeout, bmc-frozen-power, accuracy-drift",
+        "wrong-firmware, wrong-output, aer-storm, xid, exporter-scale, bmc-timeout, bmc-frozen-power, "
+        "accuracy-drift",
     ]
 
 
