@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -17,6 +18,7 @@ from lab.agent.summary import parse_detail, parse_summary
 from lab.criteria import Measurement, Outcome, evaluate
 from lab.errors import CriterionFailed, InfrastructureError
 from lab.inventory import load_inventory
+from lab.performance.accuracy import CardAccuracy
 from lab.performance.evidence import RunEvidence
 from lab.performance.result import AgentResult
 from lab.performance.validity import InvalidRun, run_problem, server_trial_passed
@@ -106,10 +108,12 @@ def _suite() -> ModuleType:
 
 
 class FakePerf:
-    """Stands in for ``PerformanceSession``: ``run`` answers with prepared results in order."""
+    """Stands in for ``PerformanceSession``: ``run`` answers with prepared results in order;
+    ``accuracy`` with a passing card and a LoadGen accuracy log written to ``folder``."""
 
-    def __init__(self, answer: Callable[[dict[str, object]], AgentResult]) -> None:
+    def __init__(self, answer: Callable[[dict[str, object]], AgentResult], folder: Path) -> None:
         self.answer = answer
+        self.folder = folder
         self.backend = SimpleNamespace(name="emulated")
         self.settings = SimpleNamespace(server_trials=4, server_tolerance=0.05)
 
@@ -121,6 +125,15 @@ class FakePerf:
 
     def run(self, request: dict[str, object], label: str) -> AgentResult:
         return self.answer(request)
+
+    def accuracy(
+        self, model: object, device: int, *, target_fraction: float
+    ) -> tuple[CardAccuracy, AgentResult]:
+        log = self.folder / "accuracy-npu0-1-mlperf_log_accuracy.json"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("[]", encoding="utf-8")
+        card = CardAccuracy("digits", "top1", 0.978, 0.98, target_fraction, 450, 0, str(log))
+        return card, replace(_result(_valid_offline_summary(5000.0)), evidence=(str(log),))
 
     def series(self, result: AgentResult, model: object, indexes: Sequence[int]) -> list[object]:
         return [SimpleNamespace(t=1.0, power_watts=100.0)]
@@ -135,7 +148,7 @@ def _call(
     inventory = load_inventory(REPOSITORY / "inventory" / "emulated.yaml")
     catalog = inventory.catalog
     criteria = CriteriaView(inventory.profiles["kcloud-npu-v1"], "warboy")
-    request = SimpleNamespace(node=SimpleNamespace(stash=pytest.Stash()))
+    request = SimpleNamespace(node=SimpleNamespace(stash=pytest.Stash(), user_properties=[]))
     measurements: list[Measurement] = request.node.stash.setdefault(MEASUREMENTS_KEY, [])
 
     def measure(criterion: str, value: object, *, evidence: Sequence[str] = ()) -> Measurement:
@@ -151,7 +164,7 @@ def _call(
     arguments = {
         "request": request,
         "device": device,
-        "perf": FakePerf(answer),
+        "perf": FakePerf(answer, tmp_path / "fake-agent"),
         "measure": measure,
         "criteria": criteria,
         "evidence": RunEvidence(tmp_path, f"t::{name}"),
