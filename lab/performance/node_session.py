@@ -42,7 +42,6 @@ from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
 from lab.performance.wall_power import WallPowerSampler, WallSeries
 from lab.transport.base import Transport
 
-REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
 LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
 
 
