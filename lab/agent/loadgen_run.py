@@ -94,6 +94,17 @@ def settings_for(request: Request, lg: Any, expected_qps: float | None) -> Any:
     return settings
 
 
+def accuracy_settings(settings: Any, request: Request, lg: Any) -> None:
+    """The request's mode: AccuracyOnly runs every sample once and logs every output; a
+    performance run with ``accuracy_log_sampling_target`` logs about that many outputs, chosen
+    by ``accuracy_log_rng_seed`` (MLPerf's TEST01 audit.config settings)."""
+    if request.accuracy_mode:
+        settings.mode = lg.TestMode.AccuracyOnly
+    elif request.accuracy_log_sampling_target:
+        settings.accuracy_log_sampling_target = request.accuracy_log_sampling_target
+        settings.accuracy_log_rng_seed = request.accuracy_log_rng_seed
+
+
 def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]:
     """Run the request's LoadGen test; an Offline run that ended before its min duration is re-run
     once at the rate it really reached (what LoadGen's own summary recommends), so a probe that
@@ -108,6 +119,9 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
 
     expected_qps = request.expected_qps
     probed = None
+    if request.accuracy_mode:  # every sample once, as fast as it goes: nothing to size or warm up
+        expected_qps = expected_qps or float(request.sample_count)
+        request.expected_latency_ms = request.expected_latency_ms or 1.0
     if request.scenario == "Offline" and expected_qps is None:
         probed = probe_throughput(backends)
         expected_qps = probed * PROBE_HEADROOM
@@ -124,6 +138,7 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
     reached = summary.get("samples_per_second")
     if (
         request.scenario == "Offline"
+        and not request.accuracy_mode
         and summary.get("min_duration_satisfied") is False
         and isinstance(reached, float)
         and reached > (expected_qps or 0.0)
@@ -152,6 +167,9 @@ def run_test(request: Request, backends: Sequence[Backend]) -> dict[str, object]
             "issue_same_sample": request.issue_same_sample,
             # what LoadGen's built-in mlperf.conf says, for the rule checker's seed rule
             "mlperf_conf_seeds": mlperf_conf_seeds(request.mlperf_model, request.scenario),
+            "mode": request.mode,
+            "accuracy_log_sampling_target": request.accuracy_log_sampling_target,
+            "accuracy_log_rng_seed": request.accuracy_log_rng_seed,
         },
         "short_run": request.short_run,
         "backends": [backend.info() for backend in backends],
@@ -168,7 +186,11 @@ def _one_test(
 ) -> dict[str, object]:
     """One LoadGen test with the pool as SUT and telemetry around it: summary, logs, window, samples."""
     pool = WorkerPool(
-        backends, lg.QuerySamplesComplete, lg.QuerySampleResponse, pipelined=request.scenario == "Offline"
+        backends,
+        lg.QuerySamplesComplete,
+        lg.QuerySampleResponse,
+        pipelined=request.scenario == "Offline",
+        keep_outputs=request.keeps_outputs,
     )
 
     inline = request.scenario in ("SingleStream", "MultiStream") and len(backends) == 1
@@ -189,6 +211,7 @@ def _one_test(
     log_settings.log_output.outdir = request.output_dir
     log_settings.log_output.copy_summary_to_stdout = False
     settings = settings_for(request, lg, expected_qps)
+    accuracy_settings(settings, request, lg)
     sampler = TelemetrySampler(request.telemetry_commands, request.telemetry_interval_s, clock)
     if not inline:
         pool.start()
@@ -204,8 +227,14 @@ def _one_test(
         lg.DestroySUT(sut)
     if pool.failure is not None:
         raise RuntimeError(f"the backend failed during the run: {pool.failure}")
+    logs: dict[str, str] = {}
+    if request.keeps_outputs:
+        accuracy_log = os.path.join(request.output_dir, "mlperf_log_accuracy.json")
+        logs["accuracy"] = accuracy_log
+        # the accuracy log of AccuracyOnly (every sample) or the performance run's sampled outputs (TEST01)
     summary_path = os.path.join(request.output_dir, "mlperf_log_summary.txt")
-    detail_path = os.path.join(request.output_dir, "mlperf_log_detail.txt")
+    logs["summary"] = summary_path
+    detail_path = logs["detail"] = os.path.join(request.output_dir, "mlperf_log_detail.txt")
     with open(summary_path, encoding="utf-8", errors="replace") as handle:
         summary_text = handle.read()
     with open(detail_path, encoding="utf-8", errors="replace") as handle:
@@ -217,7 +246,7 @@ def _one_test(
         "summary": parse_summary(summary_text),
         "summary_text": summary_text,
         "detail": detail,
-        "logs": {"summary": summary_path, "detail": detail_path},
+        "logs": logs,
         "window": {
             "start": round(window_start, 6),
             "end": round(window_end, 6),

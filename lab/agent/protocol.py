@@ -13,6 +13,9 @@ Request (a JSON file whose path is the agent's only argument)::
      "expected_latency_ms": 2.0,                  # SingleStream/MultiStream hint
      "mlperf_model": "resnet50",                  # mlperf.conf's name ("*": its generic rules only)
      "issue_same_sample": null,                   # TEST04: an index LoadGen issues every time
+     "mode": "PerformanceOnly",                   # or AccuracyOnly: every sample once, outputs logged
+     "accuracy_log_sampling_target": 64,          # PerformanceOnly: log ~64 outputs (TEST01); 0 = none
+     "accuracy_log_rng_seed": 720381539243781796, # which ones (MLPerf's audit.config seed)
      "telemetry": {"commands": [["rbln-smi", "--json"]], "interval_s": 1.0},
      "deadline_s": 120,
      "output_dir": "/tmp/kcloud-agent/run-1"}
@@ -39,6 +42,7 @@ from __future__ import annotations
 import json
 
 SCENARIOS = ("Offline", "SingleStream", "MultiStream", "Server")
+MODES = ("PerformanceOnly", "AccuracyOnly")
 MLPERF_MIN_DURATION_S = 600.0  # below this a run is a "short run", not MLPerf-compliant
 EXIT_OK = 0
 EXIT_BAD_REQUEST = 2
@@ -90,6 +94,12 @@ class Request:
             model = "*"  # a backend's model option that is no mlperf.conf name: its generic rules
         self.mlperf_model = str(model)  # the name mlperf.conf's lines are looked up under
         self.deadline_s = _number(data, "deadline_s", 3600.0, low=1.0)
+        self.mode = _choice({"mode": data.get("mode", MODES[0])}, "mode", MODES)
+        self.accuracy_log_sampling_target = int(_number(data, "accuracy_log_sampling_target", 0, low=0))
+        seed = data.get("accuracy_log_rng_seed", 0)
+        if not _is_int(seed) or not 0 <= seed < 2**64:  # type: ignore[operator]
+            raise RequestError(f"accuracy_log_rng_seed must be an integer in [0, 2**64), got {seed!r}")
+        self.accuracy_log_rng_seed: int = seed  # type: ignore[assignment]
         output_dir = data.get("output_dir")
         if not isinstance(output_dir, str) or not output_dir:
             raise RequestError("output_dir must be a path")
@@ -133,6 +143,15 @@ class Request:
     def workload(self) -> bool:
         """True for the non-LoadGen workloads (``WORKLOADS``)."""
         return self.scenario in WORKLOADS
+
+    @property
+    def accuracy_mode(self) -> bool:
+        return self.mode == "AccuracyOnly"
+
+    @property
+    def keeps_outputs(self) -> bool:
+        """Whether responses carry the samples' outputs (an accuracy run, or a sampled audit)."""
+        return self.accuracy_mode or self.accuracy_log_sampling_target > 0
 
     @property
     def short_run(self) -> bool:

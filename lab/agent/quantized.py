@@ -1,9 +1,10 @@
 """The reference MLP computed as an INT8 card computes it: what an emulated card's outputs are.
 
 Weights are read from the same ONNX file the CPU reference runs (its ``Gemm`` initializers,
-in order) and quantized per output channel; activations are quantized per tensor before
-every layer; products accumulate in int32, and results are dequantized to float32. So the
-outputs differ from FP32 by real quantization error, not by a constant::
+in order) and quantized per output channel; activations are quantized per sample before
+every layer (so a sample's outputs do not depend on what else shares its batch, as with a
+card's calibrated scales); products accumulate in int32, and results are dequantized to
+float32. So the outputs differ from FP32 by real quantization error, not by a constant::
 
     model = QuantizedMlp.load("/tmp/kcloud-agent.x/reference-mlp.onnx")
     outputs = model.run(inputs)                   # float32 [n, 10]
@@ -36,7 +37,12 @@ class QuantizedMlp:
         self.layers = []
         for weight, bias in layers:
             scale = numpy.maximum(numpy.abs(weight).max(axis=0), 1e-12) / INT8_MAX  # per output channel
-            self.layers.append((_quantize(weight, scale), scale.astype(numpy.float32), bias))
+            # INT8 values held as floats: a BLAS product of them is the int32 accumulation exactly
+            # (float32 while every partial sum, at most inputs × 127², stays below 2**24; float64
+            # beyond) at a fraction of numpy's integer matmul cost
+            exact = numpy.float32 if weight.shape[0] * INT8_MAX**2 < 2**24 else numpy.float64
+            quantized = _quantize(weight, scale).astype(exact)
+            self.layers.append((quantized, scale.astype(numpy.float32), bias))
 
     @classmethod
     def load(cls, path: str) -> QuantizedMlp:
@@ -65,10 +71,10 @@ class QuantizedMlp:
 
         values = numpy.asarray(inputs, dtype=numpy.float32)
         for number, (weight, scale, bias) in enumerate(self.layers):
-            input_scale = max(float(numpy.abs(values).max()), 1e-12) / INT8_MAX
-            accumulated = _quantize(values, input_scale) @ weight  # int32 accumulate
+            input_scale = numpy.maximum(numpy.abs(values).max(axis=1, keepdims=True), 1e-12) / INT8_MAX
+            accumulated = _quantize(values, input_scale).astype(weight.dtype) @ weight  # exact integers
             if stuck_bit is not None and number == 0:
-                accumulated = accumulated | (1 << stuck_bit)
+                accumulated = (accumulated.astype(numpy.int64) | (1 << stuck_bit)).astype(weight.dtype)
             values = (accumulated * (scale * input_scale) + bias).astype(numpy.float32)
             if number < len(self.layers) - 1:
                 values = numpy.maximum(values, 0.0)

@@ -10,6 +10,10 @@ servers do), runs the batch and reports the samples complete::
 
 A backend that raises stops its worker and is reported by ``pool.failure``; the queries it
 held are completed anyway so LoadGen does not wait forever, and the run is then an error.
+
+With ``keep_outputs`` (accuracy runs, and performance runs that log a sample of outputs for
+the TEST01 audit) each response points at the sample's real output bytes: LoadGen copies the
+ones it logs inside ``QuerySamplesComplete``, so the buffers are kept alive until it returns.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from .backends import Backend, checked
+from .backends import Backend, BackendError, checked
 
 Sample = tuple[int, int]  # (LoadGen query id, QSL sample index)
 
@@ -31,9 +36,11 @@ class WorkerPool:
         response: Callable[[int, int, int], object],
         *,
         pipelined: bool = False,
+        keep_outputs: bool = False,
     ) -> None:
         self.backends = list(backends)
         self.pipelined = pipelined
+        self.keep_outputs = keep_outputs
         self._complete = complete
         self._response = response
         self._queue: queue.SimpleQueue[Sample | None] = queue.SimpleQueue()
@@ -95,14 +102,42 @@ class WorkerPool:
         # LoadGen hears of each part as it completes and the rest is run by the next call.
         while batch:
             count = len(batch)
+            outputs: tuple[bytes, ...] | None = None
             if self.failure is None:
                 try:
-                    count = checked(backend.infer([sample for _, sample in batch]), len(batch))
+                    ran = backend.infer([sample for _, sample in batch], keep_outputs=self.keep_outputs)
+                    count = checked(ran, len(batch))
+                    outputs = ran.outputs
+                    if self.keep_outputs and (outputs is None or len(outputs) != count):
+                        returned = _count(outputs)
+                        raise BackendError(f"asked for outputs, got {returned} for {count} samples")
                 except Exception as error:  # any backend failure ends the run as an error
                     self.failure = f"npu{backend.device}: {type(error).__name__}: {error}"
-                    count = len(batch)
+                    count, outputs = len(batch), None
                 else:
                     self.samples_done[slot] += count
             done, batch = batch[:count], batch[count:]
-            self._complete([self._response(query_id, 0, 0) for query_id, _ in done])
+            if outputs is None:
+                self._complete([self._response(query_id, 0, 0) for query_id, _ in done])
+            else:
+                # one buffer per sample, alive until QuerySamplesComplete (which copies what it logs) returns
+                buffers = [numpy_bytes(output) for output in outputs]
+                self._complete(
+                    [
+                        self._response(query_id, buffer.ctypes.data, buffer.nbytes)
+                        for (query_id, _), buffer in zip(done, buffers, strict=True)
+                    ]
+                )
+                del buffers
             backend.idle()
+
+
+def numpy_bytes(data: bytes) -> Any:
+    """``data`` as a numpy byte array, whose address LoadGen can read (``.ctypes.data``)."""
+    import numpy
+
+    return numpy.frombuffer(data, dtype=numpy.uint8) if data else numpy.zeros(0, dtype=numpy.uint8)
+
+
+def _count(outputs: tuple[bytes, ...] | None) -> str:
+    return "none" if outputs is None else str(len(outputs))

@@ -33,6 +33,9 @@ from lab.emulator.workload import WorkloadModel
 OPEN_END = 1.0e12
 
 
+ACCURACY_DRIFT_PER_HOUR = 1.0  # the accuracy-drift fault's default growth of output noise
+
+
 class DeviceUnavailable(RuntimeError):
     """The device does not exist or fell off the bus."""
 
@@ -88,6 +91,9 @@ class WorkloadSession:
         self.start = 0.0
         self.hung = False
         self.wrong_output = False
+        # accuracy-drift: the outputs' noise, in standard deviations of each sample's outputs;
+        # it grows with the card's emulated time since the fault started (a slow soak finding)
+        self.accuracy_drift = 0.0
         self.queries = 0
         self._first_query = 0
         self._private: EmulatedDevice | None = None
@@ -100,7 +106,8 @@ class WorkloadSession:
             spec = self.node.spec
             record = state.device(self.index)
             now = self.node.now()
-            kinds = {fault.kind for fault in active_faults(spec, self.index, record, now)}
+            active = active_faults(spec, self.index, record, now)
+            kinds = {fault.kind for fault in active}
             if "fell-off-bus" in kinds:
                 raise DeviceUnavailable(f"no such device: npu{self.index} is not on the PCI bus")
             device = EmulatedDevice(spec, self.device_spec, record)
@@ -113,6 +120,11 @@ class WorkloadSession:
             self._first_query = record.queries
             self.hung = "hang" in kinds
             self.wrong_output = "wrong-output" in kinds
+            self.accuracy_drift = sum(
+                fault.number("per_hour", ACCURACY_DRIFT_PER_HOUR) * max(0.0, now - fault.start) / 3600.0
+                for fault in active
+                if fault.kind == "accuracy-drift"
+            )
         # A private copy whose thermal history starts at this session: only our own busy
         # interval matters from now on (we own the device), so per-query evaluation is cheap.
         private = DeviceRecord(

@@ -204,6 +204,7 @@ FaultKind = Literal[
     "llm-stream-cut",  # the node's LLM endpoint ends streams after after_tokens tokens, no finish reason
     "llm-wrong-tokens",  # the node's LLM endpoint returns wrong tokens (at full speed)
     "llm-served-elsewhere",  # the node's LLM endpoint computes on card parameters.card, not its own
+    "accuracy-drift",  # outputs grow noisier with the card's time since the fault started
 ]
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 

@@ -12,7 +12,9 @@
 * A crash (no result, an error result, non-zero exit) or a hang (past ``deadline_s`` plus a
   grace) raises ``AgentError`` — an ``InfrastructureError``, so the outcome is ERROR, with
   the agent's stderr attached.
-* LoadGen's summary and detail logs are fetched next to the evidence when asked.
+* LoadGen's summary and detail logs are fetched next to the evidence when asked, and its
+  accuracy log (``mlperf_log_accuracy.json``) when the run kept outputs (an accuracy run, or a
+  performance run logging a sample of them for the TEST01 audit).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from lab.transport.base import Transport
 
 DEADLINE_GRACE_S = 30.0  # the transport's deadline: the agent's own, plus start-up and output
 LOG_FILES = ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "user.conf")
+ACCURACY_LOG = "mlperf_log_accuracy.json"
 
 
 class AgentRunner:
@@ -128,13 +131,20 @@ class AgentRunner:
             raise AgentError(f"the agent failed: {detail}", node=self.node, stderr=outcome.stderr)
         result = AgentResult.parse(outcome.stdout, node=self.node, stderr=outcome.stderr)
         if evidence_dir is not None:
-            result = replace(result, evidence=self._fetch_logs(payload["output_dir"], evidence_dir, name))
+            logs = result.data.get("logs")
+            wanted = (
+                (*LOG_FILES, ACCURACY_LOG) if isinstance(logs, dict) and "accuracy" in logs else LOG_FILES
+            )
+            fetched = self._fetch_logs(payload["output_dir"], evidence_dir, name, wanted)
+            result = replace(result, evidence=fetched)
         return result
 
-    def _fetch_logs(self, remote_dir: object, evidence_dir: Path, name: str) -> tuple[str, ...]:
+    def _fetch_logs(
+        self, remote_dir: object, evidence_dir: Path, name: str, wanted: Sequence[str] = LOG_FILES
+    ) -> tuple[str, ...]:
         evidence_dir.mkdir(parents=True, exist_ok=True)
         fetched: list[str] = []
-        for log in LOG_FILES:
+        for log in wanted:
             local = evidence_dir / f"{name}-{log}"
             try:
                 self.transport.get(f"{remote_dir}/{log}", str(local))

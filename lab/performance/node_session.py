@@ -6,6 +6,12 @@
         plan = perf.plan(catalog["rngd"])                  # requests with telemetry of furiosa-smi
         offline = perf.run(plan.offline([0]), "offline")   # AgentResult, logs fetched locally
         power = perf.mean_power(offline, catalog["rngd"], tool_indexes=[0])
+        card, run = perf.accuracy(catalog["rngd"], 0, target_fraction=0.99)   # CardAccuracy, AgentResult
+        audit = audit_logs(accuracy_log_of(offline), accuracy_log_of(run))  # TEST01 (lab.performance.audit)
+
+Every run's samples are the accuracy task's data set (``lab.performance.tasks``; the profile's
+``accuracy_task``): its model and inputs are pushed to the node once, unless the inventory
+points the backend at a model already there.
 """
 
 from __future__ import annotations
@@ -24,19 +30,19 @@ from types import TracebackType
 from lab.devices import adapter_for
 from lab.errors import InfrastructureError
 from lab.inventory.model import DeviceModel, Node, Profile
-from lab.performance.agent_runner import AgentRunner
+from lab.performance.accuracy import CardAccuracy
+from lab.performance.agent_runner import ACCURACY_LOG, AgentRunner
 from lab.performance.backend_choice import BackendChoice, choose_backend
-from lab.performance.reference_model import REFERENCE_OPS_PER_SAMPLE, write_reference_model
-from lab.performance.result import AgentResult
+from lab.performance.result import AgentError, AgentResult
 from lab.performance.scenarios import ScenarioPlan
 from lab.performance.settings import PerfSettings
+from lab.performance.tasks import TaskData, load_task, read_accuracy_log
 from lab.performance.telemetry import CardSample, card_series, mean_power, telemetry_commands
 from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
 from lab.performance.wall_power import WallPowerSampler, WallSeries
 from lab.transport.base import Transport
 from lab.transport.redfish import RedfishClient
 
-REFERENCE_MODEL_DIR = Path(tempfile.gettempdir()) / "kcloud-lab-agent"
 LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
 
 
@@ -65,6 +71,14 @@ def _local_timing_lock() -> Iterator[None]:
         yield
     finally:
         os.close(handle)  # closing releases the lock
+
+
+def accuracy_log_of(result: AgentResult) -> Path:
+    """The local copy of the run's LoadGen accuracy log (fetched with its other logs)."""
+    for path in result.evidence:
+        if path.endswith(ACCURACY_LOG):
+            return Path(path)
+    raise AgentError("the run kept outputs but its LoadGen accuracy log was not fetched", node=result.node)
 
 
 class PerformanceSession:
@@ -101,18 +115,33 @@ class PerformanceSession:
             self._commands[model.key] = telemetry_commands(lambda t: adapter_for(model, t), self.transport)
         return self._commands[model.key]
 
+    @property
+    def task(self) -> TaskData:
+        """The accuracy task (built on the controller on first use)."""
+        return load_task(self.settings.accuracy_task)
+
     def plan(self, model: DeviceModel | None) -> ScenarioPlan:
-        """Requests for this node's backend; the CPU reference model is built and pushed when needed."""
+        """Requests for this node's backend, the task's model and inputs pushed on first use."""
         backend = self.backend
-        if backend.name == "onnxruntime-cpu" and "model_path" not in backend.options:
-            local = write_reference_model(REFERENCE_MODEL_DIR / "reference-mlp.onnx")
-            options = {
-                **backend.options,
-                "model_path": self.runner.push_file(local),
-                "ops_per_sample": REFERENCE_OPS_PER_SAMPLE,
-            }
-            backend = BackendChoice(backend.name, backend.python, backend.environment, options)
-        return ScenarioPlan(self.settings, backend, self.telemetry_for(model))
+        task = self.task
+        options = dict(backend.options)
+        if "model_path" not in options:
+            options["model_path"] = self.runner.push_file(task.files.model)
+            if backend.name == "onnxruntime-cpu" and task.ops_per_sample is not None:
+                options["ops_per_sample"] = task.ops_per_sample
+        options.setdefault("inputs_path", self.runner.push_file(task.files.inputs))
+        backend = BackendChoice(backend.name, backend.python, backend.environment, options)
+        return ScenarioPlan(self.settings, backend, self.telemetry_for(model), sample_count=task.sample_count)
+
+    def accuracy(
+        self, model: DeviceModel | None, device: int, *, target_fraction: float
+    ) -> tuple[CardAccuracy, AgentResult]:
+        """The card's LoadGen AccuracyOnly run, its log scored by the task's metric (the
+        result's ``log`` is the fetched log's local path until the caller files it as evidence)."""
+        result = self.run(self.plan(model).accuracy(device), f"accuracy-npu{device}")
+        log = accuracy_log_of(result)
+        outputs = read_accuracy_log(log)
+        return CardAccuracy.judge(self.task, outputs, target_fraction=target_fraction, log=str(log)), result
 
     def run(self, request: Mapping[str, object], label: str) -> AgentResult:
         if not computes_on_this_machine(self.node):

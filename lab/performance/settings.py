@@ -15,6 +15,9 @@ Profile ``settings`` keys (defaults in brackets)::
     host_busy_cpu_pressure [0.5]      on nodes whose device computes on the controller's cores
                                       (emulated, loopback), a miss is inconclusive (ERROR) when
                                       tasks waited for a CPU this share of a run (Linux PSI)
+    accuracy_task [digits]            the task of every card's accuracy run and its performance
+                                      runs' samples (lab.performance.tasks); its target as a
+                                      fraction of FP32 is the ``accuracy`` criterion's minimum
 
 These become the lab's ``user.conf``, applied by LoadGen over its own ``mlperf.conf``
 (``lab.agent.userconf``). Full-length runs keep mlperf.conf's minimums: 600 s, Offline
@@ -74,6 +77,7 @@ class PerfSettings:
     sample_count: int = 1024
     server_queries: int = 662  # a Server trial's min query count: enough for LoadGen's p99 early stopping
     offline_queries: int = 1  # Offline's min sample count: mlperf.conf's 24,576 in full-length runs
+    accuracy_task: str = "digits"
 
     @property
     def short_run(self) -> bool:
@@ -132,4 +136,5 @@ class PerfSettings:
             # least 459 queries to bound a p99 with none late (662 allows one), whatever the rate.
             server_queries=multistream,
             offline_queries=offline,
+            accuracy_task=str(settings.get("accuracy_task", "digits")),
         )

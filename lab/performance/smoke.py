@@ -4,7 +4,7 @@ The runtime smoke check sends fixed inputs to the card (through the node agent),
 the card's outputs with the same model (``lab.performance.reference_model``) run here in FP32
 on the same inputs, with the tolerance of the card's precision from the profile::
 
-    inputs = smoke_inputs()                                   # 32 × 256 float32, fixed seed
+    inputs = smoke_inputs()                                   # 32 samples of the task's data set
     golden = reference_outputs(inputs)                        # onnxruntime, FP32, on this machine
     found = compare(card_outputs, golden, tolerance_for(profile, "int8"))
     found.ok, found.top1_agreement, found.max_error, found.describe()
@@ -19,11 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lab.errors import InfrastructureError
-from lab.performance.node_session import REFERENCE_MODEL_DIR
-from lab.performance.reference_model import LAYERS, write_reference_model
+from lab.performance.settings import PerfSettings
+from lab.performance.tasks import load_task
 
 SMOKE_INPUTS = 32
-SMOKE_SEED = 7
 # the numeric precision each backend computes in (vendor NPUs: INT8)
 BACKEND_PRECISION: dict[str, str] = {"onnxruntime-cpu": "fp32", "onnxruntime-cuda": "fp32"}
 DEFAULT_TOLERANCE: dict[str, tuple[float, float]] = {
@@ -87,17 +86,18 @@ def tolerance_for(settings: Mapping[str, object], precision: str) -> Tolerance:
     return Tolerance(precision, float(found_top1), float(found_error))
 
 
-def smoke_inputs(count: int = SMOKE_INPUTS, seed: int = SMOKE_SEED) -> list[list[float]]:
-    """Fixed float32 inputs of the reference model (as Python floats, exactly representable)."""
+def smoke_inputs(count: int = SMOKE_INPUTS, task: str = PerfSettings.accuracy_task) -> list[list[float]]:
+    """The first ``count`` samples of the task's data set (as Python floats, exactly representable)."""
     import numpy
 
-    generator = numpy.random.default_rng(seed)
-    values = generator.standard_normal((count, LAYERS[0]), dtype=numpy.float32)
-    return [[float(value) for value in row] for row in values]
+    values = numpy.load(load_task(task).files.inputs, allow_pickle=False)[:count]
+    return [[float(value) for value in numpy.ravel(row)] for row in values]
 
 
-def reference_outputs(inputs: Sequence[Sequence[float]]) -> list[list[float]]:
-    """The reference model on ``inputs``, FP32 onnxruntime on this machine."""
+def reference_outputs(
+    inputs: Sequence[Sequence[float]], task: str = PerfSettings.accuracy_task
+) -> list[list[float]]:
+    """The task's model on ``inputs``, FP32 onnxruntime on this machine."""
     try:
         import numpy
         import onnxruntime
@@ -106,7 +106,7 @@ def reference_outputs(inputs: Sequence[Sequence[float]]) -> list[list[float]]:
             f"the smoke check's FP32 reference needs onnxruntime on the controller "
             f"(pip install 'kcloud-lab[cpu-reference]'): {error}"
         ) from error
-    path = write_reference_model(REFERENCE_MODEL_DIR / "reference-mlp.onnx")
+    path = load_task(task).files.model
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     array = numpy.asarray(inputs, dtype=numpy.float32)
     outputs = session.run(None, {session.get_inputs()[0].name: array})[0]

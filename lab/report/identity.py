@@ -18,7 +18,16 @@ from lab.results import TestRecord
 
 _NOT_IDENTITY = frozenset(
     # verdict material shown beside the figures, not conditions of the run
-    {"short_run", "pid", "short_soak", "mlperf_rules", "audits", "accuracy", "performance_only"}
+    {
+        "short_run",
+        "pid",
+        "short_soak",
+        "mlperf_rules",
+        "audits",
+        "accuracy",
+        "accuracy_detail",
+        "performance_only",
+    }
 )
 _MAX_IDENTITY_VALUES = 8
 CARD_FIELDS = ("model", "product", "serial", "pci_address", "link", "firmware", "driver", "runtime")

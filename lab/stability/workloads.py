@@ -27,8 +27,8 @@ from lab.errors import InfrastructureError
 from lab.inventory.model import DeviceModel, Node
 from lab.performance.agent_runner import AgentRunner
 from lab.performance.backend_choice import choose_backend
-from lab.performance.node_session import REFERENCE_MODEL_DIR
-from lab.performance.reference_model import write_reference_model
+from lab.performance.settings import PerfSettings
+from lab.performance.tasks import TaskData, load_task
 from lab.stability.stream import WorkloadStream
 from lab.transport.base import Transport
 
@@ -72,6 +72,8 @@ class NodeWorkloads:
         self.model = model
         self.batch = batch
         self._model_path: str | None = None
+        self._inputs_path: str | None = None
+        self.task_name = PerfSettings.accuracy_task  # the default task: its model and inputs
 
     @property
     def backend_name(self) -> str:
@@ -84,9 +86,13 @@ class NodeWorkloads:
         wants_model = self.backend.name == "onnxruntime-cpu" or (self.backend.name == "emulated" and outputs)
         if "model_path" not in options and wants_model:
             if self._model_path is None:
-                local = write_reference_model(REFERENCE_MODEL_DIR / "reference-mlp.onnx")
-                self._model_path = self.runner.push_file(local)
+                self._model_path = self.runner.push_file(self.task.files.model)
             options["model_path"] = self._model_path
+        if self.backend.name == "onnxruntime-cpu" and "inputs_path" not in options:
+            # a real engine runs the task's real samples (the emulated card's timing needs none)
+            if self._inputs_path is None:
+                self._inputs_path = self.runner.push_file(self.task.files.inputs)
+            options["inputs_path"] = self._inputs_path
         if self.backend.name == "onnxruntime-cpu":
             # the host CPU has no owner of its own: the agents on this node claim it by a lock
             where = f"{self.node.name}@{self.node.address}:{self.node.port}"
@@ -94,13 +100,20 @@ class NodeWorkloads:
             options["claim"] = f"/tmp/kcloud-agent-claim-{digest}-{device}.lock"
         return options
 
+    @property
+    def task(self) -> TaskData:
+        return load_task(self.task_name)
+
     def request(self, scenario: str, device: int, *, deadline: float, **fields: object) -> dict[str, object]:
         """An agent request for one card."""
+        options = self._options(device, outputs=scenario == "Smoke")
+        if "inputs_path" in options:
+            fields.setdefault("sample_count", self.task.sample_count)  # the QSL: the data set's rows
         return {
             "scenario": scenario,
             "backend": {
                 "name": self.backend.name,
-                "options": self._options(device, outputs=scenario == "Smoke"),
+                "options": options,
             },
             "devices": [device],
             "deadline_s": max(1.0, deadline),

@@ -366,7 +366,8 @@ nodes:
         "19:18: nodes[1].emulation.faults[3].kind: 'meltdown' is not one of thermal-runaway, "
         "ecc-correctable, ecc-uncorrectable, pcie-degraded, fell-off-bus, hang, perf-degradation, "
         "wrong-firmware, wrong-output, aer-storm, xid, exporter-scale, bmc-timeout, bmc-frozen-power, "
-        "llm-decode-slowdown, llm-stream-cut, llm-wrong-tokens, llm-served-elsewhere",
+        "llm-decode-slowdown, llm-stream-cut, llm-wrong-tokens, llm-served-elsewhere, "
+        "accuracy-drift",
     ]
 
 

@@ -1,4 +1,5 @@
-"""A limit missed by a device computed on an oversubscribed controller is ERROR, not FAIL."""
+"""A limit missed by a device computed on an oversubscribed controller is ERROR, not FAIL; a
+figure refused for wrong outputs (no timing) stays FAIL."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ nodes:
       seed: 31
       faults:
         - {{kind: thermal-runaway, device: 0, after_seconds: 0, parameters: {{inlet_celsius: 5000}}}}
+  - name: busy-wrong
+    accelerators: [{{model: rngd, count: 1}}]
+    emulation:
+      seed: 32
+      faults:
+        - {{kind: wrong-output, device: 0, after_seconds: 0}}
 """
 
 
@@ -101,3 +108,7 @@ def test_a_miss_under_any_measured_pressure_is_inconclusive_when_the_profile_say
     (measured,) = hot.measurements
     assert measured.verdict is Outcome.ERROR and measured.reason.startswith("inconclusive: the host")
     assert isinstance(measured.value, float)  # the figure is kept, only the verdict withheld
+    # wrong outputs are wrong on any host: the refused figure is FAIL, never "inconclusive"
+    wrong = records["npu0"]
+    assert wrong.outcome is Outcome.FAIL, (wrong.outcome, wrong.reason, wrong.error)
+    assert wrong.measurements[-1].reason.startswith("not certified: accuracy")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -17,6 +18,7 @@ from lab.agent.summary import parse_detail, parse_summary
 from lab.criteria import Measurement, Outcome, evaluate
 from lab.errors import CriterionFailed, InfrastructureError
 from lab.inventory import load_inventory
+from lab.performance.accuracy import CardAccuracy
 from lab.performance.evidence import RunEvidence
 from lab.performance.result import AgentResult
 from lab.performance.rules import MLPERF_CONF_SEEDS
@@ -108,10 +110,15 @@ def _suite() -> ModuleType:
 
 
 class FakePerf:
-    """Stands in for ``PerformanceSession``: ``run`` answers with prepared results in order."""
+    """Stands in for ``PerformanceSession``: ``run`` answers with prepared results in order;
+    ``accuracy`` with a passing card and a LoadGen accuracy log written to ``folder``."""
 
-    def __init__(self, answer: Callable[[dict[str, object]], AgentResult]) -> None:
+    def __init__(
+        self, answer: Callable[[dict[str, object]], AgentResult], folder: Path, top1: float = 0.978
+    ) -> None:
         self.answer = answer
+        self.folder = folder
+        self.top1 = top1
         self.backend = SimpleNamespace(name="emulated")
         self.settings = SimpleNamespace(server_trials=4, server_tolerance=0.05)
 
@@ -125,6 +132,15 @@ class FakePerf:
     def run(self, request: dict[str, object], label: str) -> AgentResult:
         return self.answer(request)
 
+    def accuracy(
+        self, model: object, device: int, *, target_fraction: float
+    ) -> tuple[CardAccuracy, AgentResult]:
+        log = self.folder / "accuracy-npu0-1-mlperf_log_accuracy.json"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("[]", encoding="utf-8")
+        card = CardAccuracy("digits", "top1", self.top1, 0.98, target_fraction, 450, 0, str(log))
+        return card, replace(_result(_valid_offline_summary(5000.0)), evidence=(str(log),))
+
     def series(self, result: AgentResult, model: object, indexes: Sequence[int]) -> list[object]:
         return [SimpleNamespace(t=1.0, power_watts=100.0)]
 
@@ -137,6 +153,7 @@ def _call(
     name: str,
     answer: Callable[[dict[str, object]], AgentResult],
     properties: list[tuple[str, object]] | None = None,
+    top1: float = 0.978,
 ) -> tuple[BaseException | None, list[Measurement]]:
     inventory = load_inventory(REPOSITORY / "inventory" / "emulated.yaml")
     catalog = inventory.catalog
@@ -161,7 +178,7 @@ def _call(
     arguments = {
         "request": request,
         "device": device,
-        "perf": FakePerf(answer),
+        "perf": FakePerf(answer, tmp_path / "fake-agent", top1),
         "measure": measure,
         "criteria": criteria,
         "evidence": RunEvidence(tmp_path, f"t::{name}"),
@@ -207,6 +224,20 @@ def test_a_valid_offline_run_is_judged(tmp_path: Path) -> None:
         tmp_path / "slow", "test_offline_throughput", lambda request: _result(_valid_offline_summary(2000.0))
     )
     assert isinstance(error, CriterionFailed) and measurements[-1].verdict is Outcome.FAIL
+
+
+def test_a_fast_figure_of_a_card_with_wrong_outputs_is_not_certified(tmp_path: Path) -> None:
+    # 5000 samples/s clears warboy's 3000 minimum: alone it would PASS (test above); with the
+    # card's top-1 at 0.858 of FP32 0.98 (87.5 %, target 99 %) it is FAIL, whatever its speed
+    fast = lambda request: _result(_valid_offline_summary(5000.0))  # noqa: E731
+    error, measurements = _call(tmp_path, "test_offline_throughput", fast, top1=0.858)
+    assert isinstance(error, CriterionFailed), error
+    refused = measurements[-1]
+    assert refused.verdict is Outcome.FAIL and refused.value == 5000.0
+    assert refused.reason.startswith("not certified: accuracy 0.8580 is 87.6% of FP32 0.9800")
+    assert "whatever its speed" in refused.reason and "the figure itself" in refused.reason
+    error, measurements = _call(tmp_path / "right", "test_offline_throughput", fast, top1=0.978)
+    assert error is None and measurements[-1].verdict is Outcome.PASS  # the same figure, right outputs
 
 
 def test_server_max_qps_counts_only_valid_trials(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import pytest
 
 from lab.emulator.defaults import NODE_DIR_ENV, TIME_ENV
 from lab.emulator.spec import FaultEntry
-from lab.performance.reference_model import write_reference_model
+from lab.performance.reference_model import build_digits, write_reference_model
 from lab.performance.smoke import compare, reference_outputs, smoke_inputs, tolerance_for
 from tests.emulator.helpers import EmulatedNode
 
@@ -134,18 +134,28 @@ def _holding(request: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[st
 def test_a_held_card_refuses_a_second_owner_and_is_free_again_after(
     backend: str, make_node: MakeNode, model_path: str, tmp_path: Path
 ) -> None:
+    inputs_path = str(build_digits().inputs)  # the task's samples: a real engine runs real rows
     node = make_node("rngd", 1) if backend == "emulated" else None
     choice = (
         _emulated(model_path)
         if backend == "emulated"
-        else {"name": backend, "options": {"model_path": model_path, "claim": str(tmp_path / "claim.lock")}}
+        else {
+            "name": backend,
+            "options": {
+                "model_path": model_path,
+                "inputs_path": inputs_path,
+                "claim": str(tmp_path / "claim.lock"),
+            },
+        }
     )
     env = _environment(node)
-    with _holding(_request(tmp_path, "hold", "Hold", choice, seconds=60), env):
-        status, lines = _agent(_request(tmp_path, "second", "Run", choice, query_count=1), env)
+    with _holding(_request(tmp_path, "hold", "Hold", choice, seconds=60, sample_count=450), env):
+        status, lines = _agent(
+            _request(tmp_path, "second", "Run", choice, query_count=1, sample_count=450), env
+        )
         assert (status, lines[-1]["status"]) == (4, "busy"), lines
         assert "busy" in str(lines[-1]["error"])
     began = time.monotonic()
-    status, lines = _agent(_request(tmp_path, "after", "Run", choice, query_count=20), env)
+    status, lines = _agent(_request(tmp_path, "after", "Run", choice, query_count=20, sample_count=450), env)
     assert (status, lines[-1]["status"], lines[-1]["samples"]) == (0, "ok", 20), lines
     assert time.monotonic() - began < 60

@@ -1,7 +1,9 @@
 """The stability suite on a real emulated test-bed at 60x time scale: healthy nodes pass, the
 thermal-runaway card fails throttling and temperature from about the fault's onset, the ECC
 and lost cards fail the error and liveness criteria, and the recovery drills pass; the reset
-drill is SKIP, with the reason, where the vendor documents no reset command (Rebellions)."""
+drill is SKIP, with the reason, where the vendor documents no reset command (Rebellions). The
+card whose outputs drift with its hours fails accuracy after the soak; its hot neighbour,
+slower but right, passes it."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ TIME_SCALE = 60.0
 SOAK = "12s"  # 720 node seconds
 RUNAWAY_AFTER = 600.0  # node seconds after the node started: inside the soak if pytest starts in 0.5-10 s
 HANG_DEADLINE = 3.0
+DRIFT_PER_HOUR = 20.0  # hot-rngd npu1: output noise of 20 standard deviations per node hour
 SOAK_CRITERIA = {
     "throttling",
     "temperature-margin",
@@ -55,7 +58,9 @@ nodes:
     emulation:
       seed: 2
       time_scale: {scale}
-      faults: [{{kind: thermal-runaway, device: 0, after_seconds: {runaway}}}]
+      faults:
+        - {{kind: thermal-runaway, device: 0, after_seconds: {runaway}}}
+        - {{kind: accuracy-drift, device: 1, after_seconds: 0, parameters: {{per_hour: {drift}}}}}
   - name: healthy-rbln
     operator: kt-cloud
     accelerators: [{{model: atom-plus, count: 2}}]
@@ -112,6 +117,7 @@ def campaign() -> Iterator[tuple[Run, Run, str, Path]]:
         profiles=_short_deadline_profile(directory),
         scale=TIME_SCALE,
         runaway=RUNAWAY_AFTER,
+        drift=DRIFT_PER_HOUR,
     )
     inventory.write_text(text, encoding="utf-8")
     testbed: UpResult = up(inventory, directory / "testbed")
@@ -216,3 +222,18 @@ def test_a_hung_card_is_detected_at_the_deadline_and_a_reset_recovers_it(
     assert _record(run, "test_workload_recovery[ecc-h100:gpu2]").outcome is Outcome.FAIL, output
     for drill in ("test_hang_detection", "test_reset_recovery", "test_workload_recovery"):
         assert _record(run, f"{drill}[ecc-h100:gpu0]").outcome is Outcome.PASS, output
+
+
+def test_accuracy_after_the_soak_fails_the_drifting_card_only(campaign: tuple[Run, Run, str, Path]) -> None:
+    run, rest, output, _ = campaign
+    drifting = _record(run, "test_accuracy_after_soak[hot-rngd:npu1]")
+    assert drifting.outcome is Outcome.FAIL, output
+    measured = _measurement(drifting, "accuracy-after-soak")
+    assert isinstance(measured.value, float) and measured.value < 0.99, measured
+    accuracy = drifting.properties["accuracy"]
+    assert isinstance(accuracy, dict) and accuracy["passed"] is False and accuracy["task"] == "digits"
+    assert str(accuracy["log"]).endswith("mlperf_log_accuracy.json")  # LoadGen's log kept as evidence
+    # throttled (slower) is not wrong: the hot card keeps its accuracy, as do the healthy cards
+    for record in (_record(run, "test_accuracy_after_soak[hot-rngd:npu0]"),
+                   _record(rest, "test_accuracy_after_soak[healthy-rbln:rbln0]")):  # fmt: skip
+        assert record.outcome is Outcome.PASS, (record.test_id, output)

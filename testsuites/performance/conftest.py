@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from lab.criteria import Outcome
+from lab.criteria import Measurement, Outcome
 from lab.errors import CriterionFailed
 from lab.performance.evidence import RunEvidence
 from lab.performance.node_session import HostTooBusy, PerformanceSession
@@ -65,6 +65,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     Emulated (and loopback) devices run on this machine's cores: when other jobs kept its
     tasks waiting for a CPU through a run, a FAIL says as much about the machine as about the
     device, so it becomes ERROR (``HostTooBusy``) with the reason; its measurements say so too.
+    Accuracy is no timing: a card whose outputs are wrong (and a figure not certified for it)
+    fails on any host.
     """
     try:
         return (yield)
@@ -74,8 +76,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         if busy is None:
             raise
         measurements = item.stash.get(MEASUREMENTS_KEY, [])
+        if any(m.verdict is Outcome.FAIL and _not_timing(m) for m in measurements):
+            raise
         for position, measured in enumerate(measurements):
             if measured.verdict is Outcome.FAIL:
                 reason = f"inconclusive: {busy} (measured: {measured.reason})"
                 measurements[position] = dataclasses.replace(measured, verdict=Outcome.ERROR, reason=reason)
         raise HostTooBusy(f"{failed}\ninconclusive: {busy}") from failed
+
+
+def _not_timing(measured: Measurement) -> bool:
+    """A verdict no busy host explains: the card's accuracy, or a figure refused for it."""
+    return measured.name.startswith("accuracy") or measured.reason.startswith("not certified")

@@ -4,18 +4,35 @@ Each test pushes the agent to the node, runs one LoadGen scenario against the no
 backend (emulated card, CPU reference, or a vendor runtime) and judges the figure with the
 profile's limits. LoadGen's summary and detail logs are kept as evidence of every figure.
 Power is the card's board power from its vendor tool, not MLPerf's wall power.
+
+Every figure sits beside its card's accuracy: one LoadGen AccuracyOnly run per card (the
+profile's ``accuracy_task``, scored by the task's metric against the FP32 reference), and the
+TEST01 audit comparing the outputs the Offline run logged with it. Each figure's record carries
+both (properties ``accuracy`` and ``audits``); a figure of a card whose accuracy did not pass is
+FAIL, "not certified", whatever its speed. The accuracy run comes before the soak (stability
+suite), which checks accuracy again after it (``testsuites/stability/test_soak_accuracy.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
 from lab.criteria import MeasuredValue, Outcome, evaluate, not_computable
-from lab.errors import InfrastructureError
+from lab.errors import CriterionFailed, InfrastructureError
+from lab.performance.accuracy import (
+    ACCURACY_KEY,
+    AUDITS_KEY,
+    DEFAULT_TARGET_FRACTION,
+    CardAccuracy,
+    not_certified,
+)
+from lab.performance.agent_runner import ACCURACY_LOG
+from lab.performance.audit import audit_logs
 from lab.performance.cache_audit import cache_audit
 from lab.performance.evidence import RunEvidence
 from lab.performance.figures import efficiency, peak_fraction, scaling
@@ -125,6 +142,94 @@ def _known_cache_audit(request: pytest.FixtureRequest, device: LabDevice, eviden
         request.node.user_properties.append(("audits", {"TEST04": known[0]}))
 
 
+_ACCURACY: dict[tuple[str, str, int], tuple[CardAccuracy, tuple[str, ...]]] = {}
+"""One accuracy run per card and run, beside every figure of the card."""
+_AUDITS: dict[tuple[str, str, int], dict[str, object]] = {}
+
+
+def _accuracy(
+    perf: PerformanceSession, device: LabDevice, evidence: RunEvidence, criteria: CriteriaView
+) -> tuple[CardAccuracy, tuple[str, ...]]:
+    """The card's accuracy (run on first use; its ``log`` the evidence path of LoadGen's log)."""
+    key = (str(evidence.run_dir), device.node.name, device.index)
+    if key not in _ACCURACY:
+        target = criteria.limits("accuracy").minimum if "accuracy" in criteria else None
+        card, result = perf.accuracy(
+            device.model, device.index, target_fraction=target or DEFAULT_TARGET_FRACTION
+        )
+        logs = evidence.loadgen_logs(result)
+        _ACCURACY[key] = (replace(card, log=_accuracy_log(logs)), logs)
+    return _ACCURACY[key]
+
+
+def _accuracy_log(logs: Sequence[str]) -> str:
+    found = [path for path in logs if path.endswith(ACCURACY_LOG)]
+    if not found:
+        raise InfrastructureError(f"the run kept outputs but no {ACCURACY_LOG} came back: {list(logs)}")
+    return found[0]
+
+
+def _audits(
+    perf: PerformanceSession, device: LabDevice, evidence: RunEvidence, criteria: CriteriaView
+) -> dict[str, object]:
+    """TEST01 for the card: its Offline run's logged outputs against its accuracy run's (no
+    entry when the Offline run logged none: the audit did not run, which is not a pass)."""
+    key = (str(evidence.run_dir), device.node.name, device.index)
+    if key not in _AUDITS:
+        _, offline_logs = _offline(perf, device, evidence)
+        card, _ = _accuracy(perf, device, evidence, criteria)
+        run_dir = Path(evidence.run_dir)
+        sampled = [path for path in offline_logs if path.endswith(ACCURACY_LOG)]
+        audits: dict[str, object] = {}
+        if sampled:
+            audits["TEST01"] = audit_logs(run_dir / sampled[0], run_dir / card.log).to_json()
+        _AUDITS[key] = audits
+    return _AUDITS[key]
+
+
+def _certified(
+    request: pytest.FixtureRequest,
+    perf: PerformanceSession,
+    device: LabDevice,
+    evidence: RunEvidence,
+    criteria: CriteriaView,
+    measure: Measure,
+    name: str,
+    value: MeasuredValue,
+    logs: Sequence[str],
+) -> None:
+    """Measure a figure beside its card's accuracy and audits (record properties ``accuracy``,
+    ``audits``); a card whose accuracy did not pass gets FAIL, "not certified", whatever its speed."""
+    card, _ = _accuracy(perf, device, evidence, criteria)
+    accuracy = card.to_json()
+    request.node.user_properties.append((ACCURACY_KEY, accuracy))
+    request.node.user_properties.append((AUDITS_KEY, _audits(perf, device, evidence, criteria)))
+    why = not_certified(accuracy)
+    judged = evaluate(criteria[name], value, criteria.model, evidence=(*logs, card.log))
+    if why is None or judged.verdict not in (Outcome.PASS, Outcome.MARGINAL, Outcome.FAIL):
+        measure(name, value, evidence=logs)  # certified, or nothing to certify (no limit, no value)
+        return
+    refused = replace(judged, verdict=Outcome.FAIL, reason=f"{why} (the figure itself: {judged.reason})")
+    request.node.stash.setdefault(MEASUREMENTS_KEY, []).append(refused)
+    raise CriterionFailed(f"{name}: {refused.reason}")
+
+
+def test_accuracy(
+    request: pytest.FixtureRequest,
+    device: LabDevice,
+    perf: PerformanceSession,
+    measure: Measure,
+    criteria: CriteriaView,
+    evidence: RunEvidence,
+) -> None:
+    """LoadGen AccuracyOnly on the card: the task's metric over every sample, as a fraction of the
+    FP32 reference computed on the controller, ≥ the profile's target (99 %)."""
+    card, logs = _accuracy(perf, device, evidence, criteria)
+    request.node.user_properties.append((ACCURACY_KEY, card.to_json()))
+    request.node.user_properties.append(("accuracy_detail", card.describe()))
+    measure("accuracy", card.fraction, evidence=logs)
+
+
 def test_offline_throughput(
     request: pytest.FixtureRequest,
     device: LabDevice,
@@ -140,7 +245,7 @@ def test_offline_throughput(
     if run_problem(result) is None:
         logs = (*logs, *_cache_audit(request, perf, device, evidence))
     _require_valid(request, criteria, "offline-throughput", figure, [result], logs)
-    measure("offline-throughput", figure, evidence=logs)
+    _certified(request, perf, device, evidence, criteria, measure, "offline-throughput", figure, logs)
 
 
 def test_singlestream_latency(
@@ -156,7 +261,7 @@ def test_singlestream_latency(
     logs = evidence.loadgen_logs(result)
     figure = result.latency_ms("90.00")
     _require_valid(request, criteria, "singlestream-p90-latency", figure, [result], logs)
-    measure("singlestream-p90-latency", figure, evidence=logs)
+    _certified(request, perf, device, evidence, criteria, measure, "singlestream-p90-latency", figure, logs)
 
 
 def test_multistream_latency(
@@ -174,7 +279,7 @@ def test_multistream_latency(
     logs = evidence.loadgen_logs(result)
     figure = result.latency_ms("99.00")
     _require_valid(request, criteria, "multistream-p99-latency", figure, [result], logs)
-    measure("multistream-p99-latency", figure, evidence=logs)
+    _certified(request, perf, device, evidence, criteria, measure, "multistream-p99-latency", figure, logs)
 
 
 def test_server_max_qps(
@@ -213,7 +318,7 @@ def test_server_max_qps(
     request.node.stash[RULE_RUNS_KEY] = best[-1:]  # the run behind the figure (none: no rate held)
     with_errors = [result for result in results if detail_errors(result)]
     _require_valid(request, criteria, "server-max-qps", figure, with_errors, logs)
-    measure("server-max-qps", figure, evidence=logs)
+    _certified(request, perf, device, evidence, criteria, measure, "server-max-qps", figure, logs)
 
 
 def test_efficiency(
@@ -238,7 +343,7 @@ def test_efficiency(
     )
     power = perf.mean_power(result, device.model, [device.tool_index])
     value = efficiency(result.samples_per_second or 0.0, power)
-    measure("efficiency", value, evidence=(*logs, power_log))
+    _certified(request, perf, device, evidence, criteria, measure, "efficiency", value, (*logs, power_log))
 
 
 def test_efficiency_wall(
@@ -276,9 +381,9 @@ def test_efficiency_wall(
     if mean is None:
         why = "; ".join(wall.errors) or "no BMC reading fell inside LoadGen's performance window"
         raise InfrastructureError(f"{device.node.name}: wall power: {why}")
-    measure(
-        "efficiency-wall", efficiency(result.samples_per_second or 0.0, mean), evidence=(*logs, power_log)
-    )
+    value = efficiency(result.samples_per_second or 0.0, mean)
+    logs = (*logs, power_log)
+    _certified(request, perf, device, evidence, criteria, measure, "efficiency-wall", value, logs)
 
 
 def test_percent_of_peak(
@@ -300,11 +405,8 @@ def test_percent_of_peak(
     if result.ops_per_sample is None:
         why = f"backend {perf.backend.name} does not know the operations per sample"
         _skip_not_computable(request, criteria, "percent-of-peak", why)
-    measure(
-        "percent-of-peak",
-        peak_fraction(result.samples_per_second or 0.0, result.ops_per_sample, peak),
-        evidence=logs,
-    )
+    value = peak_fraction(result.samples_per_second or 0.0, result.ops_per_sample, peak)
+    _certified(request, perf, device, evidence, criteria, measure, "percent-of-peak", value, logs)
 
 
 @pytest.mark.lab_devices(minimum=2)

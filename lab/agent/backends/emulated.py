@@ -15,6 +15,15 @@ so a host thread that wakes late does not leave the card idle.
 ``outputs`` (the smoke check) waits out the batches' service time the same way and computes
 the reference model as an INT8 card does (``lab.agent.quantized``: real quantization error);
 a card with the ``wrong-output`` fault has a stuck accumulator bit, so its numbers differ.
+``infer(samples, keep_outputs=True)`` (accuracy runs, TEST01) computes the same way on the
+data set's rows (``options["inputs_path"]``, a .npy [N, features]) and returns each sample's
+float32 outputs as bytes; a card with the ``accuracy-drift`` fault adds noise to them that
+grows with the card's time since the fault started (deterministic per sample). The rows'
+outputs are computed when the card opens, off the clock: the emulated card's compute runs on
+the controller's cores, which must not slow the card's modelled service time, still waited
+out batch by batch::
+
+    options = {"model": "resnet50", "batch": 8, "model_path": "model.onnx", "inputs_path": "inputs.npy"}
 Opening a card another process owns raises ``DeviceBusyError``; a card off the bus
 ``DeviceUnavailableError``.
 """
@@ -34,6 +43,7 @@ from .base import (
     option_str,
     sleep_until,
 )
+from .inputs import load_inputs
 
 QUEUE_SLACK_S = 0.05  # a query issued this soon after the last completed was queued behind it
 WRONG_OUTPUT_STUCK_BIT = 16  # the wrong-output fault: this accumulator bit of the first layer is stuck
@@ -53,6 +63,7 @@ class EmulatedBackend(Backend):
         self._lock = threading.Lock()
         self._ahead: Any = None  # the next query's timing, computed while the card idles
         self._model: Any = None  # the quantized reference model, loaded for ``outputs``
+        self._outputs: Any = None  # the card's outputs for the data set's rows (``inputs_path``)
 
     def open(self, sample_count: int) -> None:
         try:
@@ -76,13 +87,14 @@ class EmulatedBackend(Backend):
         except Exception as error:  # the emulator's own errors: busy, missing device, no node dir
             raise BackendError(f"cannot open emulated npu{self.device}: {error}") from error
         self._session = session
+        if "inputs_path" in self.options and "model_path" in self.options:
+            rows = load_inputs(option_str(self.options, "inputs_path"), sample_count)
+            self._outputs = self._drifted(self._compute(rows))
         self.time_scale = float(session.node.spec.time_scale)
         profile = MODEL_PROFILES[self.model_name]
         self.ops_per_sample = profile.gops_per_sample * 1e9
 
     def infer(self, samples: list[int], keep_outputs: bool = False) -> Ran:
-        if keep_outputs:
-            raise BackendError("the emulated backend does not keep per-sample outputs yet")
         with self._lock:  # reserve the next slot on the card's timeline
             timing, self._ahead = self._ahead or self._session.next_query(), None
             issued = time.perf_counter()
@@ -97,18 +109,40 @@ class EmulatedBackend(Backend):
             self._batches += 1
         if self._session.hung:
             _hang()
+        outputs = self._sample_outputs(samples) if keep_outputs else None
         sleep_until(done, spin=self.spin)
-        return Ran(len(samples))
+        return Ran(len(samples), outputs)
 
-    def outputs(self, inputs: Any) -> Any:
+    def _sample_outputs(self, samples: list[int]) -> tuple[bytes, ...]:
+        """The card's outputs for the data set's rows ``samples``, one float32 row each."""
+        if self._outputs is None:
+            raise BackendError("outputs of LoadGen samples need options.inputs_path and options.model_path")
+        return tuple(self._outputs[sample].tobytes() for sample in samples)
+
+    def _drifted(self, values: Any) -> Any:
+        """``values`` with the accuracy-drift fault's noise: per sample (seeded by its index), in
+        standard deviations of the sample's outputs times the drift reached."""
+        import numpy
+
+        drift = self._session.accuracy_drift
+        if drift > 0:
+            for sample, row in enumerate(values):
+                noise = numpy.random.default_rng(sample).standard_normal(row.shape).astype(numpy.float32)
+                row += drift * float(row.std()) * noise
+        return values
+
+    def _compute(self, inputs: Any) -> Any:
         if self._model is None:
             from ..quantized import QuantizedMlp
 
             self._model = QuantizedMlp.load(option_str(self.options, "model_path"))
-        for first in range(0, len(inputs), self.batch):
-            self.infer(list(range(first, min(len(inputs), first + self.batch))))
         stuck = WRONG_OUTPUT_STUCK_BIT if self._session.wrong_output else None
         return self._model.run(inputs, stuck_bit=stuck)
+
+    def outputs(self, inputs: Any) -> Any:
+        for first in range(0, len(inputs), self.batch):
+            self.infer(list(range(first, min(len(inputs), first + self.batch))))
+        return self._compute(inputs)
 
     def idle(self) -> None:
         # The workload model costs ~20 µs per query (thermal state, faults): computed here,
