@@ -9,8 +9,9 @@ over Redfish at the telemetry interval; each sensor becomes a series beside the 
     paths = [write_series(run_dir, test_id, series) for series in sampler.series()]
     measurements = beside_card_temperatures(measurements, paths)  # charted with the cards' in the report
 
-Opening the BMC fails → InfrastructureError (ERROR) before the soak. A reading that fails
-later ends the series there and is kept in ``error`` (the soak itself is not spoiled).
+Opening the BMC fails → InfrastructureError at ``__enter__`` (the soak suite records it as
+``bmc_thermal_error`` and soaks the cards anyway). A reading that fails later ends the series
+there and is kept in ``error`` (the soak itself is not spoiled).
 """
 
 from __future__ import annotations
