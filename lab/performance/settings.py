@@ -40,10 +40,6 @@ from lab.inventory.model import Scalar
 
 MLPERF_MIN_DURATION_S = 600.0
 SHORT_RUN_NOTE = "short run — not MLPerf-compliant (min duration below 600 s)"
-PERFORMANCE_ONLY_NOTE = (
-    "performance-only — LoadGen PerformanceOnly mode with no accuracy run: a performance figure, "
-    "not an MLPerf result"
-)
 MLPERF_OFFLINE_MIN_SAMPLES = 24_576  # mlperf.conf: resnet50.Offline.min_query_count
 SHORT_SINGLESTREAM_QUERIES = 100
 SHORT_MULTISTREAM_QUERIES = 700
@@ -84,15 +80,18 @@ class PerfSettings:
         return self.duration_s < MLPERF_MIN_DURATION_S
 
     def run_kind_properties(self) -> list[tuple[str, object]]:
-        """What a test record says about its runs' standing: a short run is "not MLPerf-compliant",
-        and a full-length one is still only "performance-only" while no accuracy run exists.
+        """What a test record says about its runs' standing: a short run is "not MLPerf-compliant";
+        a full-length one needs no flag, its figures' MLPerf rules (``mlperf_rules``: accuracy,
+        audits, duration, query counts, seeds) say whether it stands as an MLPerf result.
 
-        >>> PerfSettings.from_profile({}).run_kind_properties()[0]
-        ('performance_only', True)
+        >>> PerfSettings.from_profile({}, duration_override=2.0).run_kind_properties()[0]
+        ('short_run', True)
+        >>> PerfSettings.from_profile({}).run_kind_properties()
+        []
         """
         if self.short_run:
             return [("short_run", True), ("short_run_note", SHORT_RUN_NOTE)]
-        return [("performance_only", True), ("performance_only_note", PERFORMANCE_ONLY_NOTE)]
+        return []
 
     @property
     def deadline_s(self) -> float:

@@ -123,7 +123,6 @@ class TestRow:
     duration: float
     note: str  # reason or error summary
     short_run: bool
-    performance_only: bool = False  # a full-length LoadGen run without an accuracy run
     name: str = ""
     anchor: str = ""
     evidence: tuple[Link, ...] = ()
@@ -319,7 +318,6 @@ def _node_section(
                 duration=record.duration,
                 note=str(record.error) if record.error is not None else record.reason,
                 short_run=record.properties.get("short_run") is True,
-                performance_only=record.properties.get("performance_only") is True,
                 name=test_link.label,
                 anchor=anchor_of_test(record.test_id),
                 evidence=_links(record, record.evidence, shown),

@@ -3,8 +3,8 @@
 ``--lab-perf-duration 2s`` (a plugin option) shortens every LoadGen run (CI uses 1-2 s;
 the profile's ``performance_seconds`` is MLPerf's 600 s). A shortened run is recorded with
 the property ``short_run: true`` ("short run — not MLPerf-compliant"), never silently. A
-full-length run is still only a performance run (no accuracy run exists yet): it carries
-``performance_only: true`` ("performance-only"), never a claim of MLPerf compliance.
+full-length run's standing is its figures' MLPerf rules (``mlperf_rules``: accuracy, audits,
+duration, query counts, seeds), checked on every figure.
 """
 
 from __future__ import annotations
