@@ -125,11 +125,15 @@ class PerformanceSession:
         backend = self.backend
         task = self.task
         options = dict(backend.options)
+        if task.on_node:  # a task file's model and inputs are already on the node: nothing to push
+            options.setdefault("model_path", str(task.files.model))
+            options.setdefault("inputs_path", str(task.files.inputs))
         if "model_path" not in options:
             options["model_path"] = self.runner.push_file(task.files.model)
             if backend.name == "onnxruntime-cpu" and task.ops_per_sample is not None:
                 options["ops_per_sample"] = task.ops_per_sample
-        options.setdefault("inputs_path", self.runner.push_file(task.files.inputs))
+        if "inputs_path" not in options:
+            options["inputs_path"] = self.runner.push_file(task.files.inputs)
         backend = BackendChoice(backend.name, backend.python, backend.environment, options)
         return ScenarioPlan(self.settings, backend, self.telemetry_for(model), sample_count=task.sample_count)
 

@@ -16,7 +16,8 @@ Profile ``settings`` keys (defaults in brackets)::
                                       (emulated, loopback), a miss is inconclusive (ERROR) when
                                       tasks waited for a CPU this share of a run (Linux PSI)
     accuracy_task [digits]            the task of every card's accuracy run and its performance
-                                      runs' samples (lab.performance.tasks); its target as a
+                                      runs' samples (lab.performance.tasks; ``file:PATH``: a
+                                      lab's task file, lab.performance.task_file); its target as a
                                       fraction of FP32 is the ``accuracy`` criterion's minimum
 
 These become the lab's ``user.conf``, applied by LoadGen over its own ``mlperf.conf``

@@ -12,8 +12,9 @@ LoadGen's accuracy log becomes the figure (a metric); nothing else in the lab kn
 ``TASKS`` maps a task's name (the profile's ``accuracy_task``) to its loader, ``METRICS`` a
 metric's name to its function of (outputs by sample index, labels). Built in: ``digits``
 (``lab.performance.reference_model``: scikit-learn's handwritten digits, no download) with
-``top1``. A lab certifying on MLPerf's own data registers a loader returning the files that
-are on its nodes (ImageNet validation + ResNet-50 ONNX) and the same ``top1``.
+``top1``. A lab certifying on MLPerf's own data keeps the model and inputs on its nodes and
+names them in a task file (``accuracy_task: file:tasks/imagenet-resnet50.yaml``,
+``lab.performance.task_file``): ImageNet validation + ResNet-50 ONNX, scored by the same ``top1``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any
 
 from lab.errors import InfrastructureError
 from lab.performance.reference_model import REFERENCE_OPS_PER_SAMPLE, TaskFiles, build_digits
+from lab.performance.task_file import PREFIX as FILE_PREFIX
+from lab.performance.task_file import read_task_file
 
 OUTPUT_DTYPE = "float32"  # what a sample's output bytes hold (the model's logits)
 
@@ -37,7 +40,11 @@ class AccuracyLogError(InfrastructureError):
 
 @dataclass(frozen=True)
 class TaskData:
-    """A loaded task: its files on the controller, labels and the FP32 reference score."""
+    """A loaded task: its files, labels and the FP32 reference score.
+
+    ``files`` are on the controller and pushed to each node, unless ``on_node``: then ``model``
+    and ``inputs`` are paths already on the nodes (a task file's) and only ``labels`` is local.
+    """
 
     name: str
     metric: str
@@ -45,6 +52,7 @@ class TaskData:
     labels: tuple[int, ...]
     reference: float
     ops_per_sample: float | None = None
+    on_node: bool = False
 
     @property
     def sample_count(self) -> int:
@@ -104,10 +112,24 @@ TASKS: dict[str, Callable[[], TaskData]] = {"digits": _digits}
 def load_task(name: str) -> TaskData:
     """The task ``name`` (built or read once per process); ``InfrastructureError`` for an
     unknown name or a controller that cannot build it."""
+    if name.startswith(FILE_PREFIX):
+        return _from_file(Path(name[len(FILE_PREFIX) :]))
     loader = TASKS.get(name)
     if loader is None:
-        raise InfrastructureError(f"unknown accuracy task {name!r} (known: {', '.join(sorted(TASKS))})")
+        raise InfrastructureError(
+            f"unknown accuracy task {name!r} (known: {', '.join(sorted(TASKS))},"
+            f" or {FILE_PREFIX}<task file> for data and a model on the nodes)"
+        )
     return loader()
+
+
+def _from_file(path: Path) -> TaskData:
+    values, labels = read_task_file(path, tuple(METRICS))
+    files = TaskFiles(
+        Path(str(values["node_model"])), Path(str(values["node_inputs"])), path.parent / str(values["labels"])
+    )
+    reference = float(values["fp32_reference"])  # type: ignore[arg-type]
+    return TaskData(f"{FILE_PREFIX}{path}", str(values["metric"]), files, labels, reference, on_node=True)
 
 
 def read_accuracy_log(path: Path) -> dict[int, bytes]:

@@ -7,8 +7,10 @@ through SSH), in PerformanceOnly and AccuracyOnly modes.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from lab.inventory import load_inventory
 from lab.inventory.model import Node
 from lab.performance.audit import audit_logs
 from lab.performance.node_session import PerformanceSession, accuracy_log_of
+from lab.performance.tasks import load_task
 from lab.transport.ssh import SSHTransport
 from lab.transport.sshd import SshdServer
 
@@ -99,3 +102,52 @@ def test_cpu_reference_accuracy_run_is_within_half_a_percent_of_fp32_and_passes_
     assert expected > 0.9  # a trained model, not chance (10 %)
     assert card.passed, card.describe()
     assert audit.passed, audit.detail
+
+
+def test_a_task_file_runs_a_model_and_data_set_already_on_the_node(
+    sshd: SshdServer, ssh_node: Callable[..., Node], tmp_path: Path
+) -> None:
+    """A lab's own task (``accuracy_task: file:…``): the model and inputs are read where they lie on
+    the node (nothing pushed), and the accuracy log is scored against the task file's labels —
+    a second data set (the held-out rows reversed, 200 of them) proves no digits default leaks in."""
+    pytest.importorskip("sklearn", reason="the digits task needs the [cpu-reference] extra")
+    import numpy
+
+    digits = load_task("digits")
+    on_node = tmp_path / "node-data"  # the "node" is this machine behind sshd
+    on_node.mkdir()
+    model = on_node / "model.onnx"
+    model.write_bytes(digits.files.model.read_bytes())
+    inputs = numpy.load(digits.files.inputs)[::-1][:200].copy()
+    labels = numpy.asarray(digits.labels[::-1][:200], dtype=numpy.int64)
+    numpy.save(on_node / "inputs.npy", inputs)
+    numpy.save(tmp_path / "labels.npy", labels)
+    expected = _independent_fp32_top1_of(str(model), inputs, labels)
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        f"metric: top1\nlabels: labels.npy\nfp32_reference: {expected}\n"
+        f"node_model: {model}\nnode_inputs: {on_node / 'inputs.npy'}\n",
+        encoding="utf-8",
+    )
+    labels_: dict[str, Any] = {"perf-backend": "onnxruntime-cpu", "perf-python": sys.executable}
+    node = ssh_node(sshd, labels=labels_, emulated=False, command_timeout=120.0)
+    inventory = load_inventory(REPOSITORY / "inventory" / "emulated.yaml")
+    base = inventory.profiles["kcloud-npu-v1"]
+    profile = dataclasses.replace(base, settings={**base.settings, "accuracy_task": f"file:{task}"})
+    with PerformanceSession(
+        SSHTransport(node), node, inventory.catalog, profile, duration_override=1.0
+    ) as perf:
+        card, run = perf.accuracy(None, 0, target_fraction=0.99)
+    backend = run.data["backends"][0]  # type: ignore[index]
+    assert backend["model_path"] == str(model), backend  # the node's own file, not a pushed copy
+    assert card.samples == 200 and card.missing == 0
+    assert abs(card.value - expected) <= 0.005, (card.describe(), expected)
+    assert card.passed, card.describe()
+
+
+def _independent_fp32_top1_of(model: str, inputs: Any, labels: Any) -> float:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    logits = session.run(None, {session.get_inputs()[0].name: inputs})[0]
+    return float((logits.argmax(axis=1) == labels).mean())
