@@ -347,5 +347,9 @@ def test_a_short_run_records_a_failed_test04_without_changing_the_verdict(tmp_pa
 
     error, measurements = _call(tmp_path, "test_offline_throughput", answer, properties)
     assert error is None and measurements[-1].verdict is Outcome.PASS
-    audits = dict(properties)["audits"]
-    assert isinstance(audits, dict) and audits["TEST04"]["passed"] is False
+    audits: dict[str, object] = {}
+    for key, value in properties:  # TEST04 and TEST01 each add an ``audits`` entry
+        if key == "audits" and isinstance(value, dict):
+            audits.update(value)
+    test04 = audits["TEST04"]
+    assert isinstance(test04, dict) and test04["passed"] is False
