@@ -21,7 +21,6 @@ endpoint reports (``llm_precision``), before any error is raised.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,7 +30,7 @@ from lab.performance.agent_runner import AgentRunner
 from lab.performance.result import AgentResult
 from lab.performance.telemetry import AdapterFactory, card_series, mean_power
 from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
-from lab.performance.wall_power import WallPowerSampler, WallSeries
+from lab.performance.wall_power import WallPowerWatch, WallSeries
 
 DEFAULT_DURATION_S = 600.0  # MLPerf's minimum run; --lab-perf-duration shortens it
 OFFLINE_CONCURRENCY = 16
@@ -106,7 +105,12 @@ class LlmSession:
         self.duration_s = duration_s or DEFAULT_DURATION_S
         self.watch = watch
         self.record = record or (lambda name, value: None)
-        self.wall = wall if wall is not None and wall.bmc is not None else None  # its BMC gives wall power
+        # the node's BMC gives wall power; one that cannot be read leaves only the per-wall-watt
+        # figure ERROR, never the run (WallPowerWatch)
+        interval = watch.interval_s if watch is not None else 1.0
+        self.wall = (
+            WallPowerWatch(wall, interval_s=interval) if wall is not None and wall.bmc is not None else None
+        )
         self._runs = 0
 
     def _run(self, request: dict[str, object], label: str) -> AgentResult:
@@ -120,12 +124,7 @@ class LlmSession:
         if self.wall is None:
             result = self.runner.run(request, label=label)
         else:
-            interval = watch.interval_s if watch is not None else 1.0
-            with WallPowerSampler(self.wall, interval_s=interval) as sampler:
-                result = self.runner.run(request, label=label)
-            result = dataclasses.replace(
-                result, data={**result.data, WALL_POWER_KEY: sampler.series().to_json()}
-            )
+            result = self.wall.around(lambda: self.runner.run(request, label=label))
         endpoint = result.data.get("endpoint")
         if isinstance(endpoint, Mapping) and endpoint.get("precision"):
             self.record("llm_precision", str(endpoint["precision"]))
@@ -140,6 +139,11 @@ class LlmSession:
             )
             proof.require()
         return result
+
+    def close(self) -> None:
+        """Close the BMC client (the agent runner is the caller's)."""
+        if self.wall is not None:
+            self.wall.close()
 
     def _request(self, prompts: Sequence[str], **fields: object) -> dict[str, object]:
         return {

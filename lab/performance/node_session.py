@@ -16,7 +16,6 @@ points the backend at a model already there.
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import ipaddress
 import os
@@ -39,9 +38,8 @@ from lab.performance.settings import PerfSettings
 from lab.performance.tasks import TaskData, load_task, read_accuracy_log
 from lab.performance.telemetry import CardSample, card_series, mean_power, telemetry_commands
 from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
-from lab.performance.wall_power import WallPowerSampler, WallSeries
+from lab.performance.wall_power import WallPowerWatch, WallSeries
 from lab.transport.base import Transport
-from lab.transport.redfish import RedfishClient
 
 LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
 
@@ -101,8 +99,11 @@ class PerformanceSession:
         self.runner = AgentRunner(transport, python=self.backend.python, environment=self.backend.environment)
         self.local_logs = Path(tempfile.mkdtemp(prefix="kcloud-loadgen-logs."))
         self._commands: dict[str, list[list[str]]] = {}
-        self.bmc_failure: str | None = None  # why the BMC could not be read, once it could not
-        self._bmc: RedfishClient | None = None
+        self.wall = (
+            WallPowerWatch(node, interval_s=self.settings.telemetry_interval_s)
+            if node.bmc is not None
+            else None
+        )
         self.worst_cpu_pressure: float | None = None
         """The largest share of a run, over this session's runs, in which the node's host had
         tasks waiting for a CPU (Linux PSI; None where unknown)."""
@@ -162,37 +163,11 @@ class PerformanceSession:
         return result
 
     def _run_sampling_wall_power(self, request: Mapping[str, object], label: str) -> AgentResult:
-        """The run, with the BMC's wall power sampled through it when the node has a BMC.
-
-        A BMC that cannot be read is the server's management controller failing, not the
-        cards: the run goes on without wall power and its series carries only the error, so
-        ``efficiency-wall`` alone is ERROR. After one such failure the session stops asking
-        (every later run would wait the BMC's timeout again for the same answer).
-        """
-        if self.node.bmc is None:
+        """The run, with the BMC's wall power sampled through it when the node has a BMC (a BMC
+        that cannot be read leaves only ``efficiency-wall`` ERROR: ``WallPowerWatch``)."""
+        if self.wall is None:
             return self.runner.run(request, evidence_dir=self.local_logs, label=label)
-        series: WallSeries | None = None
-        if self.bmc_failure is None:
-            try:
-                if self._bmc is None:  # one client for the session's runs: connected once
-                    self._bmc = RedfishClient(self.node.bmc, node=self.node.name)
-                sampler = WallPowerSampler(
-                    self.node, interval_s=self.settings.telemetry_interval_s, client=self._bmc
-                )
-                sampler.__enter__()  # opens the BMC and reads once
-            except InfrastructureError as error:
-                self.bmc_failure = f"the BMC could not be read before the run: {error}"
-            else:
-                try:
-                    result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
-                finally:
-                    sampler.__exit__(None, None, None)
-                series = sampler.series()
-        if series is None:
-            series = WallSeries(tls=self.node.bmc.tls, errors=[str(self.bmc_failure)])
-            result = self.runner.run(request, evidence_dir=self.local_logs, label=label)
-        # kept with the result: the Offline run is shared by several tests (and sessions)
-        return dataclasses.replace(result, data={**result.data, WALL_POWER_KEY: series.to_json()})
+        return self.wall.around(lambda: self.runner.run(request, evidence_dir=self.local_logs, label=label))
 
     def wall_series(self, result: AgentResult) -> WallSeries | None:
         """The run's wall power series (None: the node has no BMC)."""
@@ -232,8 +207,8 @@ class PerformanceSession:
             self.runner.cleanup()
         finally:
             shutil.rmtree(self.local_logs, ignore_errors=True)
-            if self._bmc is not None:
-                self._bmc.close()
+            if self.wall is not None:
+                self.wall.close()
 
     def __enter__(self) -> PerformanceSession:
         return self

@@ -18,10 +18,14 @@ NTP-synchronised (on the emulated test-bed they are one clock).
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lab.errors import InfrastructureError
 from lab.inventory.model import Node
+from lab.performance.result import AgentResult
 from lab.transport.bmc_sampler import BmcSampler
 from lab.transport.redfish import RedfishClient
 
@@ -103,3 +107,56 @@ class WallPowerSampler(BmcSampler):
         self._series.t.append(reading.at)
         self._series.watts.append(reading.watts)
         self._series.source = reading.source
+
+
+class WallPowerWatch:
+    """Wall power sampled around each run of a session, over one Redfish client to the node's BMC.
+
+    A BMC that cannot be read is the server's management controller failing, not the cards:
+    the run goes on without wall power and its series carries only the error, so only the
+    per-wall-watt figures are ERROR. After one such failure the watch stops asking (every
+    later run would wait the BMC's timeout again for the same answer)::
+
+        watch = WallPowerWatch(node, interval_s=1.0)      # node.bmc is not None
+        result = watch.around(lambda: runner.run(request))
+        WallSeries.from_json(result.data[RESULT_KEY]).mean(result.window)
+        watch.close()
+    """
+
+    def __init__(self, node: Node, *, interval_s: float) -> None:
+        if node.bmc is None:
+            raise ValueError(f"{node.name} has no BMC")
+        self.node = node
+        self.interval_s = interval_s
+        self.failure: str | None = None  # why the BMC could not be read, once it could not
+        self._client: RedfishClient | None = None
+
+    def around(self, run: Callable[[], AgentResult]) -> AgentResult:
+        """``run()``'s result with the wall series of its window under ``RESULT_KEY``."""
+        assert self.node.bmc is not None
+        series: WallSeries | None = None
+        result: AgentResult | None = None
+        if self.failure is None:
+            try:
+                if self._client is None:  # one client for the session's runs: connected once
+                    self._client = RedfishClient(self.node.bmc, node=self.node.name)
+                sampler = WallPowerSampler(self.node, interval_s=self.interval_s, client=self._client)
+                sampler.__enter__()  # opens the BMC and reads once
+            except InfrastructureError as error:
+                self.failure = f"the BMC could not be read before the run: {error}"
+            else:
+                try:
+                    result = run()
+                finally:
+                    sampler.__exit__(None, None, None)
+                series = sampler.series()
+        if series is None or result is None:
+            series = WallSeries(tls=self.node.bmc.tls, errors=[str(self.failure)])
+            result = run()
+        # kept with the result: a run may be shared by several tests (and sessions)
+        return dataclasses.replace(result, data={**result.data, RESULT_KEY: series.to_json()})
+
+    def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            client.close()

@@ -61,6 +61,7 @@ def llm(request: pytest.FixtureRequest, node: LabNode) -> Iterator[LlmSession]:
     try:
         yield session
     finally:
+        session.close()
         runner.cleanup()
 
 
