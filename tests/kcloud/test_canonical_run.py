@@ -92,11 +92,12 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(tm
     assert 0 < measured["kcloud-ttft"].value < 1000 and 0 < measured["kcloud-tpot"].value < 100  # type: ignore[operator]
     published = 1.385  # their RNGD figure (profile setting kcloud_reference_rngd_tt100t_seconds)
     vs = measured["kcloud-vs-published"]
-    assert vs.value == pytest.approx(abs(float(derived.value) - published) / published * 100)  # type: ignore[arg-type]
-    # this emulated card is far faster than their RNGD: the check fails it (the max is 10 %)
-    assert float(derived.value) < 0.5 and vs.verdict is Outcome.FAIL  # type: ignore[arg-type]
+    deviation = abs(float(derived.value) - published) / published * 100  # type: ignore[arg-type]
+    assert record.properties["kcloud_deviation_percent"] == pytest.approx(deviation, abs=0.06)
+    # their figure is of a real RNGD: an emulated card is shown beside it, never judged against it
+    assert vs.verdict is Outcome.SKIP and "this card is emulated" in vs.reason and vs.value is None
     assert (
-        record.outcome is Outcome.FAIL and record.properties["reference:kcloud-tt100t-derived"] == published
+        record.outcome is Outcome.PASS and record.properties["reference:kcloud-tt100t-derived"] == published
     )
     files = {Path(path).name: run.directory / path for path in derived.evidence}
     document = json.loads(files["kcloud-result.json"].read_text(encoding="utf-8"))

@@ -187,4 +187,15 @@ def test_kcloud_canonical_run(
     ]
     if reference.ttft_s is not None:
         request.node.user_properties.append(("reference:kcloud-ttft", reference.ttft_s * 1000.0))
-    measure("kcloud-vs-published", deviation_percent(figures.derived_tt100t_s, reference.tt100t_s))
+    deviation = deviation_percent(figures.derived_tt100t_s, reference.tt100t_s)
+    if node.node.emulated:
+        # their figure is of their real card: an emulated card's timing is a model of the card,
+        # so "within x %" is not a verdict on it (shown beside, never judged)
+        request.node.user_properties.append(("kcloud_deviation_percent", round(deviation, 1)))
+        _not_computable(
+            request, criteria, "kcloud-vs-published",
+            f"the published figure is of a real {model}; this card is emulated"
+            f" ({deviation:.1f} % apart, not judged)",
+        )  # fmt: skip
+        return
+    measure("kcloud-vs-published", deviation)
