@@ -315,6 +315,29 @@ def test_a_full_length_run_holding_every_run_rule_is_judged_and_keeps_its_test04
     assert error is None and measurements[-1].verdict is Outcome.PASS
 
 
+def test_a_full_length_figure_whose_logged_outputs_differ_from_the_accuracy_run_is_error(
+    tmp_path: Path,
+) -> None:
+    """TEST01: the Offline run logged an output for sample 0 that the accuracy run (which logged
+    none for it here) did not give: in a full-length run that figure is not a figure."""
+    sampled = tmp_path / "offline" / "offline-npu0-mlperf_log_accuracy.json"
+    sampled.parent.mkdir(parents=True)
+    sampled.write_text('[{"seq_id": 0, "qsl_idx": 0, "data": "0000803f"}]', encoding="utf-8")
+
+    def answer(request: dict[str, object]) -> AgentResult:
+        ran = _result(
+            _full_length_offline(5000.0 if "issue_same_sample" not in request else 5100.0), short_run=False
+        )
+        return replace(ran, evidence=(str(sampled),)) if "issue_same_sample" not in request else ran
+
+    error, measurements = _call(tmp_path, "test_offline_throughput", answer)
+    assert isinstance(error, InvalidRun), error
+    assert measurements[-1].verdict is Outcome.ERROR
+    assert measurements[-1].reason.startswith("not a figure: MLPerf rules did not hold: TEST01"), (
+        measurements[-1].reason
+    )
+
+
 def test_a_full_length_figure_whose_seeds_are_not_mlperf_confs_is_error(tmp_path: Path) -> None:
     def answer(request: dict[str, object]) -> AgentResult:
         return _result(_full_length_offline(5000.0, seeds=(0, 0, 0)), short_run=False)

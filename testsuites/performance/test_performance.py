@@ -68,9 +68,22 @@ def _require_valid(
             continue
         _not_a_figure(request, criteria, name, value, evidence, problem)
         raise InvalidRun(f"{name}: {problem}\n{result.summary_text}")
-    runs = request.node.stash[RULE_RUNS_KEY]
+    _refuse_unless_held(request, criteria, name, value, evidence, FULL_LENGTH_RULES)
+
+
+def _refuse_unless_held(
+    request: pytest.FixtureRequest,
+    criteria: CriteriaView,
+    name: str,
+    value: MeasuredValue,
+    evidence: Sequence[str],
+    rules: Sequence[str],
+) -> None:
+    """In a full-length run, no figure (ERROR) when one of ``rules`` did not hold; a short run
+    only records its rules. Called once a rule's inputs are in the record's properties."""
+    runs = request.node.stash.get(RULE_RUNS_KEY, [])
     if runs and not any(run.short_run for run in runs):
-        failed = rules_for(runs, request.node.user_properties).failed(FULL_LENGTH_RULES)
+        failed = rules_for(runs, request.node.user_properties).failed(rules)
         if failed:
             problem = "MLPerf rules did not hold: " + "; ".join(rule.describe() for rule in failed)
             _not_a_figure(request, criteria, name, value, evidence, problem)
@@ -199,11 +212,15 @@ def _certified(
     logs: Sequence[str],
 ) -> None:
     """Measure a figure beside its card's accuracy and audits (record properties ``accuracy``,
-    ``audits``); a card whose accuracy did not pass gets FAIL, "not certified", whatever its speed."""
+    ``audits``); a card whose accuracy did not pass gets FAIL, "not certified", whatever its speed;
+    in a full-length run a failed TEST01 (outputs of the performance run unlike the accuracy
+    run's) leaves no figure (ERROR)."""
     card, _ = _accuracy(perf, device, evidence, criteria)
     accuracy = card.to_json()
     request.node.user_properties.append((ACCURACY_KEY, accuracy))
     request.node.user_properties.append((AUDITS_KEY, _audits(perf, device, evidence, criteria)))
+    # TEST01 needs the card's accuracy run, so its rule is checked here, once it is recorded
+    _refuse_unless_held(request, criteria, name, value, logs, ("TEST01",))
     why = not_certified(accuracy)
     judged = evaluate(criteria[name], value, criteria.model, evidence=(*logs, card.log))
     if why is None or judged.verdict not in (Outcome.PASS, Outcome.MARGINAL, Outcome.FAIL):
