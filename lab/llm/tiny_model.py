@@ -105,7 +105,11 @@ def write_tiny_llama(path: Path, shape: TinyLlama | None = None) -> Path:
         writer.add_tensor(f"{prefix}.ffn_up.weight", weight(shape.feed_forward, shape.embedding))
         writer.add_tensor(f"{prefix}.ffn_down.weight", weight(shape.embedding, shape.feed_forward))
     writer.add_tensor("output_norm.weight", np.ones(shape.embedding, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(len(tokens), shape.embedding))
+    output = weight(len(tokens), shape.embedding)
+    # only word pieces are ever predicted: a byte-fallback token alone is half a UTF-8 character,
+    # which llama.cpp's stream holds back and its full response prints as U+FFFD (the two differ)
+    output[: 3 + 256] = 0.0
+    writer.add_tensor("output.weight", output)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

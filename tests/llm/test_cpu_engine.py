@@ -1,18 +1,13 @@
 """The harness on a real serving engine: llama.cpp's OpenAI-compatible server on this machine's CPU.
 
-It serves the tiny Llama the project writes (lab/llm/tiny_model.py); LoadGen with token
-latencies drives it through the same client as the suite. Skipped, with the reason, where
-llama-cpp-python[server] is not installed (it builds llama.cpp from source: see docs/llm.md).
+It serves the tiny Llama the project writes (lab/llm/tiny_model.py) through xllamacpp
+(lab/llm/cpu_engine.py); LoadGen with token latencies drives it through the same client as
+the suite.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,52 +17,19 @@ import pytest
 from lab.agent.llm_accuracy import audit_test06
 from lab.agent.llm_client import stream_completion
 from lab.agent.llm_main import run_llm_request
+from lab.llm.cpu_engine import cpu_engine
 from lab.llm.tiny_model import write_tiny_llama
 
 pytest.importorskip("gguf", reason="the tiny model is written with the [cpu-reference] extra")
-pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed (docs/llm.md)")
+pytest.importorskip("xllamacpp", reason="the CPU engine comes with the [cpu-reference] extra")
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODEL = "tiny-llama"
-START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def llama_server(tmp_path: Path) -> Iterator[str]:
-    model = write_tiny_llama(tmp_path / "tiny.gguf")
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--n_threads", "1",
-        # its default cuts a running stream when another request arrives (the suite saw 70 of 76 cut)
-        "--interrupt_requests", "False",
-    ]  # fmt: skip
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with cpu_engine(write_tiny_llama(tmp_path / "tiny.gguf"), alias=MODEL) as address:
+        yield address
 
 
 def test_the_agent_runs_a_valid_loadgen_offline_on_llama_cpp(llama_server: str, tmp_path: Path) -> None:
