@@ -282,7 +282,7 @@ def csv_row(document: Mapping[str, Any], *, source: str = "kcloud-lab") -> dict[
         "source_table": "logs_file",
         "source": source,
         "hardware": hardware,
-        "hardware_type": "npu" if vendor in ("furiosa", "rebellions") else "gpu",
+        "hardware_type": _hardware_type(vendor),
         "vendor": vendor,
         "benchmark": benchmark,
         "model": model,
@@ -316,6 +316,14 @@ def csv_row(document: Mapping[str, Any], *, source: str = "kcloud-lab") -> dict[
             "not applicable" if mlperf else "not recorded"
         ),
     }  # fmt: skip
+
+
+def _hardware_type(vendor: str) -> str:
+    """Their normaliser's npu/gpu split, plus "cpu" for our CPU reference nodes (catalog vendor
+    ``cpu``): their rule would call a llama.cpp run on a host CPU a GPU row."""
+    if vendor in ("furiosa", "rebellions"):
+        return "npu"
+    return "cpu" if vendor == "cpu" else "gpu"
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]]) -> str:

@@ -41,6 +41,9 @@ from lab.results import write_evidence
 ARTICLES = Path(__file__).parent / "data" / "kcloud_articles.json"
 # inventory label: a JSON data set of the same shape (the real CNN/DailyMail on a real lab)
 DATASET_LABEL = "kcloud-dataset"
+# inventory label: the precision the endpoint serves, where its /v1/models entry does not say
+# (llama.cpp's does not); neither: "unknown", never their FP8 by default
+PRECISION_LABEL = "kcloud-precision"
 
 
 def _dataset(node: LabNode) -> tuple[str, str, list[str]]:
@@ -53,6 +56,16 @@ def _dataset(node: LabNode) -> tuple[str, str, list[str]]:
 def _their_vendor(node: LabNode, model: str) -> str:
     vendor = node.catalog[model].vendor if model in node.catalog else "unknown"
     return VENDOR_OF_CATALOG.get(vendor, vendor)
+
+
+def _served(request: pytest.FixtureRequest, node: LabNode, settings: CanonicalSettings) -> tuple[str, str]:
+    """The model and precision the endpoint really served (their file names what ran, never the
+    profile's Llama when a stand-in served): the endpoint's own precision, else the node's label."""
+    serving = node.node.serving
+    model = serving.model if serving is not None else settings.model
+    said = [str(value) for name, value in request.node.user_properties if name == "llm_precision"]
+    label = node.node.labels.get(PRECISION_LABEL)
+    return model, said[-1] if said else str(label) if label else "unknown"
 
 
 def _not_computable(request: pytest.FixtureRequest, criteria: CriteriaView, name: str, why: str) -> None:
@@ -132,6 +145,7 @@ def test_kcloud_canonical_run(
         "time_to_100_tokens_s": figures.time_to_100_tokens_s, "reached_100_tokens": figures.reached_100,
         "dataset": dataset, "dataset_version": version, "short_run": short, "node": node.name,
     }  # fmt: skip
+    served_model, precision = _served(request, node, settings)
     hw = HW_OF_MODEL.get(model)
     # their card names only for their cards, measured for real: an emulated card is labelled so, and
     # its row never joins the real card's series
@@ -142,7 +156,7 @@ def test_kcloud_canonical_run(
     )
     document = result_json(
         RunInfo(
-            run_id=f"lab-{lab.run_id}-{node.name}", hw=hw or model, model=settings.model,
+            run_id=f"lab-{lab.run_id}-{node.name}", hw=hw or model, model=served_model, precision=precision,
             n_samples=count, max_tokens=settings.max_tokens, started_at=started.isoformat(),
             completed_at=completed.isoformat(), elapsed_wall_s=(completed - started).total_seconds(),
             dataset=dataset, dataset_version=version, hardware=hardware,
