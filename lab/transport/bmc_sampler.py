@@ -14,84 +14,33 @@ one reading is and where it goes; the lifecycle is this class's::
 
 A client passed in (``client=``) is opened if need be and left open for its owner, so a
 session sampling many runs connects once and resolves its resources once; one the sampler
-made itself is closed on exit. A reading that fails during the run ends the sampling there
-(``error`` keeps why): the figure uses what came before. Readings are spaced by
-``interval_s`` from the first, and stopping waits at most one reading's deadline (the BMC's
-timeout) twice plus an interval.
+made itself is closed on exit. The thread's lifecycle (a failing reading ends the series, bounded stop) is
+:class:`lab.transport.periodic.PeriodicSampler`'s; a reading's deadline is the BMC's timeout.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from types import TracebackType
-from typing import ClassVar, Self
-
-from lab.errors import InfrastructureError
 from lab.inventory.model import Node
+from lab.transport.periodic import PeriodicSampler
 from lab.transport.redfish import RedfishClient
 
 
-class BmcSampler:
+class BmcSampler(PeriodicSampler):
     """Base of the BMC samplers: subclasses set ``label`` and implement ``_read``."""
 
-    label: ClassVar[str] = "BMC"
-    final_reading: ClassVar[bool] = False
-    """Read once more after the run (so a window that ends the run is covered)."""
-    minimum_interval_s: ClassVar[float] = 0.05
+    label = "BMC"
 
     def __init__(self, node: Node, *, interval_s: float, client: RedfishClient | None = None) -> None:
         if node.bmc is None:
             raise ValueError(f"{node.name} has no bmc in the inventory: nothing to sample")
+        super().__init__(interval_s=interval_s, read_timeout_s=node.bmc.timeout, name=node.name)
         self.node = node
-        self.interval_s = max(self.minimum_interval_s, interval_s)
         self._owns_client = client is None
         self._client = client or RedfishClient(node.bmc, node=node.name)
-        self._timeout = node.bmc.timeout
-        self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def _read(self) -> None:
-        """Take one reading and keep it; raise ``InfrastructureError`` when the BMC fails."""
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
+    def _open(self) -> None:
         self._client.open()
-        self._sample()  # one reading now: a misbehaving BMC is ERROR before the run starts
-        if self.error is not None:
-            self._release()
-            raise InfrastructureError(f"{self.node.name}: {self.label}: {self.error}")
-        name = f"{self.label.replace(' ', '-')}-{self.node.name}"
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            # one reading is bounded by the BMC's timeout: the join is too
-            self._thread.join(timeout=self._timeout * 2 + self.interval_s)
-        if self.final_reading:
-            self._sample()
-        self._release()
 
     def _release(self) -> None:
         if self._owns_client:
             self._client.close()
-
-    def _loop(self) -> None:
-        next_at = time.monotonic() + self.interval_s
-        while self.error is None and not self._stop.wait(max(0.0, next_at - time.monotonic())):
-            next_at += self.interval_s
-            self._sample()
-
-    def _sample(self) -> None:
-        if self.error is not None:
-            return  # the series ended at the first failure
-        try:
-            self._read()
-        except InfrastructureError as failure:
-            self.error = str(failure)

@@ -80,27 +80,44 @@ def _record_power(
     node: LabNode,
     model: str,
     power: RunPower,
+    window: tuple[float, float],
+    tokens_per_s: float,
     measure: Measure,
 ) -> None:
-    """The run's card power from the exporter their dashboard reads (checked against the vendor tool)."""
+    """The run's card power from the exporter their dashboard reads (checked against the vendor
+    tool) over the run's own window, and the run's tokens/s per watt over the same window."""
+    why: str | None = None
+    watts: float | None = None
     if not power.sources:
-        _not_computable(request, criteria, "kcloud-power", power.result(()).why)
+        why = power.result(()).why
+    else:
+        try:
+            reports = node.adapter(model).list_devices() if model in node.catalog else ()
+        except LabError as error:
+            why = f"the vendor tool did not list the cards: {error}"
+        else:
+            result = power.result(reports, window)
+            watts, why = result.watts, result.why
+            if watts is not None:
+                request.node.user_properties += [
+                    ("kcloud_power_source", result.source),
+                    ("kcloud_power_scrapes", result.scrapes),
+                    ("kcloud_power_window_s", round(window[1] - window[0], 3)),
+                    ("kcloud_power_checks", "; ".join(result.checks)),
+                ]
+    if watts is None or watts <= 0:
+        why = why or f"the exporter read {watts} W"
+        _not_computable(request, criteria, "kcloud-power", why)
+        _not_computable(request, criteria, "kcloud-tokens-per-second-per-watt", f"no run power: {why}")
         return
-    try:
-        reports = node.adapter(model).list_devices() if model in node.catalog else ()
-    except LabError as error:
-        _not_computable(request, criteria, "kcloud-power", f"the vendor tool did not list the cards: {error}")
-        return
-    result = power.result(reports)
-    if result.watts is None:
-        _not_computable(request, criteria, "kcloud-power", result.why)
-        return
-    request.node.user_properties += [
-        ("kcloud_power_source", result.source),
-        ("kcloud_power_scrapes", result.scrapes),
-        ("kcloud_power_checks", "; ".join(result.checks)),
-    ]
-    measure("kcloud-power", result.watts)
+    measure("kcloud-power", watts)
+    measure("kcloud-tokens-per-second-per-watt", tokens_per_s / watts)
+
+
+def _interval(node: LabNode) -> float:
+    """The profile's telemetry interval (the LLM suite's card watch samples at the same)."""
+    interval = node.profile.settings.get("telemetry_interval_seconds", 1.0)
+    return float(interval) if isinstance(interval, int | float) else 1.0
 
 
 def test_kcloud_canonical_run(
@@ -129,16 +146,18 @@ def test_kcloud_canonical_run(
     measure("kcloud-smoke", smoke.failed)  # FAIL stops here, as their smoke step does
 
     model = criteria.model or ""
-    power = RunPower(node.transport, node.catalog[model].tool if model in node.catalog else "")
+    power = RunPower(node.transport, node.catalog[model].tool if model in node.catalog else "", node.name)
     prompts = settings.prompts(articles, count)
-    started = datetime.now(UTC)
-    power.sample()
+    # the exporter their dashboard reads is scraped in the background while the run runs; the
+    # figure uses the scrapes inside the run's own window
     outputs: list[dict[str, object]] = []
-    chunk = settings.smoke_samples  # between chunks, the exporter their dashboard reads is scraped
-    for first in range(0, count, chunk):
-        outputs += run(prompts[first : first + chunk])
-        power.sample()
-    completed = datetime.now(UTC)
+    with power.sampling(_interval(node)):
+        started = datetime.now(UTC)
+        chunk = settings.smoke_samples  # one agent call per chunk: each stays within the agent's deadline
+        for first in range(0, count, chunk):
+            outputs += run(prompts[first : first + chunk])
+        completed = datetime.now(UTC)
+    window = (started.timestamp(), completed.timestamp())
     figures = canonical_figures(outputs, settings.max_tokens)
     ours = {
         "ttft_mean_s": figures.ttft_mean_s, "tpot_mean_s": figures.tpot_mean_s,
@@ -179,7 +198,7 @@ def test_kcloud_canonical_run(
         measure("kcloud-ttft", figures.ttft_mean_s * 1000.0)
     if figures.tpot_mean_s is not None:
         measure("kcloud-tpot", figures.tpot_mean_s * 1000.0)
-    _record_power(request, criteria, node, model, power, measure)
+    _record_power(request, criteria, node, model, power, window, figures.tokens_per_s, measure)
     if figures.time_to_100_tokens_s is None:
         _not_computable(
             request, criteria, "kcloud-time-to-100-tokens",
