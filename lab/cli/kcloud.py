@@ -3,12 +3,16 @@
 ::
 
     lab kcloud import benchmark_results_real.csv result.json runs/RUN_ID [--db DB]
+    lab kcloud import mnt/result --exams benchmark_results_real.csv   # their GPU jobs' LoadGen summaries
     lab kcloud compare [--db DB] [--metric kcloud-tt100t]   # per configuration and card: theirs beside ours
     lab kcloud summary mlperf_log_summary.txt             # LoadGen summary → their record fields (JSON)
 
 ``import`` takes their normalised CSV, their per-run result.json, or one of our run directories
-(its ``evidence/**/kcloud-row.csv`` files, written by the canonical-run test). Rows land in the
-history database (``$LAB_HISTORY_DB`` or runs/history.sqlite) as runs ``kcloud-<their run id>``.
+(its ``evidence/**/kcloud-row.csv`` files, written by the canonical-run test), or a directory of their
+GPU jobs' LoadGen summaries (``mlperf-<exam>/<repeat>/mlperf_log_summary.txt``; the jobs' rows come from
+``--exams``, their CSV: a summary names no card, model or time; INVALID runs stay INVALID, never a
+figure — lab/kcloud/summary_import.py). Rows land in the history database (``$LAB_HISTORY_DB`` or
+runs/history.sqlite) as runs ``kcloud-<their run id>``.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from typing import Any
 
 from lab.cli import EXIT_BAD_INPUT, EXIT_OK
 from lab.cli.history import DB_ENV, DEFAULT_DB
+from lab.criteria import Outcome
 from lab.kcloud.history_import import MEASURES, RUN_PREFIX, runs_of_rows
 from lab.kcloud.loadgen_summary import read_accuracy, read_summaries
 from lab.kcloud.results import csv_row, read_csv, read_result_json, read_text
+from lab.kcloud.summary_import import LOADGEN_MEASURES, runs_of_summaries, summaries_in
 
 OURS = RUN_PREFIX + "lab-"  # our canonical runs write run ids "lab-…" into their files
 
@@ -37,12 +43,17 @@ def register(subparsers: Any) -> None:
     load = commands.add_parser("import", help="their CSV / result.json / our run's kcloud rows → history")
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.add_argument("--db", help=f"history database (default ${DB_ENV} or {DEFAULT_DB})")
+    load.add_argument(  # for a directory of LoadGen summaries
+        "--exams", action="append", default=[], metavar="CSV",
+        help="their CSV holding the GPU jobs' rows (mlperf-<exam>-mp_exam)",
+    )  # fmt: skip
     load.set_defaults(handler=_import)
     compare = commands.add_parser(
         "compare", help="per configuration fingerprint and card: theirs beside ours"
     )
     compare.add_argument("--db", help=f"history database (default ${DB_ENV} or {DEFAULT_DB})")
-    compare.add_argument("--metric", default="kcloud-tt100t", choices=[name for name, _ in MEASURES.values()])
+    metrics = [name for name, _ in MEASURES.values()] + [name for name, _, _ in LOADGEN_MEASURES.values()]
+    compare.add_argument("--metric", default="kcloud-tt100t", choices=metrics)
     compare.set_defaults(handler=_compare)
     summary = commands.add_parser("summary", help="LoadGen mlperf_log_summary.txt → their record fields")
     summary.add_argument("path", metavar="SUMMARY_TXT")
@@ -75,11 +86,28 @@ def _import(arguments: argparse.Namespace) -> int:
             if not path.exists():
                 print(f"lab kcloud import: {path}: no such file or directory", file=sys.stderr)
                 return EXIT_BAD_INPUT
-            rows = rows_of(path)
-            for run in runs_of_rows(rows, source=str(path)):
+            found = summaries_in(path) if path.is_dir() else []
+            if found:
+                if not arguments.exams:
+                    print(
+                        f"lab kcloud import: {path}: {len(found)} LoadGen summaries, but a summary names no "
+                        "card, model or time: give their CSV with the jobs' rows (--exams CSV)",
+                        file=sys.stderr,
+                    )
+                    return EXIT_BAD_INPUT
+                exams = [row for name in arguments.exams for row in read_csv(Path(name))]
+                runs, skipped = runs_of_summaries(found, exams, source=str(path))
+                for line in skipped:
+                    print(f"not imported: {line}", file=sys.stderr)
+                invalid = sum(1 for run in runs if run.records[0].outcome is Outcome.ERROR)
+                print(f"{path}: {len(runs)} LoadGen runs imported ({invalid} INVALID: no figure)")
+            else:
+                rows = rows_of(path)
+                runs = runs_of_rows(rows, source=str(path))
+                print(f"{path}: {len(rows)} rows imported")
+            for run in runs:
                 db.ingest(run)
-            print(f"{path}: {len(rows)} rows imported")
-            total += len(rows)
+            total += len(runs)
     print(f"{total} K-Cloud rows in {_db_path(arguments)}")
     return EXIT_OK
 
