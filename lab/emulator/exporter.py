@@ -10,7 +10,9 @@ the vendor's metric names and labels (``lab.devices.exporters`` lists them): Fur
 ``furiosa_npu_*``, Rebellions' ``rbln_npu_*``/``rbln_up`` (one series per die, as rbln-smi
 lists dies) and the ``RBLN_DEVICE_STATUS:*`` names of rebellions-sw/rbln-metrics-exporter (labels
 ``card``, ``uuid``, ``device``; what the K-Cloud team's monitor reads), NVIDIA dcgm-exporter's
-``DCGM_FI_DEV_*``. The ``exporter-scale`` fault
+``DCGM_FI_DEV_*``. On FuriosaAI nodes the K-Cloud team's own exporter
+(``lab.emulator.kcloud_exporter``, ``kcloud_furiosa_*``) is served beside it on a second port
+(``kcloud-exporter.port``, written before ``exporter.port``). The ``exporter-scale`` fault
 multiplies the temperature and power it publishes by ``factor`` (default 0.001: the 1/1000
 unit quirk a real Rebellions exporter showed), so the conformance check has something to find.
 """
@@ -28,6 +30,8 @@ from prometheus_client.registry import Collector
 
 from lab.emulator.device import EmulatedDevice, Reading
 from lab.emulator.faults import active_faults
+from lab.emulator.kcloud_exporter import PORT_FILE as KCLOUD_PORT_FILE
+from lab.emulator.kcloud_exporter import KcloudFuriosaCollector
 from lab.emulator.state import NodeDir
 from lab.emulator.tools.common import observe
 from lab.emulator.tools.rbln_smi import dies
@@ -193,18 +197,26 @@ def exporter_vendor(node: NodeDir) -> str | None:
     return vendors[0] if vendors else None
 
 
+def _write_port(path: str, port: int) -> None:
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(f"{port}\n")
+    os.replace(path + ".tmp", path)
+
+
 def main() -> int:
     node = NodeDir.from_environment()
     vendor = exporter_vendor(node)
     if vendor is None:
         return 0
+    if vendor == "furiosaai":  # their own exporter beside the official one, its own port
+        kcloud = CollectorRegistry(auto_describe=False)
+        kcloud.register(KcloudFuriosaCollector(node))
+        kcloud_server, _ = start_http_server(0, addr="127.0.0.1", registry=kcloud)
+        _write_port(os.path.join(node.path, KCLOUD_PORT_FILE), kcloud_server.server_port)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(VendorCollector(node, vendor))
     server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
-    path = os.path.join(node.path, PORT_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(f"{server.server_port}\n")
-    os.replace(path + ".tmp", path)  # the launcher waits for this file
+    _write_port(os.path.join(node.path, PORT_FILE), server.server_port)  # the launcher waits for it
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         signal.pause()

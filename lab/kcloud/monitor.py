@@ -61,6 +61,8 @@ class MonitorSource:
     power: tuple[str, Mapping[str, str]]
     dashboard_scale: float  # what their monitor multiplies temperature and power by
     source: str
+    # overrides the port on the node (the emulated test-bed's nodes share one host: each its own port)
+    port_env: str = "LAB_EXPORTER_PORT"
 
 
 SOURCES: Mapping[str, MonitorSource] = {
@@ -75,6 +77,7 @@ SOURCES: Mapping[str, MonitorSource] = {
         temperature=("kcloud_furiosa_temperature_celsius", {"sensor": "soc_peak"}),
         power=("kcloud_furiosa_power_watts", {}), dashboard_scale=1.0,
         source="kcloud-monitor@5f9fd50 tests/test_furiosa_kcloud_exporter.py; their exporter's metrics.go",
+        port_env="LAB_KCLOUD_EXPORTER_PORT",  # beside the official exporter: another process, another port
     ),
     "rbln-metrics-exporter": MonitorSource(
         name="rbln-metrics-exporter", port=9090, device_label="device",
@@ -92,6 +95,8 @@ SOURCES: Mapping[str, MonitorSource] = {
 SOURCES_OF_TOOL: Mapping[str, tuple[str, ...]] = {
     # their newer dashboard reads their own exporter (kcloud-monitor@5f9fd50's test: no furiosa_npu_* query)
     "furiosa-smi": ("kcloud-furiosa-exporter", "furiosa-metrics-exporter"),
+    # Warboy: their monitor picks the exporter by vendor, not by card
+    "furiosactl": ("kcloud-furiosa-exporter", "furiosa-metrics-exporter"),
     "rbln-smi": ("rbln-metrics-exporter",),
     "rbln-stat": ("rbln-metrics-exporter",),
     "nvidia-smi": ("dcgm-exporter",),
@@ -163,9 +168,11 @@ def read(
 
 
 def scrape(transport: Transport, source: MonitorSource) -> dict[str, list[Sample]]:
-    """The exporter's page fetched on the node (``$LAB_EXPORTER_PORT`` overrides the port, as for
+    """The exporter's page fetched on the node (``$<source.port_env>`` overrides the port, as for
     the vendor exporters); unreachable is ``CommandFailed`` (ERROR), garbage ``ToolOutputError``."""
-    url = f"http://127.0.0.1:${{LAB_EXPORTER_PORT:-{int(source.port)}}}/metrics"
+    if not source.port_env.isidentifier():  # framework text, never inventory text: checked anyway
+        raise ValueError(f"not an environment variable name: {source.port_env!r}")
+    url = f"http://127.0.0.1:${{{source.port_env}:-{int(source.port)}}}/metrics"
     result = transport.run(ShellScript(f'curl -sf --max-time 10 "{url}"'), timeout=30)
     if not result.ok:
         raise CommandFailed(result)

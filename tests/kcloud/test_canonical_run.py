@@ -111,11 +111,13 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(tm
         and row["data_number"] == "10"
         and len(row["config_fingerprint"]) == 64
     )
-    # power: the exporter their dashboard reads for RNGD (their kcloud_furiosa_* is not emulated: the
+    # power: the exporter their dashboard reads for RNGD (their own kcloud_furiosa_*, emulated beside the
     # official one), checked against furiosa-smi; ATOM+ through RBLN_DEVICE_STATUS at 1/1000, ×1000 as theirs
     power = measured["kcloud-power"]
     assert power.verdict is Outcome.PASS and 0 < float(power.value) < 1000  # type: ignore[arg-type]
-    assert record.properties["kcloud_power_source"] == "furiosa-metrics-exporter"
+    assert record.properties["kcloud_power_source"] == "kcloud-furiosa-exporter"
+    assert "kcloud-furiosa-exporter npu0 power" in str(record.properties["kcloud_power_checks"])
+    assert str(record.properties["kcloud_power_checks"]).endswith(": agrees")
     # scraped in the background at the telemetry interval (1 s): the scrapes inside the run's own window
     window_s = float(record.properties["kcloud_power_window_s"])  # type: ignore[arg-type]
     assert 1 <= int(record.properties["kcloud_power_scrapes"]) <= window_s + 1  # type: ignore[call-overload]

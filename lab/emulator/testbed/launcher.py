@@ -42,6 +42,8 @@ from lab.emulator.bmc.launch import BmcProcess, bmc_command_marker, start_bmc
 from lab.emulator.build import EmulatorConfigError, node_spec
 from lab.emulator.defaults import NODE_DIR_ENV
 from lab.emulator.exporter import EXPORTER_VENDORS, PORT_FILE
+from lab.emulator.kcloud_exporter import PORT_ENV as KCLOUD_PORT_ENV
+from lab.emulator.kcloud_exporter import PORT_FILE as KCLOUD_PORT_FILE
 from lab.emulator.spec import NodeSpec
 from lab.emulator.testbed.llm import (
     EndpointProcess,
@@ -107,6 +109,7 @@ def _start_exporter(node_dir: Path, spec: NodeSpec) -> int | None:
         return None
     port_file = node_dir / PORT_FILE
     port_file.unlink(missing_ok=True)
+    (node_dir / KCLOUD_PORT_FILE).unlink(missing_ok=True)  # a stale one would name a dead port
     environment = {**os.environ, NODE_DIR_ENV: str(node_dir), "PYTHONPATH": lab_source_root()}
     with open(node_dir / "exporter.log", "ab") as log:
         process = subprocess.Popen(
@@ -142,6 +145,9 @@ def _start_one(directory: Path, node: Node, spec: NodeSpec, client_key: Path) ->
     exporter_port = _start_exporter(node_dir, spec)
     if exporter_port is not None:
         environment["LAB_EXPORTER_PORT"] = str(exporter_port)  # nodes share a host: each its own port
+    kcloud_port = node_dir / KCLOUD_PORT_FILE  # written before exporter.port, on FuriosaAI nodes
+    if exporter_port is not None and kcloud_port.exists():
+        environment[KCLOUD_PORT_ENV] = kcloud_port.read_text(encoding="utf-8").strip()
     server = SshdServer(node_dir / "sshd", set_env=environment, client_key_path=client_key)
     try:
         return server.start()
