@@ -102,6 +102,11 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(tm
     files = {Path(path).name: run.directory / path for path in derived.evidence}
     document = json.loads(files["kcloud-result.json"].read_text(encoding="utf-8"))
     assert document["hardware"] == "rngd (emulated)" and document["vendor"] == "furiosa"
+    # what served, not the profile's Llama: the endpoint's model, and the precision it reports, their spelling
+    assert (
+        document["model"] == MODEL
+        and document["precision"] == str(record.properties["llm_precision"]).upper()
+    )
     assert document["dataset"] == "kcloud-lab-docs" and document["max_output_tokens"] == 128
     assert document["raw_metrics"]["data_number"] == 10 and document["raw_metrics"]["lab_short_run"] is True
     assert document["tt100t_seconds"] == pytest.approx(float(derived.value), abs=1e-6)  # type: ignore[arg-type]

@@ -30,7 +30,15 @@ from lab.kcloud.canonical import (
     published_reference,
     sample_timing,
 )
-from lab.kcloud.results import HW_OF_MODEL, VENDOR_OF_CATALOG, RunInfo, csv_row, csv_text, result_json
+from lab.kcloud.results import (
+    HW_OF_MODEL,
+    VENDOR_OF_CATALOG,
+    RunInfo,
+    csv_row,
+    csv_text,
+    normalize_precision,
+    result_json,
+)
 from lab.kcloud.run_power import RunPower
 from lab.llm.session import LlmSession
 from lab.performance.validity import InvalidRun
@@ -65,7 +73,8 @@ def _served(request: pytest.FixtureRequest, node: LabNode, settings: CanonicalSe
     model = serving.model if serving is not None else settings.model
     said = [str(value) for name, value in request.node.user_properties if name == "llm_precision"]
     label = node.node.labels.get(PRECISION_LABEL)
-    return model, said[-1] if said else str(label) if label else "unknown"
+    precision = said[-1] if said else str(label) if label else "unknown"
+    return model, normalize_precision(precision) or "UNKNOWN"  # their spelling: FP8, BF16, F32
 
 
 def _not_computable(request: pytest.FixtureRequest, criteria: CriteriaView, name: str, why: str) -> None:
