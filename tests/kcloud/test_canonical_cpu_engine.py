@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.criteria import Outcome
 from lab.kcloud.canonical import CanonicalSettings
@@ -225,7 +226,5 @@ def test_the_canonical_run_on_llama_cpp_writes_their_files(engine: str, tmp_path
 
 
 def _settings(profile_text: str) -> dict[str, object]:
-    import yaml
-
     settings: dict[str, object] = yaml.safe_load(profile_text)["settings"]
     return settings
