@@ -10,8 +10,8 @@
 (benchmarks/llama_engine.py, prompt cache off, one slot per stream) serving the tiny Llama,
 with the same prompts (about 64 input tokens, no word starting with "a") and 24 output
 tokens, streaming, at each concurrency, one tool after the other. The baseline is the
-engine's own account of the requests each tool sent (its /metrics counters before and after):
-mean prefill per request beside TTFT, decode seconds per step beside TPOT/ITL. The peers
+engine's own timing of the requests each tool sent (its log, one line per request): the
+median prefill beside TTFT, the median decode step after the first token beside TPOT/ITL. The peers
 count output tokens from the engine's ``usage`` (aiperf ``--use-server-token-count``; guidellm
 does by default); their tokenizer is an HF one built from the GGUF's SPM vocabulary
 (benchmarks/llama_engine.py: ``write_hf_tokenizer``, no download), which counts the prompts'
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.llama_engine import MODEL as LLAMA_MODEL  # noqa: E402
-from benchmarks.llama_engine import EngineBaseline, engine_counters, prompts, real_engine, write_hf_tokenizer  # noqa: E402
+from benchmarks.llama_engine import EngineRequest, prompts, real_engine, write_hf_tokenizer  # noqa: E402
 from lab.agent.llm_loadgen import LlmRun, percentile, run_llm  # noqa: E402
 from lab.emulator.llm_text import VOCABULARY  # noqa: E402
 
@@ -181,10 +181,11 @@ def _guidellm(
 def _llama(arguments: argparse.Namespace) -> int:
     """Every tool, one after the other, on the real engine at each concurrency."""
     texts = prompts(arguments.requests)
-    rows: list[tuple[str, int, dict[str, float], EngineBaseline]] = []
+    rows: list[tuple[str, int, dict[str, float], list[EngineRequest]]] = []
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        with real_engine(folder, parallel=max(arguments.concurrency)) as address:
+        with real_engine(folder, parallel=max(arguments.concurrency)) as engine:
+            address = engine.address
             python = (arguments.aiperf or arguments.guidellm).parent / "python"
             tokenizer = write_hf_tokenizer(folder / "tiny-llama.gguf", folder / "tokenizer", python)
             tools: list[tuple[str, Callable[[int], dict[str, float]]]] = [
@@ -202,28 +203,23 @@ def _llama(arguments: argparse.Namespace) -> int:
                 )
             for concurrency in arguments.concurrency:
                 for tool, measure in tools:
-                    before = engine_counters(address)
+                    start = engine.log_offset()
                     figures = measure(concurrency)
-                    rows.append(
-                        (
-                            tool,
-                            concurrency,
-                            figures,
-                            EngineBaseline.between(before, engine_counters(address), len(texts)),
-                        )
-                    )
+                    rows.append((tool, concurrency, figures, engine.timed_since(start)))
     print(
         "llama.cpp (xllamacpp) on the CPU, tiny Llama (benchmarks/llama_engine.py BENCH_SHAPE): "
-        f"{len(texts)} requests per run, ~64 in / 24 out tokens, streaming; "
-        "baseline: the engine's own prefill and decode step (its /metrics)"
+        f"{len(texts)} requests per run, ~64 in / 24 out tokens, streaming; baseline: medians of "
+        "the engine's own per-request prefill and decode step (its log)"
     )
     head = ("tool", "conc", "TTFT p50", "prefill", "ratio", "TTFT p99", "TPOT p50", "step", "ratio", "tok/s")
-    print(f"{head[0]:<11} {head[1]:>4} " + " ".join(f"{text:>9}" for text in head[2:]))
-    for tool, concurrency, f, base in rows:
+    print(f"{head[0]:<11} {head[1]:>4} " + " ".join(f"{text:>9}" for text in head[2:]) + "  requests")
+    for tool, concurrency, f, timed in rows:
+        prefill = statistics.median(t.prefill_ms for t in timed)
+        step = statistics.median(t.tpot_ms for t in timed if t.tpot_ms is not None)
         print(
-            f"{tool:<11} {concurrency:>4} {f['ttft_p50']:>9.1f} {base.prefill_ms:>9.1f} "
-            f"{f['ttft_p50'] / base.prefill_ms:>9.3f} {f['ttft_p99']:>9.1f} {f['tpot_p50']:>9.2f} "
-            f"{base.tpot_ms:>9.2f} {f['tpot_p50'] / base.tpot_ms:>9.3f} {f['tokens_per_s']:>9.1f}"
+            f"{tool:<11} {concurrency:>4} {f['ttft_p50']:>9.1f} {prefill:>9.1f} "
+            f"{f['ttft_p50'] / prefill:>9.3f} {f['ttft_p99']:>9.1f} {f['tpot_p50']:>9.2f} "
+            f"{step:>9.2f} {f['tpot_p50'] / step:>9.3f} {f['tokens_per_s']:>9.1f}  {len(timed)}"
         )
     return 0
 

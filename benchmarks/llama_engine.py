@@ -2,25 +2,26 @@
 
 Used by bench_llm_fidelity.py and bench_llm_peer.py (``--engine llama``)::
 
-    with real_engine(folder, parallel=16) as address:
-        before = engine_counters(address)
-        ...                                    # any tool drives it
-        baseline = EngineBaseline.between(before, engine_counters(address), requests=32)
-        baseline.prefill_ms, baseline.tpot_ms  # the engine's own means over those requests
+    with real_engine(folder, parallel=16) as engine:
+        start = engine.log_offset()
+        ...                                   # any tool drives engine.address
+        timed = engine.timed_since(start)     # [EngineRequest(prefill_ms, tpot_ms)], one per request
 
 There is no model ground truth for a real engine; the "true" side is what llama.cpp itself
-timed: per request, its ``timings`` (``prompt_ms``: the prefill that yields the first token;
-``predicted_ms`` over ``predicted_n`` tokens, timed from the first token to the last, so
-``predicted_n - 1`` steps), and over a run its Prometheus counters (``/metrics``). The
-engine runs with its prompt cache off (a prompt seen before would skip its prefill) and one
-slot per stream (a request waiting for a slot is not in ``prompt_ms``).
+timed for each request: ``prompt_ms`` (the prefill that yields the first token) and
+``predicted_ms`` over ``predicted_n`` tokens, timed from the first token to the last (so
+``predicted_n - 1`` steps). It gives them in the last event of each stream (``timings``:
+what bench_llm_fidelity pairs with each of our requests) and logs the same figures per request
+(``print_timing``): read from the log, they are the baseline for any tool (bench_llm_peer). The
+engine runs with its prompt cache off (a prompt seen before would skip its prefill) and one slot
+per stream (a request waiting for a slot is not in ``prompt_ms``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,12 +34,12 @@ MODEL = "tiny-llama"
 # wider and deeper than the suite's 64-d tiny model, so that prefill and decode take the engine
 # milliseconds (the suite's model decodes in 0.17 ms: every figure would be the client's overhead)
 BENCH_SHAPE = TinyLlama(embedding=512, layers=8, heads=8, kv_heads=4, feed_forward=1536)
-
-
 # the words the prompts are made of: the model's own, less those starting with "a" (llama.cpp's
 # tokenizer joins the space with "a", a piece): the peers' tokenizer then counts what the engine
 # counts, less its BOS token
 PROMPT_WORDS = tuple(word for word in WORDS if not word.startswith("a"))
+_PREFILL = re.compile(r"task (\d+) \| prompt eval time = +([\d.]+) ms / +(\d+) tokens")
+_DECODE = re.compile(r"task (\d+) \| +eval time = +([\d.]+) ms / +(\d+) tokens")
 
 
 def prompts(count: int, words: int = 9) -> list[str]:
@@ -51,54 +52,51 @@ def prompts(count: int, words: int = 9) -> list[str]:
     ]
 
 
-@contextmanager
-def real_engine(folder: Path, *, parallel: int, shape: TinyLlama = BENCH_SHAPE) -> Iterator[str]:
-    """llama.cpp's server on 127.0.0.1 serving the tiny Llama (written to ``folder``); stopped by pid."""
-    model = write_tiny_llama(folder / "tiny-llama.gguf", shape)
-    with cpu_engine(
-        model, alias=MODEL, parallel=parallel, threads=1, metrics=True, prompt_cache=False
-    ) as address:
-        yield address
+@dataclass(frozen=True)
+class EngineRequest:
+    """One request as llama.cpp timed it."""
 
+    prefill_ms: float  # its TTFT without HTTP, the client and waiting for other slots' batches
+    tpot_ms: float | None  # per decode step after the first token (None: one token only)
 
-def engine_counters(address: str) -> dict[str, float]:
-    """llama.cpp's Prometheus counters, by name without the ``llamacpp:`` prefix."""
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    counters: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith("llamacpp:"):
-            name, _, value = line.partition(" ")
-            counters[name.removeprefix("llamacpp:")] = float(value)
-    return counters
+    @classmethod
+    def of(cls, prompt_ms: float, predicted_ms: float, predicted_n: float) -> EngineRequest:
+        return cls(prompt_ms, predicted_ms / (predicted_n - 1) if predicted_n > 1 else None)
 
 
 @dataclass(frozen=True)
-class EngineBaseline:
-    """The engine's own means over the requests one tool sent (counters read before and after)."""
+class Engine:
+    address: str  # host:port
+    log: Path  # the server's log: one print_timing pair per finished request
 
-    prefill_ms: float  # mean prefill per request: llama.cpp's TTFT without HTTP and queueing
-    tpot_ms: float  # decode seconds per step after the first token
-    output_tokens: float
+    def log_offset(self) -> int:
+        return self.log.stat().st_size
 
-    @classmethod
-    def between(cls, before: dict[str, float], after: dict[str, float], requests: int) -> EngineBaseline:
-        def delta(name: str) -> float:
-            return after[name] - before[name]
+    def timed_since(self, offset: int) -> list[EngineRequest]:
+        """The requests the engine finished after ``offset`` of its log, as it timed them."""
+        with self.log.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode(errors="replace")
+        prefill = {task: float(ms) for task, ms, _ in _PREFILL.findall(text)}
+        timed = []
+        for task, ms, tokens in _DECODE.findall(text):
+            if task in prefill:
+                timed.append(EngineRequest.of(prefill[task], float(ms), float(tokens)))
+        return timed
 
-        tokens = delta("tokens_predicted_total")
-        return cls(
-            prefill_ms=delta("prompt_seconds_total") * 1000 / requests,
-            tpot_ms=delta("tokens_predicted_seconds_total") * 1000 / max(tokens - requests, 1.0),
-            output_tokens=tokens,
-        )
+
+@contextmanager
+def real_engine(folder: Path, *, parallel: int, shape: TinyLlama = BENCH_SHAPE) -> Iterator[Engine]:
+    """llama.cpp's server on 127.0.0.1 serving the tiny Llama (written to ``folder``); stopped by pid."""
+    model = write_tiny_llama(folder / "tiny-llama.gguf", shape)
+    log = folder / "engine.log"
+    with cpu_engine(model, alias=MODEL, parallel=parallel, threads=1, prompt_cache=False, log=log) as address:
+        yield Engine(address, log)
 
 
-def request_truth(timings: dict[str, float]) -> tuple[float, float | None]:
-    """One request's TTFT and TPOT (ms) as llama.cpp timed them (its ``timings`` object)."""
-    steps = timings.get("predicted_n", 0.0) - 1
-    tpot = timings["predicted_ms"] / steps if steps > 0 else None
-    return timings["prompt_ms"], tpot
+def request_truth(timings: dict[str, float]) -> EngineRequest:
+    """One request as llama.cpp timed it, from its stream's ``timings`` object."""
+    return EngineRequest.of(timings["prompt_ms"], timings["predicted_ms"], timings.get("predicted_n", 0.0))
 
 
 TOKENIZER = """

@@ -50,7 +50,6 @@ def serve(
     threads: int,
     context: int,
     *,
-    metrics: bool = False,
     prompt_cache: bool = True,
 ) -> None:
     """Serve ``model`` in this process until SIGTERM/SIGINT (blocks)."""
@@ -65,7 +64,6 @@ def serve(
     params.n_ctx = context * parallel  # llama.cpp splits the context among the slots
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
-    params.endpoint_metrics = metrics  # GET /metrics: the engine's own prefill and decode seconds
     # a benchmark turns the prompt cache off: a prompt sent again would skip its prefill (TTFT)
     params.cache_prompt = prompt_cache
     stop = threading.Event()
@@ -109,20 +107,19 @@ def cpu_engine(
     threads: int = 1,
     context: int = 512,
     log: Path | None = None,
-    metrics: bool = False,
     prompt_cache: bool = True,
 ) -> Iterator[str]:
     """Start the engine on 127.0.0.1 in a child process; yield its ``host:port``; stop it by pid.
 
-    ``metrics`` serves llama.cpp's Prometheus ``/metrics``; ``prompt_cache=False`` makes every
-    request pay its whole prefill (benchmarks: a repeated prompt is otherwise served from cache).
+    ``prompt_cache=False`` makes every request pay its whole prefill (benchmarks: a repeated
+    prompt is otherwise served from cache).
     """
     port = free_port()
     command = [
         sys.executable, "-m", "lab.llm.cpu_engine", "--model", str(model), "--alias", alias,
         "--host", "127.0.0.1", "--port", str(port), "--parallel", str(parallel),
         "--threads", str(threads), "--context", str(context),
-        *(["--metrics"] if metrics else []), *([] if prompt_cache else ["--no-prompt-cache"]),
+        *([] if prompt_cache else ["--no-prompt-cache"]),
     ]  # fmt: skip
     log = log or model.with_suffix(".engine.log")
     with log.open("wb") as sink:
@@ -150,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=4, help="requests decoded together")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for prefill and decode")
     parser.add_argument("--context", type=int, default=512, help="context tokens per request")
-    parser.add_argument("--metrics", action="store_true", help="serve Prometheus /metrics")
     parser.add_argument("--no-prompt-cache", action="store_true", help="every request pays its prefill")
     args = parser.parse_args(argv)
     if not args.model.is_file():
@@ -159,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(
             args.model, args.alias, args.host, args.port, args.parallel, args.threads, args.context,
-            metrics=args.metrics, prompt_cache=not args.no_prompt_cache,
+            prompt_cache=not args.no_prompt_cache,
         )  # fmt: skip
     except ImportError:
         print("cpu_engine: xllamacpp is not installed (pip install -e '.[cpu-reference]')", file=sys.stderr)
