@@ -32,6 +32,9 @@ class Completion:
     finish_reason: str | None = None
     done: bool = False  # the stream ended with ``data: [DONE]``
     ident: str | None = None  # the endpoint's completion id (matches its own records)
+    # the engine's own account of the request where its last event carries one (llama.cpp's
+    # ``timings``: prompt_ms, predicted_ms, predicted_n...): the benchmarks' baseline on a real engine
+    engine_timings: dict[str, float] | None = None
 
     @property
     def text(self) -> str:
@@ -101,6 +104,7 @@ def stream_completion(
             reason = choice.get("finish_reason")
             if isinstance(reason, str):
                 result.finish_reason = reason
+                result.engine_timings = _engine_timings(payload)
     except (OSError, http.client.HTTPException) as error:
         raise EndpointError(f"{address}: {type(error).__name__}: {error}") from error
     finally:
@@ -118,6 +122,14 @@ def _first_choice(payload: bytes) -> tuple[dict[str, object], str | None]:
         raise EndpointError(f"not an OpenAI completion event: {payload[:200]!r}")
     ident = event.get("id")
     return choice, ident if isinstance(ident, str) else None
+
+
+def _engine_timings(payload: bytes) -> dict[str, float] | None:
+    """The numbers of the event's ``timings`` object (llama.cpp's server), or None without one."""
+    timings = json.loads(payload).get("timings")  # parsed once already by _first_choice
+    if not isinstance(timings, dict):
+        return None
+    return {k: float(v) for k, v in timings.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def served_model(address: str, model: str, timeout_s: float = 10.0) -> dict[str, object]:

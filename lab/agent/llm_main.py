@@ -24,6 +24,7 @@ from typing import Any
 
 from .llm_client import EndpointError, served_model, stream_completion
 from .llm_loadgen import LlmRun, run_llm
+from .pressure import cpu_pressure_total, pressure_share
 from .telemetry import TelemetrySampler
 
 
@@ -76,7 +77,7 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
     )
     sampler.start()
     try:
-        started = time.monotonic() - origin
+        started, pressure_before = time.monotonic() - origin, cpu_pressure_total()
         result = run_llm(run)
         # A query too small for min duration: LoadGen's advice is a larger one; a larger query
         # also overlaps more requests, so a fast engine can need a second step (bounded).
@@ -86,7 +87,7 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
                 break
             run.expected_qps, run.completions = rerun, []  # its logs replace the previous run's
             result = run_llm(run)
-        ended = time.monotonic() - origin
+        ended, pressure_after = time.monotonic() - origin, cpu_pressure_total()
         accuracy: list[dict[str, object]] | str = []
         if result["status"] == "ok":
             try:  # inside the sampled window: the accuracy set's cards are proved too
@@ -119,6 +120,8 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
         },
         "settings": {key: value for key, value in data.items() if key not in ("prompts", "accuracy")},
         "accuracy": accuracy,
+        # how busy the node's host was during the LoadGen runs (the busy-host rule, lab.performance.host_busy)
+        "host_cpu_pressure": pressure_share(pressure_before, pressure_after, ended - started),
         "endpoint": endpoint,  # its /v1/models entry: the model it serves and, where said, the precision
     }
 

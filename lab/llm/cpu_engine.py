@@ -41,7 +41,17 @@ class EngineError(RuntimeError):
     """The engine did not start; the message ends with the tail of its log."""
 
 
-def serve(model: Path, alias: str, host: str, port: int, parallel: int, threads: int, context: int) -> None:
+def serve(
+    model: Path,
+    alias: str,
+    host: str,
+    port: int,
+    parallel: int,
+    threads: int,
+    context: int,
+    *,
+    prompt_cache: bool = True,
+) -> None:
     """Serve ``model`` in this process until SIGTERM/SIGINT (blocks)."""
     import xllamacpp
 
@@ -54,6 +64,8 @@ def serve(model: Path, alias: str, host: str, port: int, parallel: int, threads:
     params.n_ctx = context * parallel  # llama.cpp splits the context among the slots
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    # a benchmark turns the prompt cache off: a prompt sent again would skip its prefill (TTFT)
+    params.cache_prompt = prompt_cache
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -95,13 +107,19 @@ def cpu_engine(
     threads: int = 1,
     context: int = 512,
     log: Path | None = None,
+    prompt_cache: bool = True,
 ) -> Iterator[str]:
-    """Start the engine on 127.0.0.1 in a child process; yield its ``host:port``; stop it by pid."""
+    """Start the engine on 127.0.0.1 in a child process; yield its ``host:port``; stop it by pid.
+
+    ``prompt_cache=False`` makes every request pay its whole prefill (benchmarks: a repeated
+    prompt is otherwise served from cache).
+    """
     port = free_port()
     command = [
         sys.executable, "-m", "lab.llm.cpu_engine", "--model", str(model), "--alias", alias,
         "--host", "127.0.0.1", "--port", str(port), "--parallel", str(parallel),
         "--threads", str(threads), "--context", str(context),
+        *([] if prompt_cache else ["--no-prompt-cache"]),
     ]  # fmt: skip
     log = log or model.with_suffix(".engine.log")
     with log.open("wb") as sink:
@@ -129,12 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=4, help="requests decoded together")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for prefill and decode")
     parser.add_argument("--context", type=int, default=512, help="context tokens per request")
+    parser.add_argument("--no-prompt-cache", action="store_true", help="every request pays its prefill")
     args = parser.parse_args(argv)
     if not args.model.is_file():
         print(f"cpu_engine: no model file at {args.model} (write one: lab.llm.tiny_model.write_tiny_llama)")
         return 2
     try:
-        serve(args.model, args.alias, args.host, args.port, args.parallel, args.threads, args.context)
+        serve(
+            args.model, args.alias, args.host, args.port, args.parallel, args.threads, args.context,
+            prompt_cache=not args.no_prompt_cache,
+        )  # fmt: skip
     except ImportError:
         print("cpu_engine: xllamacpp is not installed (pip install -e '.[cpu-reference]')", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from lab.inventory.model import Node, Serving
 from lab.llm.silicon import SiliconProof, prove_served
 from lab.performance.agent_runner import AgentRunner
+from lab.performance.host_busy import HostPressure
 from lab.performance.result import AgentResult
 from lab.performance.telemetry import AdapterFactory, card_series, mean_power
 from lab.performance.wall_power import RESULT_KEY as WALL_POWER_KEY
@@ -99,8 +100,10 @@ class LlmSession:
         watch: CardWatch | None = None,
         record: Record | None = None,
         wall: Node | None = None,
+        host: HostPressure | None = None,
     ) -> None:
         self.runner = runner
+        self.host = host  # notes each run's CPU pressure: a miss on a busy controller is inconclusive
         self.serving = serving
         self.duration_s = duration_s or DEFAULT_DURATION_S
         self.watch = watch
@@ -125,6 +128,8 @@ class LlmSession:
             result = self.runner.run(request, label=label)
         else:
             result = self.wall.around(lambda: self.runner.run(request, label=label))
+        if self.host is not None:
+            self.host.note(result.host_cpu_pressure)
         endpoint = result.data.get("endpoint")
         if isinstance(endpoint, Mapping) and endpoint.get("precision"):
             self.record("llm_precision", str(endpoint["precision"]))

@@ -17,7 +17,6 @@ points the backend at a model already there.
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import os
 import shutil
 import tempfile
@@ -27,11 +26,13 @@ from pathlib import Path
 from types import TracebackType
 
 from lab.devices import adapter_for
-from lab.errors import InfrastructureError
 from lab.inventory.model import DeviceModel, Node, Profile
 from lab.performance.accuracy import CardAccuracy
 from lab.performance.agent_runner import ACCURACY_LOG, AgentRunner
 from lab.performance.backend_choice import BackendChoice, choose_backend
+from lab.performance.host_busy import HostPressure
+from lab.performance.host_busy import HostTooBusy as HostTooBusy  # re-exported for its importers
+from lab.performance.host_busy import computes_on_this_machine as computes_on_this_machine
 from lab.performance.result import AgentError, AgentResult
 from lab.performance.scenarios import ScenarioPlan
 from lab.performance.settings import PerfSettings
@@ -42,21 +43,6 @@ from lab.performance.wall_power import WallPowerWatch, WallSeries
 from lab.transport.base import Transport
 
 LOCAL_TIMING_LOCK = Path(tempfile.gettempdir()) / "kcloud-lab-local-loadgen.lock"
-
-
-class HostTooBusy(InfrastructureError):
-    """A device computed on this machine missed a limit while the machine was oversubscribed:
-    inconclusive (ERROR), never counted against the device."""
-
-
-def computes_on_this_machine(node: Node) -> bool:
-    """True for emulated nodes and nodes at a loopback address (a CPU reference on localhost)."""
-    if node.emulated:
-        return True
-    try:
-        return ipaddress.ip_address(node.address).is_loopback
-    except ValueError:
-        return node.address == "localhost"
 
 
 @contextmanager
@@ -104,9 +90,17 @@ class PerformanceSession:
             if node.bmc is not None
             else None
         )
-        self.worst_cpu_pressure: float | None = None
+        self.host = HostPressure(node, self.settings.host_busy_cpu_pressure)  # the busy-host rule
+
+    @property
+    def worst_cpu_pressure(self) -> float | None:
         """The largest share of a run, over this session's runs, in which the node's host had
         tasks waiting for a CPU (Linux PSI; None where unknown)."""
+        return self.host.worst
+
+    @worst_cpu_pressure.setter
+    def worst_cpu_pressure(self, pressure: float | None) -> None:
+        self.host.worst = pressure
 
     def telemetry_for(self, model: DeviceModel | None) -> list[list[str]]:
         """The vendor tool commands to sample for ``model`` (none for a CPU reference node)."""
@@ -156,10 +150,7 @@ class PerformanceSession:
             # at once (two xdist workers) would measure each other, not the device. They take turns.
             with _local_timing_lock():
                 result = self._run_sampling_wall_power(request, label)
-        pressure = result.host_cpu_pressure
-        if pressure is not None:
-            worst = self.worst_cpu_pressure
-            self.worst_cpu_pressure = pressure if worst is None else max(worst, pressure)
+        self.host.note(result.host_cpu_pressure)
         return result
 
     def _run_sampling_wall_power(self, request: Mapping[str, object], label: str) -> AgentResult:
@@ -174,22 +165,9 @@ class PerformanceSession:
         return WallSeries.from_json(result.data.get(WALL_POWER_KEY))
 
     def host_busy_reason(self) -> str | None:
-        """Why a missed limit cannot be blamed on the device, or None when it can.
-
-        Only for devices that compute on this machine's cores (emulated, loopback): when its
-        tasks waited for a CPU for more than the profile's ``host_busy_cpu_pressure`` share of
-        a run, the figures measure the host's other jobs as much as the device.
-        """
-        pressure = self.worst_cpu_pressure
-        if not computes_on_this_machine(self.node) or pressure is None:
-            return None
-        if pressure <= self.settings.host_busy_cpu_pressure:
-            return None
-        return (
-            f"the host computing this device was oversubscribed: tasks waited for a CPU during "
-            f"{pressure:.0%} of a LoadGen run (limit {self.settings.host_busy_cpu_pressure:.0%}, "
-            "profile setting host_busy_cpu_pressure); rerun on a quiet machine"
-        )
+        """Why a missed limit cannot be blamed on the device, or None when it can
+        (:class:`lab.performance.host_busy.HostPressure`)."""
+        return self.host.reason()
 
     def series(
         self, result: AgentResult, model: DeviceModel, tool_indexes: Sequence[int]

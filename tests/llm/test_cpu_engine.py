@@ -67,3 +67,15 @@ def test_greedy_decoding_on_llama_cpp_is_deterministic_and_its_stream_matches_th
     with urllib.request.urlopen(request, timeout=30) as response:
         full = json.load(response)["choices"][0]
     assert full["text"] == first.text and full["finish_reason"] == first.finish_reason
+
+
+def test_the_client_keeps_llama_cpp_s_own_timing_of_each_request(llama_server: str) -> None:
+    """The benchmarks' baseline on a real engine: llama.cpp's ``timings`` of the request, from the
+    stream's last event (prompt_ms for the prefill, predicted_ms over predicted_n tokens)."""
+    done = stream_completion(llama_server, MODEL, "the card serves tokens", 12)
+    timings = done.engine_timings
+    assert timings is not None and done.finish_reason == "length"
+    assert timings["predicted_n"] == len(done.tokens) == 12  # one event per token on this engine
+    assert timings["prompt_n"] > 4 and timings["prompt_ms"] > 0 and timings["predicted_ms"] > 0
+    # the engine timed its decode inside the client's wait for the last token
+    assert done.token_times[-1] * 1000 > timings["predicted_ms"]

@@ -9,18 +9,18 @@ duration, query counts, seeds), checked on every figure.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator, Iterator
 
 import pytest
 
-from lab.criteria import Measurement, Outcome
+from lab.criteria import Measurement
 from lab.errors import CriterionFailed
 from lab.performance.evidence import RunEvidence
-from lab.performance.node_session import HostTooBusy, PerformanceSession
+from lab.performance.node_session import PerformanceSession
 from lab.performance.rules import record_rules
 from lab.pytest_plugin.figure_runs import RULE_RUNS_KEY
-from lab.pytest_plugin.fixtures import MEASUREMENTS_KEY, LabNode
+from lab.pytest_plugin.fixtures import LabNode
+from lab.pytest_plugin.host_busy import raise_inconclusive_if_busy
 from lab.pytest_plugin.session import LabSession
 
 
@@ -73,16 +73,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     except CriterionFailed as failed:
         perf = getattr(item, "funcargs", {}).get("perf")
         busy = perf.host_busy_reason() if isinstance(perf, PerformanceSession) else None
-        if busy is None:
-            raise
-        measurements = item.stash.get(MEASUREMENTS_KEY, [])
-        if any(m.verdict is Outcome.FAIL and _not_timing(m) for m in measurements):
-            raise
-        for position, measured in enumerate(measurements):
-            if measured.verdict is Outcome.FAIL:
-                reason = f"inconclusive: {busy} (measured: {measured.reason})"
-                measurements[position] = dataclasses.replace(measured, verdict=Outcome.ERROR, reason=reason)
-        raise HostTooBusy(f"{failed}\ninconclusive: {busy}") from failed
+        raise_inconclusive_if_busy(item, failed, busy, untimed=_not_timing)
 
 
 def _not_timing(measured: Measurement) -> bool:
