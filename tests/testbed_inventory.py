@@ -27,22 +27,25 @@ def emulated_inventory(
     name: str,
     body: str,
     *,
-    command_timeout: int = 30,
+    command_timeout: int | None = 30,
     profiles: Path | None = None,
     defaults: Mapping[str, str] | None = None,
 ) -> str:
     """The YAML of an emulated lab named ``name``: the shared header, then ``body`` as written.
 
     ``defaults`` adds keys to the ``defaults`` section, each value a YAML flow value
-    (``{"operator": "kt-cloud"}``); ``profiles`` replaces the repository's profiles folder.
+    (``{"operator": "kt-cloud"}``); ``profiles`` replaces the repository's profiles folder;
+    ``command_timeout=None`` leaves the lab's default timeouts.
     """
-    extra = "".join(f"  {key}: {value}\n" for key, value in (defaults or {}).items())
+    settings = dict(defaults or {})
+    if command_timeout is not None:
+        settings = {"timeouts": f"{{connect: 5, command: {command_timeout}}}", **settings}
+    extra = "".join(f"  {key}: {value}\n" for key, value in settings.items())
     return (
         f"version: 1\nname: {name}\n"
         f"catalog: {REPOSITORY / 'inventory' / 'devices.yaml'}\n"
         f"profiles: {profiles or REPOSITORY / 'inventory' / 'profiles'}\n"
-        "defaults:\n  emulated: true\n  user: lab\n  profile: kcloud-npu-v1\n"
-        f"  timeouts: {{connect: 5, command: {command_timeout}}}\n{extra}{body}"
+        f"defaults:\n  emulated: true\n  user: lab\n  profile: kcloud-npu-v1\n{extra}{body}"
     )
 
 
