@@ -178,3 +178,8 @@ def test_health_gate_files_of_each_shard_reach_the_merged_run(tmp_path: Path) ->
         ("n2", "kernel-aer-fatal: 1 errors > max 0")
     ]
     assert (merged / "health" / "n2.jsonl").read_text() == '{"phase": "before"}\n'
+    # the merged report names the quarantined node (lab campaign merge renders it from this view)
+    from lab.report.view import build_view
+
+    view = build_view(load_run(merged))
+    assert [(q.node, q.suite, q.active) for q in view.quarantines] == [("n2", "functional", True)]
