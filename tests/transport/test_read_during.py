@@ -35,7 +35,12 @@ class _Sampler(BmcSampler):
 def test_the_window_runs_between_start_and_stop() -> None:
     sampler = _Sampler()
     seen: list[list[str]] = []
-    result, sampled, failure = read_during(lambda: sampler, lambda: seen.append(list(sampler.events)) or 7)
+
+    def window() -> int:
+        seen.append(list(sampler.events))
+        return 7
+
+    result, sampled, failure = read_during(lambda: sampler, window)
     assert (result, sampled, failure) == (7, sampler, None)
     assert seen == [["enter"]] and sampler.events == ["enter", "exit"]
 
@@ -43,7 +48,12 @@ def test_the_window_runs_between_start_and_stop() -> None:
 def test_a_bmc_that_cannot_be_read_first_leaves_the_window_running_once() -> None:
     sampler = _Sampler(fails_to_start=True)
     runs: list[int] = []
-    result, sampled, failure = read_during(lambda: sampler, lambda: runs.append(1) or "done")
+
+    def window() -> str:
+        runs.append(1)
+        return "done"
+
+    result, sampled, failure = read_during(lambda: sampler, window)
     assert (result, sampled, runs) == ("done", None, [1])
     assert failure == "n1: BMC: no answer within 2 s"
 

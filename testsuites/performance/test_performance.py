@@ -63,7 +63,8 @@ class FigureContext:
     @property
     def properties(self) -> list[tuple[str, object]]:
         """The test record's properties (``accuracy``, ``audits``, power sources...)."""
-        return self.request.node.user_properties
+        properties: list[tuple[str, object]] = self.request.node.user_properties
+        return properties
 
     def card_key(self, device: LabDevice) -> tuple[str, str, int]:
         """A card in this run: what the Offline, TEST04 and accuracy runs are shared by."""
