@@ -25,7 +25,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,30 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_stability import lag_report, soak_nodes  # noqa: E402
+from bench_stability import lag_report, soak_nodes, soak_testbed  # noqa: E402
 
-from lab.emulator.testbed.launcher import down, up  # noqa: E402
 from lab.inventory import load_inventory  # noqa: E402
-
-INVENTORY = """\
-version: 1
-name: bench-soak-workload
-catalog: {repo}/inventory/devices.yaml
-profiles: {repo}/inventory/profiles
-defaults:
-  emulated: true
-  operator: kt-cloud
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 10, command: 30}}
-nodes:
-  - name: wl-rngd-[1:{half}]
-    accelerators: [{{model: rngd, count: 2}}]
-    emulation: {{seed: 1, time_scale: 1}}
-  - name: wl-rbln-[1:{rest}]
-    accelerators: [{{model: atom-plus, count: 2}}]
-    emulation: {{seed: 2, time_scale: 1}}
-"""
 
 OVERHEAD_SECONDS = 10.0
 
@@ -141,34 +119,23 @@ def main() -> int:
     options = parser.parse_args()
     load = os.getloadavg()
     print(f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory(prefix="bench-soak-workload-") as folder:
-        directory = Path(folder)
-        inventory_file = directory / "inventory.yaml"
-        half = max(1, options.nodes // 2)
-        text = INVENTORY.format(repo=REPO, half=half, rest=max(1, options.nodes - half))
-        inventory_file.write_text(text, encoding="utf-8")
-        testbed = up(inventory_file, directory / "testbed")
-        try:
-            inventory = load_inventory(testbed.resolved_inventory)
-            names = [node.name for node in inventory.nodes]
-            node_dirs = {node.name: Path(node.node_dir) for node in testbed.manifest.nodes}
-            overhead(node_dirs[names[-1]], directory / "work")
-            base = lag_report(
-                "1 node with soak workloads (baseline)",
-                soak_nodes(inventory, names[:1], options.seconds, directory / "run1", workload=True),
-                options.seconds,
-            )
-            many = lag_report(
-                f"{options.nodes} nodes with soak workloads",
-                soak_nodes(
-                    inventory, names[: options.nodes], options.seconds, directory / "runN", workload=True
-                ),
-                options.seconds,
-            )
-            ratio = many / base if base else float("nan")
-            print(f"  median lag ratio {options.nodes} nodes / 1 node: {ratio:.1f}x")
-        finally:
-            down(directory / "testbed")
+    with soak_testbed("bench-soak-workload", "wl", options.nodes, time_scale=1) as (directory, testbed):
+        inventory = load_inventory(testbed.resolved_inventory)
+        names = [node.name for node in inventory.nodes]
+        node_dirs = {node.name: Path(node.node_dir) for node in testbed.manifest.nodes}
+        overhead(node_dirs[names[-1]], directory / "work")
+        base = lag_report(
+            "1 node with soak workloads (baseline)",
+            soak_nodes(inventory, names[:1], options.seconds, directory / "run1", workload=True),
+            options.seconds,
+        )
+        many = lag_report(
+            f"{options.nodes} nodes with soak workloads",
+            soak_nodes(inventory, names[: options.nodes], options.seconds, directory / "runN", workload=True),
+            options.seconds,
+        )
+        ratio = many / base if base else float("nan")
+        print(f"  median lag ratio {options.nodes} nodes / 1 node: {ratio:.1f}x")
     load = os.getloadavg()
     print(f"load average at end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (this benchmark included)")
     return 0

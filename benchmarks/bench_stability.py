@@ -34,6 +34,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from lab.devices import adapter_for  # noqa: E402
-from lab.emulator.testbed.launcher import down, up  # noqa: E402
+from lab.emulator.testbed.launcher import UpResult, down, up  # noqa: E402
 from lab.inventory import load_inventory  # noqa: E402
 from lab.inventory.model import Inventory  # noqa: E402
 from lab.performance.telemetry import RecordingTransport  # noqa: E402
@@ -57,7 +59,7 @@ ISSUE_SOAK_SECONDS = 1800.0
 
 INVENTORY = """\
 version: 1
-name: bench-stability
+name: {name}
 catalog: {repo}/inventory/devices.yaml
 profiles: {repo}/inventory/profiles
 defaults:
@@ -67,13 +69,37 @@ defaults:
   profile: kcloud-npu-v1
   timeouts: {{connect: 10, command: 30}}
 nodes:
-  - name: soak-rngd-[1:{half}]
+  - name: {prefix}-rngd-[1:{half}]
     accelerators: [{{model: rngd, count: 2}}]
-    emulation: {{seed: 1, time_scale: 60}}
-  - name: soak-rbln-[1:{rest}]
+    emulation: {{seed: 1, time_scale: {scale}}}
+  - name: {prefix}-rbln-[1:{rest}]
     accelerators: [{{model: atom-plus, count: 2}}]
-    emulation: {{seed: 2, time_scale: 60}}
+    emulation: {{seed: 2, time_scale: {scale}}}
 """
+
+
+@contextmanager
+def soak_testbed(name: str, prefix: str, count: int, time_scale: float) -> Iterator[tuple[Path, UpResult]]:
+    """An emulated test-bed of ``count`` nodes named ``prefix``-rngd-K and ``prefix``-rbln-K (half
+    each, two cards a node) in a temporary folder; yields (the folder, the started test-bed).
+
+    bench_soak_workload.py runs its soaks on the same test-bed, at time scale 1.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as folder:
+        directory = Path(folder)
+        half = max(1, count // 2)
+        text = INVENTORY.format(
+            repo=REPO, name=name, prefix=prefix, half=half, rest=max(1, count - half), scale=time_scale
+        )
+        (directory / "inventory.yaml").write_text(text, encoding="utf-8")
+        began = time.monotonic()
+        testbed = up(directory / "inventory.yaml", directory / "testbed")
+        print(f"test-bed: {count} nodes × 2 cards up in {time.monotonic() - began:.1f} s")
+        try:
+            yield directory, testbed
+        finally:
+            down(directory / "testbed")
+
 
 # Fixed text: the login shell's parent is this connection's sshd session, whose stat holds
 # its own CPU and that of every shell and tool it has reaped (fields 14-17, clock ticks).
@@ -233,44 +259,34 @@ def main() -> int:
     count = max(options.nodes, options.memory_nodes)
     load = os.getloadavg()
     print(f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory(prefix="bench-stability-") as folder:
-        directory = Path(folder)
-        inventory_file = directory / "inventory.yaml"
-        half = max(1, count // 2)
-        inventory_file.write_text(INVENTORY.format(repo=REPO, half=half, rest=count - half), encoding="utf-8")
-        began = time.monotonic()
-        testbed = up(inventory_file, directory / "testbed")
-        print(f"test-bed: {count} nodes × 2 cards up in {time.monotonic() - began:.1f} s")
+    with soak_testbed("bench-stability", "soak", count, time_scale=60) as (directory, testbed):
+        inventory = load_inventory(testbed.resolved_inventory)
+        names = [node.name for node in inventory.nodes]
+        many_names = names[: options.nodes]
+        base = lag_report(
+            "1 node, 1 s interval (baseline)",
+            soak_nodes(inventory, names[:1], options.seconds / 2, directory / "run1", workload=False),
+            options.seconds / 2,
+        )
+        many = lag_report(
+            f"{options.nodes} nodes, 1 s interval",
+            soak_nodes(inventory, many_names, options.seconds, directory / "run32", workload=False),
+            options.seconds,
+        )
+        ratio = many / base if base else float("nan")
+        print(f"  median lag ratio {options.nodes} nodes / 1 node: {ratio:.1f}x")
+        node_dirs = {node.name: Path(node.node_dir) for node in testbed.manifest.nodes}
+        originals = replay_tools(inventory, many_names, node_dirs)
         try:
-            inventory = load_inventory(testbed.resolved_inventory)
-            names = [node.name for node in inventory.nodes]
-            many_names = names[: options.nodes]
-            base = lag_report(
-                "1 node, 1 s interval (baseline)",
-                soak_nodes(inventory, names[:1], options.seconds / 2, directory / "run1", workload=False),
-                options.seconds / 2,
-            )
-            many = lag_report(
-                f"{options.nodes} nodes, 1 s interval",
-                soak_nodes(inventory, many_names, options.seconds, directory / "run32", workload=False),
+            lag_report(
+                f"{options.nodes} nodes, 1 s interval, tools replayed (cat of a captured output)",
+                soak_nodes(inventory, many_names, options.seconds, directory / "replay", workload=False),
                 options.seconds,
             )
-            ratio = many / base if base else float("nan")
-            print(f"  median lag ratio {options.nodes} nodes / 1 node: {ratio:.1f}x")
-            node_dirs = {node.name: Path(node.node_dir) for node in testbed.manifest.nodes}
-            originals = replay_tools(inventory, many_names, node_dirs)
-            try:
-                lag_report(
-                    f"{options.nodes} nodes, 1 s interval, tools replayed (cat of a captured output)",
-                    soak_nodes(inventory, many_names, options.seconds, directory / "replay", workload=False),
-                    options.seconds,
-                )
-            finally:
-                for wrapper, text in originals.items():
-                    wrapper.write_text(text, encoding="utf-8")
-            memory(inventory, names[: options.memory_nodes], options.memory_seconds, directory / "runmem")
         finally:
-            down(directory / "testbed")
+            for wrapper, text in originals.items():
+                wrapper.write_text(text, encoding="utf-8")
+        memory(inventory, names[: options.memory_nodes], options.memory_seconds, directory / "runmem")
     load = os.getloadavg()
     print(f"load average at end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (this benchmark included)")
     return 0

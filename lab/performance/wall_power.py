@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lab.errors import InfrastructureError
 from lab.inventory.model import Node
 from lab.performance.result import AgentResult
-from lab.transport.bmc_sampler import BmcSampler
+from lab.transport.bmc_sampler import BmcSampler, read_during
 from lab.transport.redfish import RedfishClient
 
 RESULT_KEY = "wall_power"  # where a run's wall series is kept in AgentResult.data
@@ -133,26 +132,25 @@ class WallPowerWatch:
 
     def around(self, run: Callable[[], AgentResult]) -> AgentResult:
         """``run()``'s result with the wall series of its window under ``RESULT_KEY``."""
-        assert self.node.bmc is not None
-        series: WallSeries | None = None
-        result: AgentResult | None = None
+        bmc = self.node.bmc
+        assert bmc is not None
+
+        def sampler() -> WallPowerSampler:
+            if self._client is None:  # one client for the session's runs: connected once
+                self._client = RedfishClient(bmc, node=self.node.name)
+            return WallPowerSampler(self.node, interval_s=self.interval_s, client=self._client)
+
         if self.failure is None:
-            try:
-                if self._client is None:  # one client for the session's runs: connected once
-                    self._client = RedfishClient(self.node.bmc, node=self.node.name)
-                sampler = WallPowerSampler(self.node, interval_s=self.interval_s, client=self._client)
-                sampler.__enter__()  # opens the BMC and reads once
-            except InfrastructureError as error:
-                self.failure = f"the BMC could not be read before the run: {error}"
-            else:
-                try:
-                    result = run()
-                finally:
-                    sampler.__exit__(None, None, None)
-                series = sampler.series()
-        if series is None or result is None:
-            series = WallSeries(tls=self.node.bmc.tls, errors=[str(self.failure)])
+            result, sampled, failure = read_during(sampler, run)
+            if sampled is not None:
+                return self._with(result, sampled.series())
+            self.failure = f"the BMC could not be read before the run: {failure}"
+        else:
             result = run()
+        return self._with(result, WallSeries(tls=bmc.tls, errors=[self.failure]))
+
+    @staticmethod
+    def _with(result: AgentResult, series: WallSeries) -> AgentResult:
         # kept with the result: a run may be shared by several tests (and sessions)
         return dataclasses.replace(result, data={**result.data, RESULT_KEY: series.to_json()})
 

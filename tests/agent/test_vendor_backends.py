@@ -202,32 +202,33 @@ def test_furiosa_device_specification_per_generation(
         create("furiosa", 0, {**base, "arch": "gpu"})
 
 
-def test_furiosa_card_held_elsewhere_is_busy(
-    tmp_path: Path, sdk_doubles: dict[str, ModuleType], dataset: tuple[Path, numpy.ndarray]
+@pytest.mark.parametrize(
+    ("backend", "device", "state", "key", "error", "message"),
+    [
+        ("furiosa", 0, "BUSY", "npu:0", DeviceBusyError, "npu:0"),  # held by another process
+        ("rebel", 2, "MISSING", 2, DeviceUnavailableError, "RBLN device 2"),  # counts against the card
+    ],
+)
+def test_a_card_the_sdk_cannot_hand_out_is_busy_or_unavailable(
+    backend: str,
+    device: int,
+    state: str,
+    key: object,
+    error: type[BackendError],
+    message: str,
+    tmp_path: Path,
+    sdk_doubles: dict[str, ModuleType],
+    dataset: tuple[Path, numpy.ndarray],
 ) -> None:
-    sdk_doubles["furiosa"].BUSY.add("npu:0")
+    cards: set[object] = getattr(sdk_doubles[backend], state)
+    cards.add(key)
     try:
-        card = create(
-            "furiosa", 0, {"model_path": _model(tmp_path, "furiosa", 2), "inputs_path": str(dataset[0])}
-        )
-        with pytest.raises(DeviceBusyError, match="npu:0"):
+        options = {"model_path": _model(tmp_path, backend, 2), "inputs_path": str(dataset[0])}
+        card = create(backend, device, options)
+        with pytest.raises(error, match=message):
             card.open(sample_count=8)
     finally:
-        sdk_doubles["furiosa"].BUSY.clear()
-
-
-def test_rebel_missing_npu_counts_against_the_card(
-    tmp_path: Path, sdk_doubles: dict[str, ModuleType], dataset: tuple[Path, numpy.ndarray]
-) -> None:
-    sdk_doubles["rebel"].MISSING.add(2)
-    try:
-        card = create(
-            "rebel", 2, {"model_path": _model(tmp_path, "rebel", 2), "inputs_path": str(dataset[0])}
-        )
-        with pytest.raises(DeviceUnavailableError, match="RBLN device 2"):
-            card.open(sample_count=8)
-    finally:
-        sdk_doubles["rebel"].MISSING.clear()
+        cards.clear()
 
 
 def test_cuda_backend_refuses_a_cpu_fallback(

@@ -20,28 +20,22 @@ import pytest
 from lab.criteria import Outcome
 from lab.results import load_run
 from lab.results.masking import MASK
+from tests.testbed_inventory import emulated_inventory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 
-INVENTORY = f"""\
-version: 1
-name: campaign-bmc-secret
-catalog: {REPOSITORY}/inventory/devices.yaml
-profiles: {REPOSITORY}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
-  bmc: {{user: lab, password_env: LAB_TESTBED_BMC_PASSWORD, timeout: 5}}
+INVENTORY = emulated_inventory(
+    "campaign-bmc-secret",
+    """\
 nodes:
   - name: solo
     operator: kt-cloud
-    accelerators: [{{model: rngd, count: 1}}]
-    emulation: {{seed: 1}}
-"""
+    accelerators: [{model: rngd, count: 1}]
+    emulation: {seed: 1}
+""",
+    defaults={"bmc": "{user: lab, password_env: LAB_TESTBED_BMC_PASSWORD, timeout: 5}"},
+)
 
 SUITE = """\
 import logging

@@ -18,89 +18,78 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import down, up
 from lab.results import Run, TestRecord, load_run
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = """\
-version: 1
-name: diag-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
+INVENTORY = emulated_inventory(
+    "diag-test",
+    """\
 nodes:
   - name: ok-h100
     operator: nhn-cloud
-    accelerators: [{{model: h100-pcie, count: 2}}]
-    emulation: {{seed: 11}}
+    accelerators: [{model: h100-pcie, count: 2}]
+    emulation: {seed: 11}
   - name: link-h100
     operator: nhn-cloud
-    accelerators: [{{model: h100-pcie, count: 2}}]
+    accelerators: [{model: h100-pcie, count: 2}]
     emulation:
       seed: 12
-      faults: [{{kind: pcie-degraded, device: 1}}]
+      faults: [{kind: pcie-degraded, device: 1}]
   - name: ecc-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
+    accelerators: [{model: atom-plus, count: 1}]
     emulation:
       seed: 13
-      faults: [{{kind: ecc-uncorrectable, device: 0}}]
+      faults: [{kind: ecc-uncorrectable, device: 0}]
   - name: fw-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
+    accelerators: [{model: atom-plus, count: 1}]
     emulation:
       seed: 14
-      faults: [{{kind: wrong-firmware, device: 0}}]
+      faults: [{kind: wrong-firmware, device: 0}]
   - name: ok-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 1}}]
-    emulation: {{seed: 15}}
+    accelerators: [{model: rngd, count: 1}]
+    emulation: {seed: 15}
   - name: hot-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 2}}]
+    accelerators: [{model: rngd, count: 2}]
     emulation:
       seed: 17
-      faults: [{{kind: thermal-runaway, device: 1}}]
+      faults: [{kind: thermal-runaway, device: 1}]
   - name: ok-warboy
     operator: kt-cloud
-    accelerators: [{{model: warboy, count: 1}}]
-    emulation: {{seed: 18}}
+    accelerators: [{model: warboy, count: 1}]
+    emulation: {seed: 18}
   - name: link-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-max, count: 1}}]
+    accelerators: [{model: atom-max, count: 1}]
     emulation:
       seed: 19
-      faults: [{{kind: pcie-degraded, device: 0, parameters: {{link: Gen5 x8}}}}]
+      faults: [{kind: pcie-degraded, device: 0, parameters: {link: Gen5 x8}}]
   - name: milli-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-max, count: 1}}]
+    accelerators: [{model: atom-max, count: 1}]
     emulation:
       seed: 16
-      faults: [{{kind: exporter-scale, device: 0}}]
-"""
+      faults: [{kind: exporter-scale, device: 0}]
+""",
+)
 
 
 @pytest.fixture(scope="module")
 def diag_run() -> Iterator[tuple[Run, str]]:
     directory = Path(tempfile.mkdtemp(prefix="kcloud-diag-"))
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-    testbed = up(inventory, directory / "testbed")
     try:
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "health"),
-            "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "run"),
-            "--lab-no-lease", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-        ]  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
-        yield load_run(directory / "run"), output.stdout + output.stderr
+        with started_testbed(INVENTORY, directory) as testbed:
+            command = [
+                sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "health"),
+                "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "run"),
+                "--lab-no-lease", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+            ]  # fmt: skip
+            output = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+            yield load_run(directory / "run"), output.stdout + output.stderr
     finally:
-        down(directory / "testbed")
         shutil.rmtree(directory, ignore_errors=True)
 
 

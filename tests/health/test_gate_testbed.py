@@ -16,54 +16,43 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import down, up
 from lab.health import read_quarantines
 from lab.report import render_report
 from lab.results import Run, load_run
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = """\
-version: 1
-name: gate-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
+INVENTORY = emulated_inventory(
+    "gate-test",
+    """\
 nodes:
   - name: storm-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 2}}]
+    accelerators: [{model: atom-plus, count: 2}]
     emulation:
       seed: 7
-      faults: [{{kind: aer-storm, device: 1}}]
+      faults: [{kind: aer-storm, device: 1}]
   - name: healthy-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 1}}]
-    emulation: {{seed: 8}}
-"""
+    accelerators: [{model: rngd, count: 1}]
+    emulation: {seed: 8}
+""",
+)
 
 
 @pytest.fixture(scope="module")
 def gated_run() -> Iterator[tuple[Run, Path, str]]:
     directory = Path(tempfile.mkdtemp(prefix="kcloud-gate-"))
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-    testbed = up(inventory, directory / "testbed")
     try:
-        run_dir = directory / "run"
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "functional"),
-            "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(run_dir),
-            "--lab-gate", "on", "--lab-no-lease", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-        ]  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
-        yield load_run(run_dir), run_dir, output.stdout + output.stderr
+        with started_testbed(INVENTORY, directory) as testbed:
+            run_dir = directory / "run"
+            command = [
+                sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "functional"),
+                "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(run_dir),
+                "--lab-gate", "on", "--lab-no-lease", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+            ]  # fmt: skip
+            output = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+            yield load_run(run_dir), run_dir, output.stdout + output.stderr
     finally:
-        down(directory / "testbed")
         shutil.rmtree(directory, ignore_errors=True)
 
 

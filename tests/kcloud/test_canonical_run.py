@@ -18,23 +18,12 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import down, up
 from lab.results import load_run
 from tests.llm.conftest import MODEL
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("quiet_cpu")]
-INVENTORY = """\
-version: 1
-name: kcloud-canonical-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  labels: {{perf-python: {python}}}
-  timeouts: {{connect: 5, command: 120}}
+NODES = """\
 nodes:
   - name: kc-rngd
     operator: naver-cloud
@@ -59,14 +48,15 @@ nodes:
 
 
 def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(tmp_path: Path) -> None:
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(
-        INVENTORY.format(repository=REPOSITORY, python=sys.executable, model=MODEL), encoding="utf-8"
+    inventory = emulated_inventory(
+        "kcloud-canonical-test",
+        NODES.format(model=MODEL),
+        command_timeout=120,
+        defaults={"labels": f"{{perf-python: {sys.executable}}}"},
     )
     # the test-bed serves each node's endpoint on its emulated card (timed from the catalog), so
     # the suite's proof of which silicon served the run sees the load on the card under test
-    testbed = up(inventory, tmp_path / "testbed")
-    try:
+    with started_testbed(inventory, tmp_path) as testbed:
         served = Path(testbed.resolved_inventory)
         command = [
             sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"), "-k", "kcloud",
@@ -76,8 +66,6 @@ def test_the_canonical_run_writes_their_files_and_compares_with_their_figures(tm
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False
         )
-    finally:
-        down(tmp_path / "testbed")
     assert done.returncode in (0, 1), done.stdout[-4000:] + done.stderr[-2000:]
     run = load_run(tmp_path / "run")
     by = {record.node: record for record in run.records}

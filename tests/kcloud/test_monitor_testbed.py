@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from lab.devices.registry import adapter_for
-from lab.emulator.testbed.launcher import down, up
 from lab.inventory import load_inventory
 from lab.kcloud.monitor import (
     AGREES,
@@ -32,52 +31,42 @@ from lab.kcloud.monitor import (
 )
 from lab.transport.pool import ConnectionPool
 from lab.transport.ssh import SSHTransport
+from tests.testbed_inventory import emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration]
-INVENTORY = """\
-version: 1
-name: kcloud-monitor-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
+INVENTORY = emulated_inventory(
+    "kcloud-monitor-test",
+    """\
 nodes:
   - name: rbln-true
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
-    emulation: {{seed: 21}}
+    accelerators: [{model: atom-plus, count: 1}]
+    emulation: {seed: 21}
   - name: rbln-milli
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
+    accelerators: [{model: atom-plus, count: 1}]
     emulation:
       seed: 22
-      faults: [{{kind: exporter-scale, device: 0}}]
+      faults: [{kind: exporter-scale, device: 0}]
   - name: rngd-kc
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 2}}]
-    emulation: {{seed: 23}}
+    accelerators: [{model: rngd, count: 2}]
+    emulation: {seed: 23}
   - name: warboy-kc
     operator: naver-cloud
-    accelerators: [{{model: warboy, count: 1}}]
-    emulation: {{seed: 24}}
-"""
+    accelerators: [{model: warboy, count: 1}]
+    emulation: {seed: 24}
+""",
+)
 
 
 @pytest.fixture(scope="module")
 def testbed() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="kcloud-monitor-") as folder:
-        directory = Path(folder)
-        inventory = directory / "inventory.yaml"
-        inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-        started = up(inventory, directory / "testbed")
-        try:
-            yield Path(started.resolved_inventory)
-        finally:
-            down(directory / "testbed")
+    with (
+        tempfile.TemporaryDirectory(prefix="kcloud-monitor-") as folder,
+        started_testbed(INVENTORY, Path(folder)) as started,
+    ):
+        yield Path(started.resolved_inventory)
 
 
 def _readings(resolved: Path, name: str) -> tuple[list[tuple[str, str, float | None]], list[Reading]]:

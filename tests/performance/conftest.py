@@ -15,12 +15,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from lab.emulator.state import NodeDir
-from lab.emulator.testbed.launcher import UpResult, down, up
+from lab.emulator.testbed.launcher import UpResult
 from lab.emulator.testbed.nodes import lab_source_root
 from lab.emulator.workload import WorkloadModel
 from lab.inventory import load_inventory
@@ -28,33 +27,28 @@ from lab.inventory.model import Inventory
 from lab.performance.agent_runner import AgentRunner
 from lab.transport.pool import ConnectionPool
 from lab.transport.ssh import SSHTransport
+from tests.testbed_inventory import REPOSITORY as REPOSITORY  # the performance tests import it from here
+from tests.testbed_inventory import emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 TIME_SCALE = 0.5
-INVENTORY = """\
-version: 1
-name: performance-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  operator: kt-cloud
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
-  emulation: {{time_scale: {scale}}}
+INVENTORY = emulated_inventory(
+    "performance-test",
+    f"""\
 nodes:
   - name: acc-warboy
     accelerators: [{{model: warboy, count: 2}}]
-    emulation: {{seed: 11, time_scale: {scale}}}
+    emulation: {{seed: 11, time_scale: {TIME_SCALE}}}
   - name: acc-hot
     accelerators: [{{model: atom-plus, count: 2}}]
     emulation:
       seed: 12
-      time_scale: {scale}
+      time_scale: {TIME_SCALE}
       faults:
         - {{kind: thermal-runaway, device: 0, after_seconds: 0, parameters: {{inlet_celsius: 5000}}}}
-"""
+""",
+    command_timeout=60,
+    defaults={"operator": "kt-cloud", "emulation": f"{{time_scale: {TIME_SCALE}}}"},
+)
 
 
 @dataclass
@@ -90,18 +84,15 @@ class PerfTestbed:
 @pytest.fixture(scope="module")
 def perf_testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PerfTestbed]:
     directory = tmp_path_factory.mktemp("perf-testbed")
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY, scale=TIME_SCALE), encoding="utf-8")
-    started = up(inventory, directory / "testbed")
-    pool = ConnectionPool()
-    testbed = PerfTestbed(started, load_inventory(started.resolved_inventory), pool)
-    try:
-        yield testbed
-    finally:
-        for runner in testbed.runners:
-            runner.cleanup()
-        pool.close_all()
-        down(directory / "testbed")
+    with started_testbed(INVENTORY, directory) as started:
+        pool = ConnectionPool()
+        testbed = PerfTestbed(started, load_inventory(started.resolved_inventory), pool)
+        try:
+            yield testbed
+        finally:
+            for runner in testbed.runners:
+                runner.cleanup()
+            pool.close_all()
 
 
 @contextmanager

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import down, up
 from lab.inventory import load_inventory
 from lab.performance.node_session import PerformanceSession
 from lab.results import load_run
 from lab.transport.fake import FakeTransport
 from tests.conftest import make_node, profiles_with_settings
+from tests.testbed_inventory import emulated_inventory, started_testbed
 
 from .conftest import REPOSITORY, cpu_quiet
 
@@ -47,25 +47,20 @@ def test_only_devices_sharing_a_busy_controller_are_excused(
         assert "80%" in reason and "host_busy_cpu_pressure" in reason
 
 
-INVENTORY = """\
-version: 1
-name: host-busy-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {profiles}
-defaults: {{emulated: true, user: lab, operator: kt-cloud, profile: kcloud-npu-v1}}
+NODES = """\
 nodes:
   - name: busy-hot
-    accelerators: [{{model: atom-plus, count: 2}}]
+    accelerators: [{model: atom-plus, count: 2}]
     emulation:
       seed: 31
       faults:
-        - {{kind: thermal-runaway, device: 0, after_seconds: 0, parameters: {{inlet_celsius: 5000}}}}
+        - {kind: thermal-runaway, device: 0, after_seconds: 0, parameters: {inlet_celsius: 5000}}
   - name: busy-wrong
-    accelerators: [{{model: rngd, count: 1}}]
+    accelerators: [{model: rngd, count: 1}]
     emulation:
       seed: 32
       faults:
-        - {{kind: wrong-output, device: 0, after_seconds: 0}}
+        - {kind: wrong-output, device: 0, after_seconds: 0}
 """
 
 
@@ -77,10 +72,10 @@ def test_a_miss_under_any_measured_pressure_is_inconclusive_when_the_profile_say
     # A profile whose busy threshold is a hair above zero: any wait for a CPU during the run
     # (there is always some on a machine running this test suite) makes a miss inconclusive.
     profiles = profiles_with_settings(tmp_path / "profiles", host_busy_cpu_pressure=0.000001)
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY, profiles=profiles), encoding="utf-8")
-    testbed = up(inventory, tmp_path / "testbed")
-    try:
+    inventory = emulated_inventory(
+        "host-busy-test", NODES, command_timeout=None, profiles=profiles, defaults={"operator": "kt-cloud"}
+    )
+    with started_testbed(inventory, tmp_path) as testbed:
         command = [
             sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "performance"),
             "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(tmp_path / "run"),
@@ -91,8 +86,6 @@ def test_a_miss_under_any_measured_pressure_is_inconclusive_when_the_profile_say
             done = subprocess.run(
                 command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False
             )
-    finally:
-        down(tmp_path / "testbed")
     assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-2000:]
     records = {record.device: record for record in load_run(tmp_path / "run").records}
     hot, healthy = records["rbln0"], records["rbln1"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -105,7 +106,11 @@ def _suite() -> ModuleType:
     spec = importlib.util.spec_from_file_location("perf_suite_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module  # a dataclass looks its module up while it is made
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]  # a fresh module each time: the suite's per-run caches start empty
     return module
 
 
@@ -175,15 +180,11 @@ def _call(
     device = SimpleNamespace(
         node=SimpleNamespace(name="n1"), index=0, label="npu0", model=catalog["warboy"], tool_index=0
     )
-    arguments = {
-        "request": request,
-        "device": device,
-        "perf": FakePerf(answer, tmp_path / "fake-agent", top1),
-        "measure": measure,
-        "criteria": criteria,
-        "evidence": RunEvidence(tmp_path, f"t::{name}"),
-    }
-    function = getattr(_suite(), name)
+    suite = _suite()
+    perf = FakePerf(answer, tmp_path / "fake-agent", top1)
+    evidence = RunEvidence(tmp_path, f"t::{name}")
+    arguments = {"device": device, "figures": suite.FigureContext(request, perf, measure, criteria, evidence)}
+    function = getattr(suite, name)
     wanted = function.__code__.co_varnames[: function.__code__.co_argcount]
     try:
         function(**{key: arguments[key] for key in wanted})

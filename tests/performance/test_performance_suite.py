@@ -13,72 +13,66 @@ from collections.abc import Iterator
 import pytest
 
 from lab.criteria import Measurement, Outcome
-from lab.emulator.testbed.launcher import down, up
 from lab.results import Run, TestRecord, load_run
 from tests.conftest import profiles_with_settings
+from tests.testbed_inventory import emulated_inventory, started_testbed
 
 from .conftest import REPOSITORY, cpu_quiet
 
 pytestmark = pytest.mark.integration
 
-INVENTORY = """\
-version: 1
-name: performance-suite-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {profiles}
-defaults:
-  emulated: true
-  user: lab
-  operator: kt-cloud
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
+NODES = """\
 nodes:
   - name: suite-warboy
-    accelerators: [{{model: warboy, count: 2}}]
-    emulation: {{seed: 21}}
-    bmc: {{user: admin, password_env: SUITE_BMC_PASSWORD}}
+    accelerators: [{model: warboy, count: 2}]
+    emulation: {seed: 21}
+    bmc: {user: admin, password_env: SUITE_BMC_PASSWORD}
   - name: suite-hot
-    accelerators: [{{model: atom-plus, count: 2}}]
+    accelerators: [{model: atom-plus, count: 2}]
     emulation:
       seed: 22
       faults:
-        - {{kind: thermal-runaway, device: 0, after_seconds: 0, parameters: {{inlet_celsius: 5000}}}}
+        - {kind: thermal-runaway, device: 0, after_seconds: 0, parameters: {inlet_celsius: 5000}}
   - name: suite-wrong
-    accelerators: [{{model: rngd, count: 1}}]
+    accelerators: [{model: rngd, count: 1}]
     emulation:
       seed: 23
       faults:
-        - {{kind: wrong-output, device: 0, after_seconds: 0}}
+        - {kind: wrong-output, device: 0, after_seconds: 0}
 """
 
 
 @pytest.fixture(scope="module")
 def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     directory = tmp_path_factory.mktemp("perf-suite")
-    inventory = directory / "inventory.yaml"
     profiles = profiles_with_settings(directory / "profiles", host_busy_cpu_pressure=1.0)
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY, profiles=profiles), encoding="utf-8")
+    inventory = emulated_inventory(
+        "performance-suite-test",
+        NODES,
+        command_timeout=60,
+        profiles=profiles,
+        defaults={"operator": "kt-cloud"},
+    )
     environment = pytest.MonkeyPatch()
     environment.setenv("SUITE_BMC_PASSWORD", "suite-bmc-pw-5521")  # the suite's pytest inherits it
-    testbed = up(inventory, directory / "testbed")
     try:
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "performance"),
-            "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "run"),
-            "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-q", "-n", "2",
-            # one Server search and one MultiStream run keep the test short; the wrong-output
-            # card runs only what shows its figures uncertified
-            "-k", "(not (server_max_qps or multistream_latency) or rbln1) and (not suite-wrong"
-            " or accuracy or offline_throughput or singlestream)",
-        ]  # fmt: skip
-        with cpu_quiet(tmp_path_factory):  # the accuracy tests must not measure this run's load
-            done = subprocess.run(
-                command, cwd=REPOSITORY, capture_output=True, text=True, timeout=400, check=False
-            )
-        assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
-        yield load_run(directory / "run")
+        with started_testbed(inventory, directory) as testbed:
+            command = [
+                sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "performance"),
+                "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(directory / "run"),
+                "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-q", "-n", "2",
+                # one Server search and one MultiStream run keep the test short; the wrong-output
+                # card runs only what shows its figures uncertified
+                "-k", "(not (server_max_qps or multistream_latency) or rbln1) and (not suite-wrong"
+                " or accuracy or offline_throughput or singlestream)",
+            ]  # fmt: skip
+            with cpu_quiet(tmp_path_factory):  # the accuracy tests must not measure this run's load
+                done = subprocess.run(
+                    command, cwd=REPOSITORY, capture_output=True, text=True, timeout=400, check=False
+                )
+            assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+            yield load_run(directory / "run")
     finally:
-        down(directory / "testbed")
         environment.undo()
 
 

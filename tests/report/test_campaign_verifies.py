@@ -10,25 +10,18 @@ from pathlib import Path
 import pytest
 
 from lab.report import fingerprint, generate_key_pair, load_public_key
+from tests.testbed_inventory import emulated_inventory
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = f"""\
-version: 1
-name: campaign-verify-test
-catalog: {REPOSITORY}/inventory/devices.yaml
-profiles: {REPOSITORY}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
+INVENTORY = emulated_inventory(
+    "campaign-verify-test",
+    """\
 nodes:
   - name: solo
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
-    emulation: {{seed: 1}}
-"""
+    accelerators: [{model: atom-plus, count: 1}]
+    emulation: {seed: 1}
+""",
+)
 
 SUITE = """\
 def test_reachable(node):

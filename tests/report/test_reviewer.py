@@ -23,52 +23,42 @@ from lab.report.pdf import CHROMIUM_FLAGS, html_to_pdf
 from lab.report.verify import verify_report
 from lab.results import Run, load_run
 from tests.report.test_pdf_and_browser import ARTIFACTS, _chromium
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 FRONT_PAGES = 4  # cover, contents, summary with the table by card model
 PAGES_PER_CERTIFICATE = 3
 A4_PRINTABLE_PX = 712  # 210 mm less the 2 × 11 mm page margins, at 96 px per inch
 
-INVENTORY = """\
-version: 1
-name: reviewer-test
+INVENTORY = emulated_inventory(
+    "reviewer-test",
+    """\
 description: Emulated two-server campaign for the report's reviewer test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
 nodes:
   - name: rev-rbln-01
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 2}}]
-    expected: {{driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}}
+    accelerators: [{model: atom-plus, count: 2}]
+    expected: {driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}
     emulation:
       seed: 11
       faults:
-        - {{kind: pcie-degraded, device: 0, parameters: {{link: Gen4 x8}}}}
+        - {kind: pcie-degraded, device: 0, parameters: {link: Gen4 x8}}
   - name: rev-rngd-01
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 2}}]
-    expected: {{firmware: 0.0.15+af1daaa, pcie: Gen5 x16}}
+    accelerators: [{model: rngd, count: 2}]
+    expected: {firmware: 0.0.15+af1daaa, pcie: Gen5 x16}
     emulation:
       seed: 12
       faults:
-        - {{kind: wrong-firmware, device: 1}}
-"""
+        - {kind: wrong-firmware, device: 1}
+""",
+    command_timeout=60,
+)
 
 
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    from lab.emulator.testbed.launcher import down, up
-
     directory = tmp_path_factory.mktemp("reviewer")
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-    testbed = up(inventory, directory / "testbed")
-    try:
+    with started_testbed(INVENTORY, directory) as testbed:
         command = [
             sys.executable, "-m", "pytest",
             str(REPOSITORY / "testsuites" / "functional"),
@@ -84,8 +74,6 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         run = load_run(directory / "run")
         assert run.records, completed.stdout[-3000:] + completed.stderr[-3000:]
         yield run
-    finally:
-        down(directory / "testbed")
 
 
 @pytest.fixture(scope="module")

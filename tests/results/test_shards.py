@@ -178,3 +178,9 @@ def test_health_gate_files_of_each_shard_reach_the_merged_run(tmp_path: Path) ->
         ("n2", "kernel-aer-fatal: 1 errors > max 0")
     ]
     assert (merged / "health" / "n2.jsonl").read_text() == '{"phase": "before"}\n'
+    # the merged report (what ``lab campaign merge`` renders) names the quarantined node
+    from lab.report import render_report
+
+    notice = render_report(merged, lang="en").split("Nodes quarantined by the health gate", 1)[1]
+    notice = notice[: notice.index("</div>")]
+    assert "n2" in notice and "kernel-aer-fatal" in notice and "n1" not in notice

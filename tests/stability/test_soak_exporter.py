@@ -16,59 +16,48 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Measurement, Outcome
-from lab.emulator.testbed.launcher import down, up
 from lab.results import Run, load_run
 from lab.results.series import read_series
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = """\
-version: 1
-name: soak-exporter-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
+INVENTORY = emulated_inventory(
+    "soak-exporter-test",
+    """\
 nodes:
   - name: milli-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-max, count: 1}}]
+    accelerators: [{model: atom-max, count: 1}]
     emulation:
       seed: 31
       time_scale: 60
-      faults: [{{kind: exporter-scale, device: 0}}]
+      faults: [{kind: exporter-scale, device: 0}]
   - name: ok-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 1}}]
-    emulation: {{seed: 32, time_scale: 60}}
+    accelerators: [{model: rngd, count: 1}]
+    emulation: {seed: 32, time_scale: 60}
   - name: no-exporter-x220
     operator: nhn-cloud
-    accelerators: [{{model: sapeon-x220, count: 1}}]
-    emulation: {{seed: 33, time_scale: 60}}
-"""
+    accelerators: [{model: sapeon-x220, count: 1}]
+    emulation: {seed: 33, time_scale: 60}
+""",
+)
 
 
 @pytest.fixture(scope="module")
 def soaked() -> Iterator[tuple[Run, Path, str]]:
     directory = Path(tempfile.mkdtemp(prefix="kcloud-soak-exporter-"))
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-    testbed = up(inventory, directory / "testbed")
     try:
-        run_dir = directory / "run"
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "stability" / "test_soak.py"),
-            "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(run_dir),
-            "--lab-soak-duration", "5s", "--lab-no-lease",
-            "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-        ]  # fmt: skip
-        output = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
-        yield load_run(run_dir), run_dir, output.stdout + output.stderr
+        with started_testbed(INVENTORY, directory) as testbed:
+            run_dir = directory / "run"
+            command = [
+                sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "stability" / "test_soak.py"),
+                "--lab-inventory", str(testbed.resolved_inventory), "--lab-run-dir", str(run_dir),
+                "--lab-soak-duration", "5s", "--lab-no-lease",
+                "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+            ]  # fmt: skip
+            output = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+            yield load_run(run_dir), run_dir, output.stdout + output.stderr
     finally:
-        down(directory / "testbed")
         shutil.rmtree(directory, ignore_errors=True)
 
 

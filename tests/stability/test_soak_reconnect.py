@@ -13,39 +13,35 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import UpResult, down, up
+from lab.emulator.testbed.launcher import UpResult
 from lab.inventory import load_inventory
 from lab.inventory.model import Inventory
 from lab.stability.settings import SoakSettings
 from lab.stability.soak import Soak
 from lab.stability.verdicts import soak_measurements
 from lab.transport.ssh import SSHTransport
+from tests.testbed_inventory import emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = f"""\
-version: 1
-name: soak-reconnect
-catalog: {REPOSITORY}/inventory/devices.yaml
-profiles: {REPOSITORY}/inventory/profiles
-defaults: {{emulated: true, user: lab, profile: kcloud-npu-v1, timeouts: {{connect: 5, command: 20}}}}
+INVENTORY = emulated_inventory(
+    "soak-reconnect",
+    """\
 nodes:
   - name: flaky-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
-    emulation: {{seed: 5, time_scale: 60}}
-"""
+    accelerators: [{model: atom-plus, count: 1}]
+    emulation: {seed: 5, time_scale: 60}
+""",
+    command_timeout=20,
+)
 
 
 @pytest.fixture
 def testbed() -> Iterator[tuple[UpResult, Inventory, Path]]:
     directory = Path(tempfile.mkdtemp(prefix="kcloud-soak-reconnect-"))
-    (directory / "inventory.yaml").write_text(INVENTORY, encoding="utf-8")
-    started = up(directory / "inventory.yaml", directory / "testbed")
     try:
-        yield started, load_inventory(started.resolved_inventory), directory
+        with started_testbed(INVENTORY, directory) as started:
+            yield started, load_inventory(started.resolved_inventory), directory
     finally:
-        down(directory / "testbed")
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -19,11 +19,10 @@ import pytest
 import yaml
 
 from lab.criteria import Measurement, Outcome
-from lab.emulator.testbed.launcher import UpResult, down, up
 from lab.results import Run, TestRecord, load_run
 from lab.results.series import read_series
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 TIME_SCALE = 60.0
 SOAK = "12s"  # 720 node seconds
 RUNAWAY_AFTER = 600.0  # node seconds after the node started: inside the soak if pytest starts in 0.5-10 s
@@ -41,16 +40,7 @@ SOAK_CRITERIA = {
 }
 RESET_DEADLINE = 6.0
 
-INVENTORY = """\
-version: 1
-name: stability-suite-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {profiles}
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 30}}
+NODES = """\
 nodes:
   - name: hot-rngd
     operator: naver-cloud
@@ -111,25 +101,17 @@ def campaign() -> Iterator[tuple[Run, Run, str, Path]]:
     # not tmp_path_factory: pytest prunes old basetemp folders when other sessions start, and
     # this one lives for a minute while the test-bed runs from it
     directory = Path(tempfile.mkdtemp(prefix="kcloud-stability-"))
-    inventory = directory / "inventory.yaml"
-    text = INVENTORY.format(
-        repository=REPOSITORY,
-        profiles=_short_deadline_profile(directory),
-        scale=TIME_SCALE,
-        runaway=RUNAWAY_AFTER,
-        drift=DRIFT_PER_HOUR,
-    )
-    inventory.write_text(text, encoding="utf-8")
-    testbed: UpResult = up(inventory, directory / "testbed")
+    nodes = NODES.format(scale=TIME_SCALE, runaway=RUNAWAY_AFTER, drift=DRIFT_PER_HOUR)
+    text = emulated_inventory("stability-suite-test", nodes, profiles=_short_deadline_profile(directory))
     try:
-        # the hot node alone, at once: its soak starts a few seconds after the node, so the
-        # fault's onset (600 node s = 10 s wall after start) falls inside the 12 s soak
-        hot = _pytest(testbed.resolved_inventory, directory / "hot", "name=hot-rngd")
-        rest = _pytest(testbed.resolved_inventory, directory / "rest", "not name=hot-rngd", "-n", "2")
-        outputs = [process.communicate(timeout=240)[0] for process in (hot, rest)]
-        yield load_run(directory / "hot"), load_run(directory / "rest"), "\n".join(outputs), directory
+        with started_testbed(text, directory) as testbed:
+            # the hot node alone, at once: its soak starts a few seconds after the node, so the
+            # fault's onset (600 node s = 10 s wall after start) falls inside the 12 s soak
+            hot = _pytest(testbed.resolved_inventory, directory / "hot", "name=hot-rngd")
+            rest = _pytest(testbed.resolved_inventory, directory / "rest", "not name=hot-rngd", "-n", "2")
+            outputs = [process.communicate(timeout=240)[0] for process in (hot, rest)]
+            yield load_run(directory / "hot"), load_run(directory / "rest"), "\n".join(outputs), directory
     finally:
-        down(directory / "testbed")
         shutil.rmtree(directory, ignore_errors=True)
 
 

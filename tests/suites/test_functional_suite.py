@@ -8,56 +8,48 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import UpResult, down, up
 from lab.results import Run, load_run
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = """\
-version: 1
-name: functional-suite-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
+INVENTORY = emulated_inventory(
+    "functional-suite-test",
+    """\
 nodes:
   - name: healthy-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 2}}]
-    expected: {{driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}}
-    emulation: {{seed: 1}}
+    accelerators: [{model: atom-plus, count: 2}]
+    expected: {driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}
+    emulation: {seed: 1}
   - name: faulty-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 3}}]
-    expected: {{firmware: 0.0.15+af1daaa, pcie: Gen5 x16}}
+    accelerators: [{model: rngd, count: 3}]
+    expected: {firmware: 0.0.15+af1daaa, pcie: Gen5 x16}
     emulation:
       seed: 2
       faults:
-        - {{kind: pcie-degraded, device: 0, parameters: {{link: Gen4 x8}}}}
-        - {{kind: wrong-firmware, device: 1}}
-        - {{kind: wrong-output, device: 2}}
+        - {kind: pcie-degraded, device: 0, parameters: {link: Gen4 x8}}
+        - {kind: wrong-firmware, device: 1}
+        - {kind: wrong-output, device: 2}
   - name: warboy-link
     operator: kt-cloud
-    accelerators: [{{model: warboy, count: 1}}]
-    expected: {{pcie: Gen4 x8}}
+    accelerators: [{model: warboy, count: 1}]
+    expected: {pcie: Gen4 x8}
     emulation:
       seed: 4
       faults:
-        - {{kind: pcie-degraded, device: 0, parameters: {{link: Gen3 x4}}}}
+        - {kind: pcie-degraded, device: 0, parameters: {link: Gen3 x4}}
   - name: lost-node
     operator: nhn-cloud
-    accelerators: [{{model: h100-pcie, count: 1}}]
-    emulation: {{seed: 3}}
-"""
+    accelerators: [{model: h100-pcie, count: 1}]
+    emulation: {seed: 3}
+""",
+    command_timeout=60,
+)
 
 
 # The functional check each injected fault must break (docs/emulator.md, "Faults"); a fault
@@ -71,7 +63,7 @@ FUNCTIONAL_BREAKS = {
 
 def _expected_failures(node_name: str) -> list[str]:
     """The FAIL set of ``node_name``, derived from the faults INVENTORY injects into it."""
-    inventory = yaml.safe_load(INVENTORY.format(repository=REPOSITORY))
+    inventory = yaml.safe_load(INVENTORY)
     node = next(node for node in inventory["nodes"] if node["name"] == node_name)
     faults = node.get("emulation", {}).get("faults", [])
     return sorted(
@@ -82,10 +74,7 @@ def _expected_failures(node_name: str) -> list[str]:
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, str]]:
     directory = tmp_path_factory.mktemp("functional")
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-    testbed: UpResult = up(inventory, directory / "testbed")
-    try:
+    with started_testbed(INVENTORY, directory) as testbed:
         lost = next(node for node in testbed.manifest.nodes if node.name == "lost-node")
         os.kill(lost.pid, signal.SIGKILL)  # the node becomes unreachable before the run
         command = [
@@ -105,8 +94,6 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, st
         ]
         completed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
         yield load_run(directory / "run"), completed.stdout + completed.stderr
-    finally:
-        down(directory / "testbed")
 
 
 def _outcomes(run: Run, node: str) -> dict[str, Outcome]:

@@ -23,49 +23,44 @@ from lab.report.keys import generate_key_pair, load_public_key
 from lab.report.verify import verify_report
 from lab.results import Run, load_run
 from tests.conftest import SHARD_ENVIRONMENT
+from tests.testbed_inventory import REPOSITORY, emulated_inventory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 
-INVENTORY = """\
-version: 1
-name: gated-campaign-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
+INVENTORY = emulated_inventory(
+    "gated-campaign-test",
+    """\
 nodes:
   - name: storm-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 2}}]
-    expected: {{driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}}
+    accelerators: [{model: atom-plus, count: 2}]
+    expected: {driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}
     emulation:
       seed: 21
-      faults: [{{kind: aer-storm, device: 1}}]
+      faults: [{kind: aer-storm, device: 1}]
   - name: hot-rbln
     operator: kt-cloud
-    accelerators: [{{model: atom-plus, count: 1}}]
-    expected: {{driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}}
+    accelerators: [{model: atom-plus, count: 1}]
+    expected: {driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}
     emulation:
       seed: 22
-      faults: [{{kind: thermal-runaway, device: 0}}]
+      faults: [{kind: thermal-runaway, device: 0}]
   - name: link-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 2}}]
-    expected: {{firmware: 0.0.15+af1daaa, pcie: Gen5 x16}}
+    accelerators: [{model: rngd, count: 2}]
+    expected: {firmware: 0.0.15+af1daaa, pcie: Gen5 x16}
     emulation:
       seed: 23
-      faults: [{{kind: pcie-degraded, device: 1, parameters: {{link: Gen4 x8}}}}]
+      faults: [{kind: pcie-degraded, device: 1, parameters: {link: Gen4 x8}}]
   - name: ok-rngd
     operator: naver-cloud
-    accelerators: [{{model: rngd, count: 1}}]
-    expected: {{firmware: 0.0.15+af1daaa, pcie: Gen5 x16}}
-    emulation: {{seed: 24}}
-"""
+    accelerators: [{model: rngd, count: 1}]
+    expected: {firmware: 0.0.15+af1daaa, pcie: Gen5 x16}
+    emulation: {seed: 24}
+""",
+    command_timeout=60,
+)
 
 # The checks of the functional and health suites each injected fault breaks (docs/emulator.md,
 # "Faults"); a kind missing here makes the derivation fail rather than expect nothing.
@@ -80,7 +75,7 @@ GATED = {"aer-storm"}  # the gate catches it: the node is quarantined, nothing o
 
 
 def _expected_failures(node_name: str) -> list[str]:
-    inventory = yaml.safe_load(INVENTORY.format(repository=REPOSITORY))
+    inventory = yaml.safe_load(INVENTORY)
     node = next(node for node in inventory["nodes"] if node["name"] == node_name)
     faults = [f for f in node.get("emulation", {}).get("faults", []) if f["kind"] not in GATED]
     return sorted(
@@ -92,7 +87,7 @@ def _expected_failures(node_name: str) -> list[str]:
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]:
     directory = tmp_path_factory.mktemp("gated")
     inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
+    inventory.write_text(INVENTORY, encoding="utf-8")
     private, _public = generate_key_pair(directory / "keys")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAB_REPORT_KEY", str(private))

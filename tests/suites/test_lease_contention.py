@@ -18,39 +18,29 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
-from lab.emulator.testbed.launcher import UpResult, down, up
+from lab.emulator.testbed.launcher import UpResult
 from lab.results import Run, TestRecord, load_run
+from tests.testbed_inventory import REPOSITORY, emulated_inventory, started_testbed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-INVENTORY = """\
-version: 1
-name: lease-contention-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
+INVENTORY = emulated_inventory(
+    "lease-contention-test",
+    """\
 nodes:
-  - {{name: c-rbln-1, operator: kt-cloud, accelerators: [{{model: atom-plus, count: 2}}]}}
-  - {{name: c-rbln-2, operator: kt-cloud, accelerators: [{{model: atom-plus, count: 2}}]}}
-  - {{name: c-ref-1, operator: nhn-cloud, accelerators: [{{model: h100-pcie, count: 1}}]}}
-"""
+  - {name: c-rbln-1, operator: kt-cloud, accelerators: [{model: atom-plus, count: 2}]}
+  - {name: c-rbln-2, operator: kt-cloud, accelerators: [{model: atom-plus, count: 2}]}
+  - {name: c-ref-1, operator: nhn-cloud, accelerators: [{model: h100-pcie, count: 1}]}
+""",
+    command_timeout=60,
+)
 
 
 @pytest.fixture(scope="module")
 def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, UpResult]]:
     directory = tmp_path_factory.mktemp("contention")
-    inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
-    result = up(inventory, directory / "testbed")
-    try:
+    with started_testbed(INVENTORY, directory) as result:
         yield directory, result
-    finally:
-        down(directory / "testbed")
 
 
 def _start(testbed: UpResult, run_dir: Path, *extra: str) -> subprocess.Popen[str]:

@@ -14,15 +14,9 @@ import pytest
 from lab.cli import main as lab
 from lab.emulator.testbed.launcher import down, up
 from tests.conftest import profiles_with_settings
+from tests.testbed_inventory import REPOSITORY, emulated_inventory
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-
-INVENTORY = """\
-version: 1
-name: nightly-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {profiles}
-defaults: {{emulated: true, user: lab, profile: kcloud-npu-v1}}
+NODES = """\
 nodes:
   - name: nightly-rbln
     operator: kt-cloud
@@ -41,7 +35,9 @@ def _night(directory: Path, name: str, faults: str) -> Path:
     inventory = directory / f"{name}.yaml"
     # the degraded card must FAIL however busy the test machine is (see profiles_with_settings)
     profiles = profiles_with_settings(directory / f"profiles-{name}", host_busy_cpu_pressure=1.0)
-    text = INVENTORY.format(repository=REPOSITORY, profiles=profiles, faults=faults)
+    text = emulated_inventory(
+        "nightly-test", NODES.format(faults=faults), command_timeout=None, profiles=profiles
+    )
     inventory.write_text(text, encoding="utf-8")
     testbed = up(inventory, directory / f"testbed-{name}")
     run_dir = directory / name

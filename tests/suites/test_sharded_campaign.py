@@ -18,58 +18,53 @@ from lab.report.keys import generate_key_pair, load_public_key
 from lab.report.verify import verify_report
 from lab.results import load_run
 from tests.conftest import SHARD_ENVIRONMENT
+from tests.testbed_inventory import REPOSITORY, emulated_inventory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 
-INVENTORY = """\
-version: 1
-name: sharded-campaign-test
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-defaults:
-  emulated: true
-  user: lab
-  profile: kcloud-npu-v1
-  timeouts: {{connect: 5, command: 60}}
+INVENTORY = emulated_inventory(
+    "sharded-campaign-test",
+    """\
 sites:
   s-kt:
     operator: kt-cloud
     nodes:
       - name: kt-rbln
-        accelerators: [{{model: atom-plus, count: 2}}]
-        expected: {{driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}}
-        emulation: {{seed: 1}}
+        accelerators: [{model: atom-plus, count: 2}]
+        expected: {driver: 3.0.0, firmware: 3.0.0, pcie: Gen5 x16}
+        emulation: {seed: 1}
       - name: kt-warboy
-        accelerators: [{{model: warboy, count: 1}}]
-        expected: {{pcie: Gen4 x8}}
+        accelerators: [{model: warboy, count: 1}]
+        expected: {pcie: Gen4 x8}
         emulation:
           seed: 4
-          faults: [{{kind: pcie-degraded, device: 0, parameters: {{link: Gen3 x4}}}}]
+          faults: [{kind: pcie-degraded, device: 0, parameters: {link: Gen3 x4}}]
   s-naver:
     operator: naver-cloud
     nodes:
       - name: naver-rngd
-        accelerators: [{{model: rngd, count: 2}}]
-        expected: {{firmware: 0.0.15+af1daaa, pcie: Gen5 x16}}
+        accelerators: [{model: rngd, count: 2}]
+        expected: {firmware: 0.0.15+af1daaa, pcie: Gen5 x16}
         emulation:
           seed: 2
           faults:
-            - {{kind: pcie-degraded, device: 0, parameters: {{link: Gen4 x8}}}}
-            - {{kind: wrong-firmware, device: 1}}
+            - {kind: pcie-degraded, device: 0, parameters: {link: Gen4 x8}}
+            - {kind: wrong-firmware, device: 1}
   s-nhn:
     operator: nhn-cloud
     nodes:
       - name: nhn-ref
-        accelerators: [{{model: h100-pcie, count: 1}}]
-        emulation: {{seed: 3}}
+        accelerators: [{model: h100-pcie, count: 1}]
+        emulation: {seed: 3}
       - name: nhn-x220
-        accelerators: [{{model: sapeon-x220, count: 1}}]
+        accelerators: [{model: sapeon-x220, count: 1}]
         emulation:
           seed: 5
-          faults: [{{kind: wrong-output, device: 0}}]
-"""
+          faults: [{kind: wrong-output, device: 0}]
+""",
+    command_timeout=60,
+)
 
 
 def _campaign(directory: Path, inventory: Path, name: str, *extra: str) -> int:
@@ -91,7 +86,7 @@ def _campaign(directory: Path, inventory: Path, name: str, *extra: str) -> int:
 def campaigns(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("sharded")
     inventory = directory / "inventory.yaml"
-    inventory.write_text(INVENTORY.format(repository=REPOSITORY), encoding="utf-8")
+    inventory.write_text(INVENTORY, encoding="utf-8")
     private, _public = generate_key_pair(directory / "keys")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAB_REPORT_KEY", str(private))

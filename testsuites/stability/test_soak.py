@@ -8,6 +8,7 @@ cannot hide a fault from the soak.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -26,24 +27,7 @@ from lab.stability.verdicts import (
     soak_measurements,
     unreported,
 )
-
-
-def _bmc_thermal(
-    node: LabNode, settings: SoakSettings, properties: list[tuple[str, object]]
-) -> BmcThermalSampler | None:
-    """The node's BMC thermal sampler, started; None without a BMC or when it cannot be read.
-
-    The BMC's series are evidence beside the cards', not criteria: a BMC that fails (the
-    server's management controller, not the cards) is recorded as ``bmc_thermal_error`` and
-    the soak still judges the cards, so a card fault is never hidden behind a BMC ERROR.
-    """
-    if node.node.bmc is None:
-        return None
-    try:
-        return BmcThermalSampler(node.node, interval_s=settings.interval_s).__enter__()
-    except InfrastructureError as error:
-        properties.append(("bmc_thermal_error", str(error)))
-        return None
+from lab.transport.bmc_sampler import read_during
 
 
 def test_soak(
@@ -59,18 +43,22 @@ def test_soak(
     # the vendor exporter, scraped under the soak's load and compared with the tool (usability)
     soak.watch_exporters(int(profile_number(node.profile, "soak_exporter_checks", 5)))
     properties = request.node.user_properties
-    bmc = _bmc_thermal(node, soak_settings, properties)
     bmc_paths: list[str] = []
-    if bmc is None:
+    if node.node.bmc is None:
         result = soak.run()
-    else:  # the BMC's sensors and fans as series beside the cards' temperatures
-        try:
-            result = soak.run()
-        finally:
-            bmc.__exit__(None, None, None)  # started by _bmc_thermal; stopping waits one reading at most
-        bmc_paths = [write_series(lab.run_dir, test_id, series) for series in bmc.series()]
-        if bmc.error is not None:
-            properties.append(("bmc_thermal_error", bmc.error))
+    else:
+        # the BMC's sensors and fans as series beside the cards' temperatures: evidence, not
+        # criteria. A BMC that fails (the server's management controller, not the cards) is
+        # recorded as ``bmc_thermal_error`` and the soak still judges the cards, so a card
+        # fault is never hidden behind a BMC ERROR.
+        thermal = partial(BmcThermalSampler, node.node, interval_s=soak_settings.interval_s)
+        result, bmc, failure = read_during(thermal, soak.run)
+        if bmc is None:
+            properties.append(("bmc_thermal_error", str(failure)))
+        else:
+            bmc_paths = [write_series(lab.run_dir, test_id, series) for series in bmc.series()]
+            if bmc.error is not None:
+                properties.append(("bmc_thermal_error", bmc.error))
     properties.append(("soak_started_epoch", result.started_epoch))
     properties.append(("telemetry_rounds", result.rounds))
     properties.append(("telemetry_missed_rounds", result.missed_rounds))
