@@ -58,7 +58,13 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
             entry = served_model(str(_field(data, "address", str)), str(_field(data, "model", str)))
         except EndpointError as error:
             return {"status": "error", "error": f"the endpoint does not answer: {error}"}
-        return {"status": "ok", "kind": "llm", "endpoint": entry}
+        empty = {
+            "summary": {},
+            "detail": {},
+            "telemetry": {"samples": []},
+            "window": {"start": 0.0, "end": 0.0},
+        }
+        return {"status": "ok", "kind": "llm", **empty, "settings": {"probe": True}, "endpoint": entry}
     prompts = data.get("prompts")
     if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
         raise LlmRequestError("prompts must be a non-empty list of strings")
