@@ -157,3 +157,42 @@ def test_testbed_serves_each_node_s_endpoint_and_stops_it_by_pid(tmp_path: Path)
     while time.monotonic() < end and any(alive(pid) for pid in pids.values() if pid):
         time.sleep(0.05)
     assert not any(alive(pid) for pid in pids.values() if pid)
+
+
+def test_serving_models_add_a_model_per_precision_timed_at_its_precision(tmp_path: Path) -> None:
+    loaded = load_inventory(
+        inventory(
+            tmp_path,
+            f"""  - name: two
+    accelerators: [{{model: rngd, count: 1}}]
+    serving: {{address: "127.0.0.1:0", model: {MODEL}, models: {{bf16: {MODEL}, fp8: {MODEL}-fp8}}}}
+    emulation:
+      faults: [{{kind: llm-decode-slowdown, parameters: {{after_busy_seconds: 2, factor: 3}}}}]
+""",
+        )
+    )
+    config = endpoint_config(loaded.node("two"), loaded.catalog)
+    assert config["precision"] == "bf16"
+    extra = config["models"]
+    assert isinstance(extra, dict) and list(extra) == [f"{MODEL}-fp8"]
+    fp8 = extra[f"{MODEL}-fp8"]
+    assert fp8["precision"] == "fp8"
+    # half the weights read per step (8-bit), and the hot card slows every model on it
+    assert fp8["card"]["decode_base_s"] == pytest.approx(8e9 / 1500e9, rel=0.02)
+    assert fp8["card"]["throttle_factor"] == 3.0
+
+
+def test_a_precision_the_card_cannot_serve_stops_the_testbed_naming_the_key(tmp_path: Path) -> None:
+    loaded = load_inventory(
+        inventory(
+            tmp_path,
+            f"""  - name: old
+    accelerators: [{{model: warboy, count: 1}}]
+    serving: {{address: "127.0.0.1:0", model: {MODEL}, models: {{bf16: {MODEL}-bf16}}}}
+""",
+        )
+    )
+    from lab.emulator.testbed.manifest import TestbedError
+
+    with pytest.raises(TestbedError, match=r"old: serving\.models\.bf16: warboy has no 16-bit peak"):
+        endpoint_config(loaded.node("old"), loaded.catalog)
