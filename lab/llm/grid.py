@@ -6,7 +6,8 @@ precisions, not one shape. The profile's settings name the grid::
     llm_grid_lengths: "128/128,1024/128,128/1024"   # input/output tokens per request
     llm_grid_precisions: "bf16,fp8,int8"
     llm_grid_concurrency: 4                          # streams in flight per cell (Offline)
-    llm_grid_short_scale: 16                         # --lab-perf-duration: lengths ÷ 16
+    llm_grid_short_scale: 32                         # --lab-perf-duration: lengths ÷ 32
+    llm_grid_short_duration_seconds: 1               # ... and LoadGen runs of at most 1 s per cell
 
 and optional limits per cell are criteria named ``BASE.INxOUT`` or ``BASE.INxOUT.PRECISION``
 (``llm-grid-tpot-p99.128x1024``); a cell without one is judged by ``BASE`` (informational:
@@ -14,7 +15,8 @@ recorded)::
 
     cells = grid_cells(profile.settings)          # (GridCell(128, 128, "bf16"), ...)
     cells[0].id                                   # "128x128-bf16"
-    cells[0].run_lengths(short=True, settings)    # (8, 8): a short run's scaled-down shape
+    cells[0].run_lengths(short=True, settings)    # (4, 4): a short run's scaled-down shape
+    short_duration_s(settings, 2.0)               # 1.0: a short run's LoadGen duration per cell
     cell_criterion(profile.criteria, "llm-grid-tpot-p99", cells[0])   # the most specific name
     grid_prompt(128, 3)                            # a prompt of exactly 128 words
 
@@ -36,6 +38,8 @@ LENGTHS_SETTING = "llm_grid_lengths"
 PRECISIONS_SETTING = "llm_grid_precisions"
 CONCURRENCY_SETTING = "llm_grid_concurrency"
 SCALE_SETTING = "llm_grid_short_scale"
+SHORT_DURATION_SETTING = "llm_grid_short_duration_seconds"
+DEFAULT_SHORT_DURATION_S = 1.0
 DEFAULT_CONCURRENCY = 4
 DEFAULT_SCALE = 16
 MIN_RUN_TOKENS = 4  # a scaled cell still has a first token and a few decode steps
@@ -110,6 +114,17 @@ def grid_concurrency(settings: Mapping[str, object]) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise GridError(f"profile setting {CONCURRENCY_SETTING} {value!r} is not an integer ≥ 1, e.g. 4")
     return value
+
+
+def short_duration_s(settings: Mapping[str, object], run_duration_s: float) -> float:
+    """A short run's LoadGen min duration per cell: the run's, at most the profile's grid setting
+    (the grid has a run per cell, so the campaign keeps it small)."""
+    value = settings.get(SHORT_DURATION_SETTING, DEFAULT_SHORT_DURATION_S)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise GridError(
+            f"profile setting {SHORT_DURATION_SETTING} {value!r} is not a number of seconds > 0, e.g. 1"
+        )
+    return min(run_duration_s, float(value))
 
 
 def cell_criterion(criteria: Collection[str], base: str, cell: GridCell) -> str:

@@ -117,8 +117,11 @@ def test_testbed_serves_each_node_s_endpoint_and_stops_it_by_pid(tmp_path: Path)
     source = inventory(
         tmp_path,
         """  - name: ok-rngd
-    groups: [llm]
     accelerators: [{model: rngd, count: 1}]
+    serving:
+      address: "127.0.0.1:0"
+      model: emulated-llama-3.1-8b
+      models: {bf16: emulated-llama-3.1-8b, fp8: emulated-llama-3.1-8b-fp8}
   - name: bad-rngd
     groups: [llm]
     accelerators: [{model: rngd, count: 1}]
@@ -141,7 +144,11 @@ def test_testbed_serves_each_node_s_endpoint_and_stops_it_by_pid(tmp_path: Path)
             serving = resolved.node(name).serving
             assert serving is not None and not serving.address.endswith(":0")  # the port it bound
             models = _get(serving.address, "GET", "/v1/models")
-            assert models["data"] == [{"id": MODEL, "object": "model", "precision": "bf16"}]
+            listed = [{"id": MODEL, "object": "model", "precision": "bf16"}]
+            if name == "ok-rngd":  # its fp8 build too, and the resolved inventory still names both
+                listed.append({"id": f"{MODEL}-fp8", "object": "model", "precision": "fp8"})
+                assert dict(serving.models) == {"bf16": MODEL, "fp8": f"{MODEL}-fp8"}
+            assert models["data"] == listed
             body: dict[str, object] = {"model": MODEL, "prompt": prompt, "max_tokens": 8}
             answer = _get(serving.address, "POST", "/v1/completions", body)
             choices = answer["choices"]
