@@ -18,7 +18,15 @@ from lab.agent.llm_client import served_model, stream_completion
 from lab.emulator.llm_text import continuation, natural_length
 from lab.emulator.llm_timing import LlmCard
 from lab.inventory.model import Serving
-from lab.llm.grid import GridCell, GridError, cell_criterion, grid_cells, grid_prompt, model_for
+from lab.llm.grid import (
+    GridCell,
+    GridError,
+    cell_criterion,
+    grid_cells,
+    grid_prompt,
+    model_for,
+    short_duration_s,
+)
 
 from .conftest import MODEL, EndpointFactory
 
@@ -35,6 +43,12 @@ def test_the_grid_is_every_length_pair_at_every_precision_and_short_runs_scale_i
     assert cells[2].run_lengths(True, {**SETTINGS, "llm_grid_short_scale": 16}) == (8, 64)
     assert cells[0].run_lengths(True, {"llm_grid_short_scale": 64}) == (4, 4)  # never below 4 tokens
     assert grid_cells({}) == ()
+    assert (
+        short_duration_s({}, 2.0) == 1.0
+        and short_duration_s({"llm_grid_short_duration_seconds": 5}, 2.0) == 2.0
+    )
+    with pytest.raises(GridError, match="llm_grid_short_duration_seconds 0 is not a number of seconds > 0"):
+        short_duration_s({"llm_grid_short_duration_seconds": 0}, 2.0)
 
 
 @pytest.mark.parametrize(
