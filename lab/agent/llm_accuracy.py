@@ -5,7 +5,9 @@ Llama tasks score with ``rouge_score``'s ``rougeL``; without its stemming and to
 rules this is the same measure on plain lower-case words). TEST06 (MLPerf's audit test for
 LLMs) checks that the first token reported is the response's first token, that the output
 stops at EOS (finish "stop") or at the length asked for (finish "length" with exactly
-``max_tokens`` tokens), and that the length stays within bounds.
+``max_tokens`` tokens), and that the length stays within bounds; a request sent with
+``ignore_eos`` (decode past EOS) must deliver exactly ``max_tokens`` tokens, so the output length
+asked for is the length delivered.
 
 ::
 
@@ -56,6 +58,7 @@ def audit_test06(
     finish_reason: str | None,
     max_tokens: int,
     min_tokens: int = 1,
+    ignore_eos: bool = False,
 ) -> list[str]:
     """What TEST06 would reject in one response ([] when it holds)."""
     problems: list[str] = []
@@ -71,4 +74,8 @@ def audit_test06(
         problems.append(f"{len(tokens)} tokens exceed max_tokens {max_tokens}: EOS/length not respected")
     if len(tokens) < min_tokens:
         problems.append(f"{len(tokens)} tokens is under the minimum {min_tokens}")
+    if ignore_eos and len(tokens) < max_tokens:
+        problems.append(f"{len(tokens)} tokens with ignore_eos: {max_tokens} were asked and not delivered")
+    elif ignore_eos and finish_reason == "stop":
+        problems.append("finish 'stop' although ignore_eos was asked: the engine stopped at EOS")
     return problems

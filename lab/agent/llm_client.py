@@ -8,6 +8,12 @@ node is not in the figures. ``on_first_token`` is called the moment the first to
 
     done = stream_completion("127.0.0.1:8000", "llama-3.1-8b-instruct", "Explain KV caches", 64)
     done.ttft_s, done.tpot_s, done.finish_reason, done.text
+    done = stream_completion(address, model, prompt, 1024, ignore_eos=True)   # exactly 1024 tokens
+
+``ignore_eos`` asks the engine to decode past its end-of-sequence token up to ``max_tokens``
+(a fixed output length, as benchmarks need): the field is vLLM's extra sampling parameter of
+``/v1/completions`` (``CompletionRequest.ignore_eos``, also vllm-rbln's) and llama.cpp's
+server's; it is sent only when asked, so engines without it see the plain OpenAI request.
 """
 
 from __future__ import annotations
@@ -71,12 +77,16 @@ def stream_completion(
     max_tokens: int,
     on_first_token: Callable[[], None] | None = None,
     timeout_s: float = 60.0,
+    ignore_eos: bool = False,
 ) -> Completion:
     """Send one greedy (temperature 0) streamed completion and time every token event."""
     host, port = split_address(address)
-    body = json.dumps(
-        {"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stream": True}
-    )
+    fields: dict[str, object] = {
+        "model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "stream": True,
+    }  # fmt: skip
+    if ignore_eos:
+        fields["ignore_eos"] = True
+    body = json.dumps(fields)
     connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
     result = Completion()
     try:

@@ -45,6 +45,7 @@ class LlmRun:
     expected_qps: float = 1.0
     min_duration_s: float = 1.0
     min_query_count: int = 8
+    ignore_eos: bool = False  # every response max_tokens long (the grid's output lengths)
     completions: list[Completion] = field(default_factory=list)
 
 
@@ -87,7 +88,12 @@ def run_llm(run: LlmRun) -> dict[str, object]:
 
         try:
             done = stream_completion(
-                run.address, run.model, run.prompts[index % len(run.prompts)], run.max_tokens, first
+                run.address,
+                run.model,
+                run.prompts[index % len(run.prompts)],
+                run.max_tokens,
+                first,
+                ignore_eos=run.ignore_eos,
             )
         except EndpointError as error:
             done = Completion()
@@ -150,6 +156,8 @@ def client_figures(completions: list[Completion], wall_s: float) -> dict[str, ob
     return {
         "requests": len(completions),
         "cut": sum(1 for c in completions if not c.complete),
+        "stopped": sum(1 for c in completions if c.finish_reason == "stop"),  # at EOS
+        "shortest": min((len(c.tokens) for c in completions), default=0),  # output tokens
         "output_tokens": tokens,
         "tokens_per_s": tokens / wall_s if wall_s > 0 else None,
         "ttft_p50_s": percentile(ttft, 0.5),

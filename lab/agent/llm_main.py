@@ -5,14 +5,18 @@ A request with ``"kind": "llm"`` (the agent's entry point hands it here)::
     {"kind": "llm", "address": "127.0.0.1:8000", "model": "llama-3.1-8b-instruct",
      "scenario": "Offline", "prompts": ["..."], "max_tokens": 64, "concurrency": 16,
      "target_qps": null, "ttft_bound_ms": null, "tpot_bound_ms": null,
-     "min_duration_s": 2, "min_query_count": 16, "expected_qps": 8,
-     "accuracy": [{"prompt": "...", "max_tokens": 48}],
+     "min_duration_s": 2, "min_query_count": 16, "expected_qps": 8, "ignore_eos": false,
+     "accuracy": [{"prompt": "...", "max_tokens": 48, "ignore_eos": false}],
      "telemetry": {"commands": [["furiosa-smi", "info", "--format", "json"]], "interval_s": 1},
      "deadline_s": 120, "output_dir": "/tmp/kcloud-agent.X/llm-1"}
 
 The result has the performance agent's shape (``summary``, ``detail``, ``telemetry``,
 ``settings``, ``window``) plus ``client`` (the client's own figures) and ``accuracy`` (each
 greedy output with its first token and finish reason).
+
+``{"kind": "llm", "probe": true, "address": ..., "model": ...}`` runs nothing: the result's
+``endpoint`` is the model's ``GET /v1/models`` entry (its precision, where the engine says it),
+``{}`` when the endpoint does not list the model.
 """
 
 from __future__ import annotations
@@ -41,8 +45,27 @@ def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], defau
     return value
 
 
+def _flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise LlmRequestError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
     """Run the request; ``{"status": "ok", ...}`` or ``{"status": "error", "error": ...}``."""
+    if data.get("probe") is True:
+        try:
+            entry = served_model(str(_field(data, "address", str)), str(_field(data, "model", str)))
+        except EndpointError as error:
+            return {"status": "error", "error": f"the endpoint does not answer: {error}"}
+        empty = {
+            "summary": {},
+            "detail": {},
+            "telemetry": {"samples": []},
+            "window": {"start": 0.0, "end": 0.0},
+        }
+        return {"status": "ok", "kind": "llm", **empty, "settings": {"probe": True}, "endpoint": entry}
     prompts = data.get("prompts")
     if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
         raise LlmRequestError("prompts must be a non-empty list of strings")
@@ -63,6 +86,7 @@ def run_llm_request(data: dict[str, Any]) -> dict[str, object]:
         expected_qps=float(_field(data, "expected_qps", (int, float), 1.0)),
         min_duration_s=float(_field(data, "min_duration_s", (int, float), 1.0)),
         min_query_count=int(_field(data, "min_query_count", int, 8)),
+        ignore_eos=_flag(data, "ignore_eos"),
     )
     try:
         endpoint = served_model(run.address, run.model)
@@ -165,7 +189,8 @@ def _greedy(run: LlmRun, sample: object) -> dict[str, object]:
     if not isinstance(sample, dict) or not isinstance(sample.get("prompt"), str):
         raise LlmRequestError("accuracy items must be {prompt, max_tokens}")
     max_tokens = int(sample.get("max_tokens", run.max_tokens))
-    done = stream_completion(run.address, run.model, sample["prompt"], max_tokens)
+    ignore_eos = _flag(sample, "ignore_eos")
+    done = stream_completion(run.address, run.model, sample["prompt"], max_tokens, ignore_eos=ignore_eos)
     return {
         "text": done.text,
         "tokens": done.tokens,
@@ -174,4 +199,5 @@ def _greedy(run: LlmRun, sample: object) -> dict[str, object]:
         "finish_reason": done.finish_reason,
         "done": done.done,
         "max_tokens": max_tokens,
+        "ignore_eos": ignore_eos,
     }

@@ -2,7 +2,10 @@
 
 It stands in for the vendors' serving stacks (furiosa-llm, vllm-rbln, vLLM), which are HTTP
 servers: ``POST /v1/completions`` (``"stream": true`` gives server-sent events, one token per
-event, then ``data: [DONE]``), ``GET /v1/models`` (the model and the precision it serves).
+event, then ``data: [DONE]``; ``"ignore_eos": true`` decodes up to ``max_tokens`` past the
+end-of-sequence token, as vLLM and llama.cpp's server do), ``GET /v1/models`` (each model and
+the precision it serves). Config ``models`` adds further models of the same card, each with its
+own precision and timing (one engine each, as a node runs one serving process per model).
 Timing follows :class:`lab.emulator.llm_timing.LlmCard`: requests are admitted while their
 tokens fit in the KV cache (the rest queue), a prefill step yields the admitted requests'
 first tokens, a decode step yields one token to every running request. ``GET /ground_truth``
@@ -23,17 +26,19 @@ emulated cards ``load_cards`` (default ``cards``, default none) through
     python -m lab.emulator.llm_server CONFIG.json READY_FILE   # READY_FILE gets "PORT\\n"
 
     CONFIG.json: {"model": "llama-3.1-8b-instruct", "precision": "bf16",
-                  "card": {"decode_base_s": 0.012, ...}, "faults": {"wrong_tokens": true}}
+                  "card": {"decode_base_s": 0.012, ...}, "faults": {"wrong_tokens": true},
+                  "models": {"llama-3.1-8b-instruct-fp8": {"precision": "fp8", "card": {...}}}}
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from lab.emulator.defaults import NODE_DIR_ENV
@@ -64,14 +69,16 @@ class _Request:
 class Engine:
     """Continuous batching over one card's timing model; ``submit`` returns a request whose queue streams."""
 
-    def __init__(self, card: LlmCard, load: CardLoad | None = None) -> None:
+    def __init__(
+        self, card: LlmCard, load: CardLoad | None = None, numbers: Iterator[int] | None = None
+    ) -> None:
         self.card = card
         self.load = load
         self.waiting: deque[_Request] = deque()
         self.running: list[_Request] = []
         self.kv_used = 0
         self.busy_s = 0.0
-        self.numbers = 0
+        self._numbers = numbers if numbers is not None else itertools.count(1)  # shared: unique ids
         self.truth: deque[dict[str, float | int]] = deque(maxlen=GROUND_TRUTH_KEPT)
         self._wake = asyncio.Event()
 
@@ -80,9 +87,8 @@ class Engine:
             raise ValueError(
                 f"{prompt_tokens + len(words)} tokens exceed the KV cache ({self.card.kv_capacity_tokens})"
             )
-        self.numbers += 1
         loop = asyncio.get_running_loop()
-        request = _Request(self.numbers, prompt_tokens, words, finish, loop.time())
+        request = _Request(next(self._numbers), prompt_tokens, words, finish, loop.time())
         self.waiting.append(request)
         self._wake.set()
         return request
@@ -135,8 +141,9 @@ class Engine:
                 start = max(start, *(request.arrival for request in admitted))
             if admitted:
                 step = self.card.prefill_s(sum(request.prompt_tokens for request in admitted))
-            else:
-                step = self.card.decode_step_s(len(self.running), self.busy_s)
+            else:  # every running request reads its whole context (prompt + tokens so far)
+                context = sum(request.prompt_tokens + len(request.token_times) for request in self.running)
+                step = self.card.decode_step_s(len(self.running), self.busy_s, context)
             deadline = start + step
             self.busy_s += step
             if self.load is not None:
@@ -154,11 +161,20 @@ class Endpoint:
     def __init__(self, config: dict[str, object]) -> None:
         card = config.get("card", {})
         faults = config.get("faults", {})
-        if not isinstance(card, dict) or not isinstance(faults, dict):
-            raise ValueError("config: card and faults must be objects")
-        self.engine = Engine(LlmCard(**card), _card_load(config))
+        more = config.get("models", {})
+        if not isinstance(card, dict) or not isinstance(faults, dict) or not isinstance(more, dict):
+            raise ValueError("config: card, faults and models must be objects")
+        load, numbers = _card_load(config), itertools.count(1)
+        self.engine = Engine(LlmCard(**card), load, numbers)
         self.model = str(config.get("model", "emulated-llm"))
         self.precision = str(config.get("precision", "bf16"))
+        # model name → (precision, engine): the first is the config's own model
+        self.models: dict[str, tuple[str, Engine]] = {self.model: (self.precision, self.engine)}
+        for name, entry in more.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("card", {}), dict):
+                raise ValueError(f"config: models.{name} must be {{precision, card}}")
+            engine = Engine(LlmCard(**entry.get("card", {})), load, numbers)
+            self.models[str(name)] = (str(entry.get("precision", self.precision)), engine)
         cut = faults.get("cut_after_tokens")
         self.cut_after = int(cut) if isinstance(cut, int) else None
         self.wrong_tokens = bool(faults.get("wrong_tokens", False))
@@ -167,13 +183,14 @@ class Endpoint:
         try:
             method, path, body = await _read_request(reader)
             if method == "GET" and path == "/v1/models":
-                data = {
-                    "object": "list",
-                    "data": [{"id": self.model, "object": "model", "precision": self.precision}],
-                }
-                await _send_json(writer, 200, data)
+                listed = [
+                    {"id": name, "object": "model", "precision": precision}
+                    for name, (precision, _) in self.models.items()
+                ]
+                await _send_json(writer, 200, {"object": "list", "data": listed})
             elif method == "GET" and path == "/ground_truth":
-                await _send_json(writer, 200, {"requests": list(self.engine.truth)})
+                truth = [entry for _, engine in self.models.values() for entry in engine.truth]
+                await _send_json(writer, 200, {"requests": sorted(truth, key=lambda entry: entry["request"])})
             elif method == "POST" and path == "/v1/completions":
                 await self._complete(writer, json.loads(body or b"{}"))
             else:
@@ -188,14 +205,20 @@ class Endpoint:
     async def _complete(self, writer: asyncio.StreamWriter, body: dict[str, object]) -> None:
         # max_completion_tokens: the newer OpenAI name, which some load tools send
         prompt, max_tokens = body["prompt"], body.get("max_tokens", body.get("max_completion_tokens", 16))
-        if body.get("model") != self.model:
-            raise ValueError(f"model {body.get('model')!r} is not served here (serving {self.model!r})")
+        ignore_eos = body.get("ignore_eos", False)
+        served = self.models.get(str(body.get("model")))
+        if served is None:
+            raise ValueError(
+                f"model {body.get('model')!r} is not served here (serving {', '.join(self.models)})"
+            )
         if not isinstance(prompt, str) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise ValueError("prompt must be a string and max_tokens an integer ≥ 1")
-        words, finish = continuation(prompt, max_tokens)
+        if not isinstance(ignore_eos, bool):
+            raise ValueError(f"ignore_eos must be true or false, got {ignore_eos!r}")
+        words, finish = continuation(prompt, max_tokens, ignore_eos)
         if self.wrong_tokens:
             words = [VOCABULARY[-1 - VOCABULARY.index(word)] for word in words]
-        request = self.engine.submit(input_tokens(prompt), words, finish)
+        request = served[1].submit(input_tokens(prompt), words, finish)
         ident = f"cmpl-{request.number}"
         if not body.get("stream"):
             while await request.tokens.get() is not None:
@@ -264,14 +287,15 @@ async def serve(config: dict[str, object], ready_file: str, host: str = "127.0.0
     endpoint = Endpoint(config)
     server = await asyncio.start_server(endpoint.handle, host, port, backlog=512)
     bound = server.sockets[0].getsockname()[1]
-    engine = asyncio.ensure_future(endpoint.engine.run())
+    engines = [asyncio.ensure_future(engine.run()) for _, engine in endpoint.models.values()]
     temporary = ready_file + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(f"{bound}\n")
     os.replace(temporary, ready_file)  # readers never see a half-written port
     async with server:
         await server.serve_forever()
-    engine.cancel()
+    for engine in engines:
+        engine.cancel()
 
 
 def main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ of *n* words is *n* input tokens.
 ::
 
     continuation("Explain KV caches", max_tokens=16)   # (["alpha", ...], "stop" or "length")
+    continuation("Explain KV caches", 500, ignore_eos=True)   # 500 tokens, "length" (vLLM's ignore_eos)
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ def natural_length(prompt: str) -> int:
     return NATURAL_MIN + _digest(prompt, -1) % NATURAL_SPAN
 
 
-def continuation(prompt: str, max_tokens: int) -> tuple[list[str], str]:
-    """The greedy output tokens for ``prompt`` and the finish reason ("stop" at EOS, else "length")."""
-    natural = natural_length(prompt)
+def continuation(prompt: str, max_tokens: int, ignore_eos: bool = False) -> tuple[list[str], str]:
+    """The greedy output tokens for ``prompt`` and the finish reason ("stop" at EOS, else "length").
+
+    ``ignore_eos``: decoding goes on past the end-of-sequence token up to ``max_tokens`` (vLLM's
+    and llama.cpp's ``ignore_eos``), as benchmarks ask for a fixed output length; the tokens
+    before it are the same greedy ones.
+    """
+    natural = max_tokens + 1 if ignore_eos else natural_length(prompt)
     count = min(natural, max_tokens)
     words = [VOCABULARY[_digest(prompt, index) % len(VOCABULARY)] for index in range(count)]
     return words, "stop" if natural <= max_tokens else "length"

@@ -29,6 +29,8 @@ NODE_NAME_TEMPLATE = r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[0-9]+:[0-9]+\][A-Za-z0-9
 ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PCIE = r"^Gen[1-6] x(1|2|4|8|12|16|32)$"
 PCIE_DOC = "a PCIe link such as 'Gen5 x16' (generation 1-6, width 1/2/4/8/12/16/32)"
+PRECISION = r"^(fp32|bf16|fp16|fp8|int8|fp4|int4)$"
+PRECISION_DOC = "a precision: fp32, bf16, fp16, fp8, int8, fp4 or int4"
 
 KNOWN_OPERATORS: tuple[str, ...] = ("kt-cloud", "nhn-cloud", "naver-cloud")
 # "cpu": the host processor of a CPU reference node (proves the harness on a real engine).
@@ -117,6 +119,15 @@ SERVING = Obj(
                 Int(minimum=0),
                 doc="Indexes (inventory order) of the node's cards the endpoint serves on: the cards "
                 "under test (default [0]).",
+            )
+        ),
+        "models": Field(
+            MapOf(
+                Str(doc="Model name the endpoint serves at this precision (the request's 'model')."),
+                doc="Precision → model name, one per precision the node serves (the LLM grid's "
+                "precisions; default: 'model' at the precision its endpoint reports).",
+                key_pattern=PRECISION,
+                key_doc=PRECISION_DOC,
             )
         ),
     },

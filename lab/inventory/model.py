@@ -243,6 +243,12 @@ class Serving:
     model: str
     launch: tuple[str, ...] = ()  # argv run on the node to start it; empty: already running
     cards: tuple[int, ...] = (0,)  # the node's cards (inventory order) it serves on: the cards under test
+    # precision → model name (the LLM grid's precisions); empty: ``model`` at the precision it reports
+    models: Mapping[str, str] = field(default_factory=frozen_mapping)  # type: ignore[arg-type]
+
+    def model_for(self, precision: str) -> str | None:
+        """The model the inventory names for ``precision`` (None: not declared)."""
+        return self.models.get(precision)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,7 @@ def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
         profile_y = s["profile"]
         hint = did_you_mean(profile, env.profiles) or env.profiles_hint
         ctx.at(profile_y, join_path(path, "profile"), f"unknown profile '{profile}'{hint}")
+    _check_serving(s.get("serving"), path, ctx)
     if ctx.reported != before or address is None or user is None or operator is None or auth is None:
         return None
     timeouts = s.get("timeouts")
@@ -139,7 +140,36 @@ def _serving(y: Y | None) -> Serving | None:
         return None  # already reported by the shape check
     launch = tuple(str(item.value) for item in _items(fields.get("launch")))
     cards = tuple(int(item.value) for item in _items(fields.get("cards")) if isinstance(item.value, int))
-    return Serving(address=address, model=model, launch=launch, cards=cards or (0,))
+    models = fields.get("models")
+    by_precision = (
+        {str(key): str(item.value) for key, item in models.value.items() if isinstance(item.value, str)}
+        if models is not None and isinstance(models.value, dict)
+        else {}
+    )
+    return Serving(
+        address=address, model=model, launch=launch, cards=cards or (0,),
+        models=frozen_mapping(by_precision),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _check_serving(y: Y | None, path: str, ctx: Ctx) -> None:
+    """One model is served at one precision: a name under two precisions of ``serving.models`` is
+    an error (its endpoint reports one precision for it)."""
+    models = y.value.get("models") if y is not None and isinstance(y.value, dict) else None
+    if models is None or not isinstance(models.value, dict):
+        return
+    seen: dict[str, str] = {}
+    for precision, item in models.value.items():
+        if not isinstance(item.value, str):
+            continue
+        if item.value in seen:
+            ctx.at(
+                item,
+                join_path(path, f"serving.models.{precision}"),
+                f"model {item.value!r} is already the {seen[item.value]} model: one model name per "
+                "precision (name each precision's build, e.g. llama-3.1-8b-fp8)",
+            )
+        seen.setdefault(item.value, str(precision))
 
 
 # --- small readers of already type-checked values ---------------------------------------

@@ -145,6 +145,13 @@ class LlmSession:
             proof.require()
         return result
 
+    def endpoint_entry(self, model: str) -> dict[str, object]:
+        """``model``'s ``GET /v1/models`` entry, asked by the agent on the node (runs nothing; ``{}``:
+        not listed); its ``precision``, where the engine reports one, says what it serves."""
+        request = {"kind": "llm", "probe": True, "address": self.serving.address, "model": model}
+        entry = self.runner.run(request, label="llm-probe").data.get("endpoint")
+        return dict(entry) if isinstance(entry, Mapping) else {}
+
     def close(self) -> None:
         """Close the BMC client (the agent runner is the caller's)."""
         if self.wall is not None:
@@ -185,11 +192,13 @@ class LlmSession:
         expected_qps: float = 4.0,
         concurrency: int = OFFLINE_CONCURRENCY,
         label: str = "llm-offline",
+        extra: Mapping[str, object] | None = None,
     ) -> LlmFigures:
-        """An Offline run with ``concurrency`` streams in flight (the sweep varies it)."""
+        """An Offline run with ``concurrency`` streams in flight (the sweep varies it); ``extra``
+        overrides request fields (the grid's ``model``, ``max_tokens``, ``ignore_eos``)."""
         request = self._request(
             prompts, scenario="Offline", concurrency=concurrency, expected_qps=expected_qps,
-            min_query_count=len(prompts),
+            min_query_count=len(prompts), **(extra or {}),
         )  # fmt: skip
         return LlmFigures.of(self._run(request, label=label))
 
@@ -208,7 +217,16 @@ class LlmSession:
         """Greedy outputs of ``samples`` (after a minimal Offline run that LoadGen needs anyway)."""
         request = self._request(
             prompts[:1], scenario="Offline", concurrency=1, min_duration_s=0.01, min_query_count=1,
-            accuracy=[{"prompt": s["prompt"], "max_tokens": s["max_tokens"]} for s in samples],
+            accuracy=[_accuracy_item(s) for s in samples],
         )  # fmt: skip
         outputs = self._run(request, label="llm-accuracy").data.get("accuracy")
         return [dict(item) for item in outputs] if isinstance(outputs, list) else []
+
+
+def _accuracy_item(sample: Mapping[str, object]) -> dict[str, object]:
+    """What the agent needs of one accuracy sample (``ignore_eos``: TEST06's length rule)."""
+    return {
+        "prompt": sample["prompt"],
+        "max_tokens": sample["max_tokens"],
+        "ignore_eos": sample.get("ignore_eos") is True,
+    }

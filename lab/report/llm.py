@@ -8,6 +8,10 @@ the suite records), so it needs nothing the results folder does not already hold
     section.figures      # FigureRow per llm-* criterion: limit, median, worst, verdict
     section.rules        # (("llm.rule.silicon", PASS), ("llm.rule.test06", FAIL), ...)
     section.curve        # the throughput–latency chart (concurrency sweep), if drawn
+    section.grid         # GridRow per grid cell (test_llm_grid): lengths, precision, figures, limits
+
+The grid's cells (``llm-grid-*``) are a table of their own, one row per cell with its
+limits where the profile gives the cell one, never merged into one figure row.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.criteria import Measurement, Outcome, combine
-from lab.report.figures import FigureRow, key_figures
+from lab.report.figures import FigureRow, key_figures, limit_text, value_text
 from lab.results import TestRecord
 
 PREFIX = "llm-"
+GRID_PREFIX = "llm-grid-"
+GRID_CELL = "llm_grid_cell"  # the property naming a record's cell: "128/1024 fp8"
+GRID_FIGURES = ("llm-grid-ttft-p99", "llm-grid-tpot-p99", "llm-grid-tokens-per-second")
 NOT_SERVED = "not served by the cards under test"
 CURVE_NAME = "throughput-latency"
 FACTS = ("llm_endpoint", "llm_model", "llm_precision", "llm_served_by[llm-offline]")
@@ -36,6 +43,25 @@ class LlmSection:
     figures: tuple[FigureRow, ...]
     rules: tuple[tuple[str, Outcome], ...]  # SKIP: not checked in this run
     curve_anchor: str = ""  # the chart's anchor among the node's charts ("" when none)
+    grid: tuple[GridRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class GridFigure:
+    value: str  # "—" when not measured
+    limit: str  # "" when the cell has none (recorded only)
+    verdict: Outcome
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One grid cell of one node: its shape and precision, what ran, its three figures, its verdict."""
+
+    cell: str  # "128/1024 fp8"
+    ran: str  # the lengths run ("8 words in / 64 tokens out (short run …)") or ""
+    figures: tuple[GridFigure, ...]  # TTFT p99, TPOT p99, tokens/s (GRID_FIGURES order)
+    verdict: Outcome
+    note: str  # why SKIP or ERROR, "" otherwise
 
 
 def _is_llm(record: TestRecord) -> bool:
@@ -54,7 +80,10 @@ def llm_section(records: Sequence[TestRecord], chart_anchors: Sequence[tuple[str
             if value is not None and key not in facts:
                 facts[key] = str(value)
     measured: list[tuple[str, Measurement]] = [
-        (record.device or "", m) for record in llm for m in record.measurements if m.name.startswith(PREFIX)
+        (record.device or "", m)
+        for record in llm
+        for m in record.measurements
+        if m.name.startswith(PREFIX) and not m.name.startswith(GRID_PREFIX)
     ]
     verdicts: dict[str, list[Outcome]] = {}
     for _, m in measured:
@@ -63,7 +92,27 @@ def llm_section(records: Sequence[TestRecord], chart_anchors: Sequence[tuple[str
     rules.insert(0, ("llm.rule.silicon", _silicon(llm)))
     curve = next((anchor for title, anchor in chart_anchors if title.startswith(CURVE_NAME)), "")
     short = frozenset(m.name for r in llm if r.properties.get("short_run") is True for m in r.measurements)
-    return LlmSection(tuple(facts.items()), key_figures(measured, short), tuple(rules), curve)
+    grid = tuple(_grid_row(record) for record in llm if GRID_CELL in record.properties)
+    return LlmSection(tuple(facts.items()), key_figures(measured, short), tuple(rules), curve, grid)
+
+
+def _grid_row(record: TestRecord) -> GridRow:
+    by_base = {m.name.split(".", 1)[0]: m for m in record.measurements if m.name.startswith(GRID_PREFIX)}
+    figures = []
+    for base in GRID_FIGURES:
+        m = by_base.get(base)
+        if m is None:
+            figures.append(GridFigure("—", "", Outcome.SKIP))
+        else:
+            limit = limit_text(m)
+            figures.append(GridFigure(value_text(m.value), limit, m.verdict))
+    note = "" if record.outcome in (Outcome.PASS, Outcome.MARGINAL, Outcome.FAIL) else record.reason
+    if not note and record.error is not None and record.outcome is Outcome.ERROR:
+        note = record.error.message
+    ran = record.properties.get("llm_grid_lengths")
+    return GridRow(
+        str(record.properties[GRID_CELL]), str(ran) if ran else "", tuple(figures), record.outcome, note
+    )
 
 
 def _silicon(records: Sequence[TestRecord]) -> Outcome:

@@ -117,8 +117,11 @@ def test_testbed_serves_each_node_s_endpoint_and_stops_it_by_pid(tmp_path: Path)
     source = inventory(
         tmp_path,
         """  - name: ok-rngd
-    groups: [llm]
     accelerators: [{model: rngd, count: 1}]
+    serving:
+      address: "127.0.0.1:0"
+      model: emulated-llama-3.1-8b
+      models: {bf16: emulated-llama-3.1-8b, fp8: emulated-llama-3.1-8b-fp8}
   - name: bad-rngd
     groups: [llm]
     accelerators: [{model: rngd, count: 1}]
@@ -141,7 +144,11 @@ def test_testbed_serves_each_node_s_endpoint_and_stops_it_by_pid(tmp_path: Path)
             serving = resolved.node(name).serving
             assert serving is not None and not serving.address.endswith(":0")  # the port it bound
             models = _get(serving.address, "GET", "/v1/models")
-            assert models["data"] == [{"id": MODEL, "object": "model", "precision": "bf16"}]
+            listed = [{"id": MODEL, "object": "model", "precision": "bf16"}]
+            if name == "ok-rngd":  # its fp8 build too, and the resolved inventory still names both
+                listed.append({"id": f"{MODEL}-fp8", "object": "model", "precision": "fp8"})
+                assert dict(serving.models) == {"bf16": MODEL, "fp8": f"{MODEL}-fp8"}
+            assert models["data"] == listed
             body: dict[str, object] = {"model": MODEL, "prompt": prompt, "max_tokens": 8}
             answer = _get(serving.address, "POST", "/v1/completions", body)
             choices = answer["choices"]
@@ -157,3 +164,42 @@ def test_testbed_serves_each_node_s_endpoint_and_stops_it_by_pid(tmp_path: Path)
     while time.monotonic() < end and any(alive(pid) for pid in pids.values() if pid):
         time.sleep(0.05)
     assert not any(alive(pid) for pid in pids.values() if pid)
+
+
+def test_serving_models_add_a_model_per_precision_timed_at_its_precision(tmp_path: Path) -> None:
+    loaded = load_inventory(
+        inventory(
+            tmp_path,
+            f"""  - name: two
+    accelerators: [{{model: rngd, count: 1}}]
+    serving: {{address: "127.0.0.1:0", model: {MODEL}, models: {{bf16: {MODEL}, fp8: {MODEL}-fp8}}}}
+    emulation:
+      faults: [{{kind: llm-decode-slowdown, parameters: {{after_busy_seconds: 2, factor: 3}}}}]
+""",
+        )
+    )
+    config = endpoint_config(loaded.node("two"), loaded.catalog)
+    assert config["precision"] == "bf16"
+    extra = config["models"]
+    assert isinstance(extra, dict) and list(extra) == [f"{MODEL}-fp8"]
+    fp8 = extra[f"{MODEL}-fp8"]
+    assert fp8["precision"] == "fp8"
+    # half the weights read per step (8-bit), and the hot card slows every model on it
+    assert fp8["card"]["decode_base_s"] == pytest.approx(8e9 / 1500e9, rel=0.02)
+    assert fp8["card"]["throttle_factor"] == 3.0
+
+
+def test_a_precision_the_card_cannot_serve_stops_the_testbed_naming_the_key(tmp_path: Path) -> None:
+    loaded = load_inventory(
+        inventory(
+            tmp_path,
+            f"""  - name: old
+    accelerators: [{{model: warboy, count: 1}}]
+    serving: {{address: "127.0.0.1:0", model: {MODEL}, models: {{bf16: {MODEL}-bf16}}}}
+""",
+        )
+    )
+    from lab.emulator.testbed.manifest import TestbedError
+
+    with pytest.raises(TestbedError, match=r"old: serving\.models\.bf16: warboy has no 16-bit peak"):
+        endpoint_config(loaded.node("old"), loaded.catalog)

@@ -295,3 +295,28 @@ nodes:
         ("a", "lab", frozenset({"npu"})),
         ("b", "root", frozenset({"npu"})),  # a key written in the mapping wins over the merge
     ]
+
+
+def test_serving_models_are_read_per_precision_and_checked_with_file_and_line(
+    write_inventory: WriteInventory,
+) -> None:
+    text = """\
+version: 1
+name: t
+defaults: {user: lab, operator: kt-cloud, emulated: true, address: 127.0.0.1}
+nodes:
+  - name: a
+    serving:
+      address: 127.0.0.1:8000
+      model: m
+      models: {bf16: m, fp8: m-fp8}
+"""
+    serving = load_inventory(write_inventory(text)).node("a").serving
+    assert serving is not None and dict(serving.models) == {"bf16": "m", "fp8": "m-fp8"}
+    assert serving.model_for("fp8") == "m-fp8" and serving.model_for("int8") is None
+    with pytest.raises(InventoryError, match=r":9:\d+: .*key 'fp9' is not a precision: fp32, bf16"):
+        load_inventory(write_inventory(text.replace("fp8: m-fp8", "fp9: m-fp8")))
+    with pytest.raises(
+        InventoryError, match=r":9:\d+: .*model 'm' is already the bf16 model: one model name"
+    ):
+        load_inventory(write_inventory(text.replace("fp8: m-fp8", "fp8: m")))

@@ -44,11 +44,17 @@ EndpointFactory = Callable[..., Endpoint]
 def llm_endpoint(tmp_path: Path) -> Iterator[EndpointFactory]:
     started: list[Endpoint] = []
 
-    def start(card: dict[str, object] | None = None, faults: dict[str, object] | None = None) -> Endpoint:
+    def start(
+        card: dict[str, object] | None = None,
+        faults: dict[str, object] | None = None,
+        models: dict[str, object] | None = None,  # further models: {name: {precision, card}}
+    ) -> Endpoint:
         folder = tmp_path / f"endpoint-{len(started)}"
         folder.mkdir()
         config = folder / "config.json"
-        config.write_text(json.dumps({"model": MODEL, "card": card or {}, "faults": faults or {}}))
+        config.write_text(
+            json.dumps({"model": MODEL, "card": card or {}, "faults": faults or {}, "models": models or {}})
+        )
         ready = folder / "ready"
         process = subprocess.Popen(
             [sys.executable, "-m", "lab.emulator.llm_server", str(config), str(ready)],

@@ -75,7 +75,8 @@ def test_the_llm_suite_certifies_a_healthy_endpoint_and_fails_the_faulty_ones(
             sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
             "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
             "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-            "-k", "not max_rate and not sweep",  # searched and swept in tests/llm/test_llm_testbed.py
+            "-k", "not max_rate and not sweep and not grid",  # searched and swept in test_llm_testbed.py,
+            # the grid in test_llm_grid.py
         ]  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False

@@ -13,6 +13,7 @@ Accuracy: greedy outputs of the fixed prompt set (data/references.json) vs their
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ from lab.results.series import Series, write_series
 
 REFERENCES = Path(__file__).parent / "data" / "references.json"
 SWEEP_MIN_QUERIES = 4
+TEST06_LENGTH_TOKENS = 64  # past every reference's EOS (the emulated model stops after 12-59 tokens)
+TEST06_LENGTH_PROMPTS = 2
 SERVER_QPS = 2.0  # PROVISIONAL: a rate every emulated card sustains; the max-rate search is not built yet
 
 
@@ -178,17 +181,32 @@ def test_llm_server_max_rate(
     measure("llm-server-max-rate", search.best_qps if search.best_qps is not None else 0.0)
 
 
-def test_llm_accuracy(request: pytest.FixtureRequest, llm: LlmSession, measure: Measure) -> None:
-    """Greedy outputs match their references (ROUGE-L) and no response breaks TEST06's rules."""
+def _length_samples(settings: Mapping[str, object]) -> list[dict[str, object]]:
+    """TEST06's output-length rule: prompts asked for a fixed length past EOS (``ignore_eos``),
+    which must come back exactly that long (setting ``llm_test06_length_tokens``; 0: not asked)."""
+    length = settings.get("llm_test06_length_tokens", TEST06_LENGTH_TOKENS)
+    if not isinstance(length, int) or length <= 0:
+        return []
+    prompts = [str(sample["prompt"]) for sample in _samples()[:TEST06_LENGTH_PROMPTS]]
+    return [{"prompt": prompt, "max_tokens": length, "ignore_eos": True} for prompt in prompts]
+
+
+def test_llm_accuracy(
+    request: pytest.FixtureRequest, llm: LlmSession, measure: Measure, criteria: CriteriaView
+) -> None:
+    """Greedy outputs match their references (ROUGE-L) and no response breaks TEST06's rules,
+    the asked output length (``ignore_eos``) among them."""
     samples = _samples()
-    outputs = llm.accuracy(samples, _prompts())
-    assert len(outputs) == len(samples), f"{len(outputs)} outputs for {len(samples)} prompts"
+    asked = samples + _length_samples(criteria.profile.settings)
+    every = llm.accuracy(asked, _prompts())
+    assert len(every) == len(asked), f"{len(every)} outputs for {len(asked)} prompts"
+    outputs = every[: len(samples)]  # scored against references; the length prompts only audited
     score = score_outputs(
         [(str(out["text"]), str(s["reference"])) for out, s in zip(outputs, samples, strict=True)]
     )
     request.node.user_properties.append(("llm_exact_match", score["exact_match"]))
     violations: list[str] = []
-    for out in outputs:
+    for out in every:
         tokens = [str(token) for token in out.get("tokens", [])]  # type: ignore[attr-defined]
         first = out.get("first_token")
         finish = out.get("finish_reason")
@@ -197,6 +215,7 @@ def test_llm_accuracy(request: pytest.FixtureRequest, llm: LlmSession, measure: 
             str(first) if first is not None else None,
             str(finish) if finish else None,
             int(str(out["max_tokens"])),
+            ignore_eos=out.get("ignore_eos") is True,
         )
     request.node.user_properties.append(("llm_test06_violations", violations[:10]))
     measure("llm-test06", len(violations))

@@ -7,7 +7,7 @@ test-bed pick a free port (the resolved inventory names it); any other port is b
 
 ::
 
-    config = endpoint_config(node, catalog)      # {"model", "precision", "card", "faults", "cards"}
+    config = endpoint_config(node, catalog)      # {"model", "precision", "card", "faults", "cards", "models"}
     process = start_endpoint(node_dir, config, port=0)
     process.pid, process.port
     is_endpoint(process.pid, node_dir)           # still ours (not a recycled pid)?
@@ -18,6 +18,10 @@ slows once the engine has been busy that long: a card throttling when hot);
 ``{card: N}`` (the work lands on card N, default the next one, not on ``serving.cards``: what
 the suite's proof of silicon must catch). A fault naming a ``device`` applies only when the
 endpoint serves that card.
+
+``serving.models`` (precision → model name) adds a model per precision, each timed at its
+precision (:func:`lab.emulator.llm_cards.card_for`); a precision the card cannot serve
+(Warboy: no 16-bit peak) stops ``up`` with the inventory key to fix.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from pathlib import Path
 
 from lab.emulator.defaults import NODE_DIR_ENV
 from lab.emulator.faults import ActiveFault
-from lab.emulator.llm_cards import card_for
+from lab.emulator.llm_cards import UnsupportedPrecision, card_for
 from lab.emulator.testbed.manifest import TestbedError
 from lab.emulator.testbed.nodes import lab_source_root
 from lab.emulator.testbed.processes import command_line, stop_pids
@@ -72,17 +76,27 @@ def endpoint_config(node: Node, catalog: Mapping[str, DeviceModel]) -> dict[str,
     if any(card >= count for card in served):
         raise TestbedError(f"{node.name}: serving.cards {served}: the node has {count} card(s)")
     load = served
-    card, precision, derived_from = card_for(model)
-    card_fields: dict[str, object] = dict(asdict(card))
+    precision_of_model = {name: precision for precision, name in node.serving.models.items()}
+    timed: dict[str, tuple[dict[str, object], str, str]] = {}  # model name → (card fields, precision, source)
+    for name in (node.serving.model, *precision_of_model):
+        try:
+            card, precision, derived_from = card_for(model, precision_of_model.get(name))
+        except UnsupportedPrecision as error:
+            raise TestbedError(
+                f"{node.name}: serving.models.{precision_of_model.get(name)}: {error}"
+            ) from None
+        timed[name] = (dict(asdict(card)), precision, derived_from)
+    card_fields, precision, derived_from = timed[node.serving.model]
     faults: dict[str, object] = {}
     for fault in node.emulation.faults if node.emulation else ():
         on_other_card = fault.device is not None and fault.device not in served
         if not fault.kind.startswith("llm-") or on_other_card:
             continue
         probe = ActiveFault(fault.kind, 0.0, fault.parameters)
-        if fault.kind == "llm-decode-slowdown":
-            card_fields["throttle_after_s"] = probe.number("after_busy_seconds", SLOWDOWN_AFTER_BUSY_S)
-            card_fields["throttle_factor"] = probe.number("factor", SLOWDOWN_FACTOR)
+        if fault.kind == "llm-decode-slowdown":  # the card is hot: every model on it slows
+            for fields, _, _ in timed.values():
+                fields["throttle_after_s"] = probe.number("after_busy_seconds", SLOWDOWN_AFTER_BUSY_S)
+                fields["throttle_factor"] = probe.number("factor", SLOWDOWN_FACTOR)
         elif fault.kind == "llm-stream-cut":
             faults["cut_after_tokens"] = int(probe.number("after_tokens", CUT_AFTER_TOKENS))
         elif fault.kind == "llm-wrong-tokens":
@@ -100,6 +114,11 @@ def endpoint_config(node: Node, catalog: Mapping[str, DeviceModel]) -> dict[str,
         "cards": served,
         "load_cards": load,
         "derived_from": derived_from,
+        "models": {
+            name: {"precision": other, "card": fields, "derived_from": source}
+            for name, (fields, other, source) in timed.items()
+            if name != node.serving.model
+        },
     }
 
 

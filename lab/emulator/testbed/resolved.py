@@ -86,7 +86,14 @@ def node_entry(
         }
     if node.serving is not None and llm_port is not None:
         host = node.serving.address.rsplit(":", 1)[0]
-        entry["serving"] = {"address": f"{host}:{llm_port}", "model": node.serving.model}
+        serving: dict[str, object] = {"address": f"{host}:{llm_port}", "model": node.serving.model}
+        # the rest as declared: the cards under test and the model per precision (the LLM grid)
+        serving["cards"] = list(node.serving.cards)
+        if node.serving.launch:
+            serving["launch"] = list(node.serving.launch)
+        if node.serving.models:
+            serving["models"] = dict(node.serving.models)
+        entry["serving"] = serving
     if emulation is not None:
         entry["emulation"] = {
             "seed": emulation.seed,
