@@ -243,6 +243,7 @@ class Serving:
     model: str
     launch: tuple[str, ...] = ()  # argv run on the node to start it; empty: already running
     cards: tuple[int, ...] = (0,)  # the node's cards (inventory order) it serves on: the cards under test
+    references: str | None = None  # the model's accuracy reference set (a JSON file); None: the suite's
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,9 @@ class EngineError(RuntimeError):
     """The engine did not start; the message ends with the tail of its log."""
 
 
-def serve(model: Path, alias: str, host: str, port: int, parallel: int, threads: int, context: int) -> None:
+def serve(
+    model: Path, alias: str, host: str, port: int, parallel: int, threads: int, context: int, kv: str = "f32"
+) -> None:
     """Serve ``model`` in this process until SIGTERM/SIGINT (blocks)."""
     import xllamacpp
 
@@ -54,6 +56,12 @@ def serve(model: Path, alias: str, host: str, port: int, parallel: int, threads:
     params.n_ctx = context * parallel  # llama.cpp splits the context among the slots
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    # llama.cpp keeps K and V in f16 and, on the CPU, its flash attention rounds Q to f16: both
+    # off, its greedy tokens are those of the float64 reference (lab.llm.tiny_reference); with
+    # them on, probabilities differ by ~1e-3 relative and a 2e-4 logit gap flips a token of the set
+    kv_type = xllamacpp.ggml_type.GGML_TYPE_F32 if kv == "f32" else xllamacpp.ggml_type.GGML_TYPE_F16
+    params.cache_type_k, params.cache_type_v = kv_type, kv_type
+    params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -129,12 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=4, help="requests decoded together")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for prefill and decode")
     parser.add_argument("--context", type=int, default=512, help="context tokens per request")
+    parser.add_argument("--kv-cache", choices=("f32", "f16"), default="f32", help="K/V cache precision")
     args = parser.parse_args(argv)
     if not args.model.is_file():
         print(f"cpu_engine: no model file at {args.model} (write one: lab.llm.tiny_model.write_tiny_llama)")
         return 2
     try:
-        serve(args.model, args.alias, args.host, args.port, args.parallel, args.threads, args.context)
+        serve(
+            args.model,
+            args.alias,
+            args.host,
+            args.port,
+            args.parallel,
+            args.threads,
+            args.context,
+            args.kv_cache,
+        )
     except ImportError:
         print("cpu_engine: xllamacpp is not installed (pip install -e '.[cpu-reference]')", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ import pytest
 
 from lab.agent.llm_accuracy import audit_test06, score_outputs
 from lab.criteria import not_computable
+from lab.inventory.llm_references import read_reference_set
 from lab.llm.session import LlmFigures, LlmSession
 from lab.performance.server_search import TrialResult, find_max_qps
 from lab.performance.validity import InvalidRun
@@ -32,7 +33,10 @@ SWEEP_MIN_QUERIES = 4
 SERVER_QPS = 2.0  # PROVISIONAL: a rate every emulated card sustains; the max-rate search is not built yet
 
 
-def _samples() -> list[dict[str, object]]:
+def _samples(references: str | None = None) -> list[dict[str, object]]:
+    """The node's reference set (``serving.references``, checked at inventory load), else the suite's."""
+    if references is not None:
+        return read_reference_set(Path(references))
     samples: list[dict[str, object]] = json.loads(REFERENCES.read_text(encoding="utf-8"))["samples"]
     return samples
 
@@ -180,7 +184,8 @@ def test_llm_server_max_rate(
 
 def test_llm_accuracy(request: pytest.FixtureRequest, llm: LlmSession, measure: Measure) -> None:
     """Greedy outputs match their references (ROUGE-L) and no response breaks TEST06's rules."""
-    samples = _samples()
+    samples = _samples(llm.serving.references)
+    request.node.user_properties.append(("llm_references", llm.serving.references or str(REFERENCES)))
     outputs = llm.accuracy(samples, _prompts())
     assert len(outputs) == len(samples), f"{len(outputs)} outputs for {len(samples)} prompts"
     score = score_outputs(
