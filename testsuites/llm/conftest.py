@@ -8,9 +8,9 @@ reference node has no card to prove, and its records say so.
 
 A node whose ``serving.launch`` is set gets its endpoint started by the suite (``lab.llm.launch``:
 argv over the transport, readiness checked from the node, bounded) before its first LLM test,
-and stopped by pid after its last one (``pytest_runtest_teardown`` sees the next test is another
-node's, or none); a launch that fails or never answers is ERROR for each of that node's tests,
-with the tail of the engine's log, tried once.
+and stopped by pid after its last one (``pytest_runtest_teardown``, by the run's order of
+tests; whatever remains at the session's end is stopped then); a launch that fails or never
+answers is ERROR for each of that node's tests, with the tail of the engine's log, tried once.
 """
 
 from __future__ import annotations
@@ -110,19 +110,35 @@ def _node_of(item: pytest.Item | None) -> str | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """After a node's last LLM test in this process, stop the engine the suite launched for it."""
+    """After a node's last LLM test in this run, stop the engine the suite launched for it."""
     name = _node_of(item)
-    if name is None or name not in _LAUNCHED:
-        return
-    if nextitem is not None and _node_of(nextitem) == name and nextitem.path.parent == item.path.parent:
-        return
-    _stop(name)
+    if name is not None and name in _LAUNCHED and _last_of(item.session).get(name) == item.nodeid:
+        _stop(name)
+
+
+_LAST: dict[int, dict[str, str]] = {}
+"""Per session (by id): each node's last LLM test in the run order. Tests run grouped by test
+function, not by node, so "the next test is another node's" would restart engines; with xdist
+one worker owns a node (the plugin's loadgroup), so its last test is the node's last there too."""
+
+
+def _last_of(session: pytest.Session) -> dict[str, str]:
+    if id(session) not in _LAST:
+        here = Path(__file__).parent
+        last: dict[str, str] = {}
+        for item in session.items:
+            name = _node_of(item)
+            if name is not None and item.path.parent == here:
+                last[name] = item.nodeid
+        _LAST[id(session)] = last
+    return _LAST[id(session)]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Whatever is still launched (an interrupted run) is stopped by pid too."""
     for name in list(_LAUNCHED):
         _stop(name)
+    _LAST.pop(id(session), None)
 
 
 def _stop(name: str) -> None:

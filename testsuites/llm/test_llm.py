@@ -197,11 +197,13 @@ def test_llm_accuracy(request: pytest.FixtureRequest, llm: LlmSession, measure: 
         tokens = [str(token) for token in out.get("tokens", [])]  # type: ignore[attr-defined]
         first = out.get("first_token")
         finish = out.get("finish_reason")
+        usage = out.get("usage_tokens")
         violations += audit_test06(
             tokens,
             str(first) if first is not None else None,
             str(finish) if finish else None,
             int(str(out["max_tokens"])),
+            reported_tokens=usage if isinstance(usage, int) else None,
         )
     request.node.user_properties.append(("llm_test06_violations", violations[:10]))
     measure("llm-test06", len(violations))
