@@ -54,6 +54,14 @@ print("no answer"); sys.exit(4)
 
 # The process state (R, S, Z…) after the command name in /proc/PID/stat; nothing when it is gone.
 _STATE = 'cut -d")" -f2 "/proc/$1/stat" 2>/dev/null'
+# Run on the node: exit 0 when something already answers at argv[1] (another engine: refuse).
+_ANSWERS = """\
+import sys, urllib.request
+try:
+    urllib.request.urlopen(f"http://{sys.argv[1]}/v1/models", timeout=2).close()
+except Exception:
+    sys.exit(1)
+"""
 DEFAULT_DEADLINE_S = 300.0  # a real model loads for minutes (the suite passes the node's command timeout)
 STOP_WAIT_S = 15.0
 LOG_TAIL_BYTES = 3000
@@ -80,10 +88,17 @@ class LaunchedEndpoint:
         """Start ``serving.launch`` on the node and return once ``serving.address`` answers.
 
         Raises ``LaunchError`` (the engine already stopped, its log removed) when it exits or
-        does not answer within ``deadline_s``.
+        does not answer within ``deadline_s``, and before starting anything when an endpoint
+        already answers at the address (a stale engine would be measured instead).
         """
         if not serving.launch:
             raise ValueError("serving.launch is empty: the endpoint is already running")
+        if transport.run([python, "-c", _ANSWERS, serving.address], timeout=30).ok:
+            # its figures would be another engine's: the one this launch starts could not bind
+            raise LaunchError(
+                f"something already answers on {serving.address} before serving.launch ran: stop it, "
+                "or remove serving.launch to certify the endpoint that is running"
+            )
         try:
             made = transport.check(["mktemp", "/tmp/kcloud-llm-engine.XXXXXXXX"]).stdout.strip()
         except TransportError as error:

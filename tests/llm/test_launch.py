@@ -58,7 +58,12 @@ def test_a_launched_endpoint_answers_is_stopped_by_pid_and_its_log_removed(tmp_p
     assert not _gone(engine.pid) and engine.alive()
     assert Path(engine.log_path).is_file()
     assert engine.describe() == f"pid {engine.pid}: {' '.join(argv)}"
-    assert engine.stop()
+    try:
+        # a second launch on the same address would be measured as the first engine: refused
+        with pytest.raises(LaunchError, match=re.escape(f"something already answers on 127.0.0.1:{port} ")):
+            LaunchedEndpoint.start(LocalTransport(), serving, python=sys.executable, deadline_s=20)
+    finally:
+        assert engine.stop()
     assert _gone(engine.pid) and not engine.alive()
     assert not Path(engine.log_path).exists()
 
