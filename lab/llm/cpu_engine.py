@@ -101,7 +101,7 @@ def cpu_engine(
     alias: str,
     parallel: int = 4,
     threads: int = 1,
-    context: int = 512,
+    context: int = 2048,
     log: Path | None = None,
 ) -> Iterator[str]:
     """Start the engine on 127.0.0.1 in a child process; yield its ``host:port``; stop it by pid."""
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--parallel", type=int, default=4, help="requests decoded together")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for prefill and decode")
-    parser.add_argument("--context", type=int, default=512, help="context tokens per request")
+    parser.add_argument("--context", type=int, default=2048, help="context tokens per request (slot)")
     parser.add_argument("--kv-cache", choices=("f32", "f16"), default="f32", help="K/V cache precision")
     args = parser.parse_args(argv)
     if not args.model.is_file():

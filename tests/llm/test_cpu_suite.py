@@ -2,9 +2,10 @@
 starts llama.cpp's server (lab/llm/cpu_engine.py) serving the tiny Llama, behind a real sshd.
 
 The suite launches the engine over SSH, waits from the node until it answers, runs every LLM
-test (short durations) and stops it by pid. Accuracy is judged against the numpy reference set
-(``serving.references``, lab/llm/tiny_reference.py), so a tiny model of another seed served
-under the same name FAILs it; a launch that exits is ERROR with its log's tail.
+test (short durations; the K-Cloud canonical run's smoke step included) and stops it by pid.
+Accuracy is judged against the numpy reference set (``serving.references``,
+lab/llm/tiny_reference.py), so a tiny model of another seed served under the same name FAILs
+it; a launch that exits is ERROR with its log's tail.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ TESTS = (
     "test_llm_server_max_rate",
     "test_llm_concurrency_sweep",
     "test_llm_accuracy",
+    "test_kcloud_canonical_run",
 )
 
 
@@ -116,7 +118,7 @@ def test_the_llm_suite_runs_end_to_end_on_llama_cpp_launched_by_the_suite(tmp_pa
             encoding="utf-8",
         )
         command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm" / "test_llm.py"),
+            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
             "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
             "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
             "-k", "cpu-llm or test_llm_accuracy",  # the other two nodes: their accuracy only
@@ -152,6 +154,11 @@ def test_the_llm_suite_runs_end_to_end_on_llama_cpp_launched_by_the_suite(tmp_pa
     assert measured["llm-accuracy-rouge-l"] == (Outcome.PASS, 1.0) and measured["llm-test06"][1] == 0
     assert by[(ok, "test_llm_accuracy")].properties.get("llm_exact_match") == 1.0
     assert by[(ok, "test_llm_accuracy")].properties.get("llm_references") == str(REFERENCES)
+
+    # the K-Cloud team's canonical run (their smoke step in a short run): a verdict, not an ERROR
+    assert outcome(ok, "test_kcloud_canonical_run")[0] in (Outcome.PASS, Outcome.MARGINAL, Outcome.FAIL), by[
+        (ok, "test_kcloud_canonical_run")
+    ].error
 
     verdict, measured = outcome("cpu-other-seed", "test_llm_accuracy")
     assert verdict is Outcome.FAIL and measured["llm-accuracy-rouge-l"][0] is Outcome.FAIL, measured
