@@ -7,7 +7,10 @@ LLMs) checks that the first token reported is the response's first token, that t
 stops at EOS (finish "stop") or at the length asked for (finish "length" with exactly
 ``max_tokens`` tokens), and that the length stays within bounds; a request sent with
 ``ignore_eos`` (decode past EOS) must deliver exactly ``max_tokens`` tokens, so the output length
-asked for is the length delivered.
+asked for is the length delivered. Tokens are counted as the
+stream's events (one token each on llama.cpp's server, vLLM and the emulated engine); where
+the stream's ``usage`` reports a count too (``reported_tokens``), the two must agree, so an
+engine whose events are not one token each breaks the rule visibly instead of miscounting.
 
 ::
 
@@ -59,11 +62,17 @@ def audit_test06(
     max_tokens: int,
     min_tokens: int = 1,
     ignore_eos: bool = False,
+    reported_tokens: int | None = None,
 ) -> list[str]:
     """What TEST06 would reject in one response ([] when it holds)."""
     problems: list[str] = []
     if not tokens:
         return ["no output tokens"]
+    if reported_tokens is not None and reported_tokens != len(tokens):
+        problems.append(
+            f"the endpoint's usage counts {reported_tokens} completion tokens, its stream carried "
+            f"{len(tokens)}: tokens cannot be counted from this stream"
+        )
     if first_token != tokens[0]:
         problems.append(f"first token reported {first_token!r} is not the response's first {tokens[0]!r}")
     if finish_reason not in ("stop", "length"):

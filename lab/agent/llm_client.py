@@ -41,6 +41,7 @@ class Completion:
     # the engine's own account of the request where its last event carries one (llama.cpp's
     # ``timings``: prompt_ms, predicted_ms, predicted_n...): the benchmarks' baseline on a real engine
     engine_timings: dict[str, float] | None = None
+    usage_tokens: int | None = None  # completion tokens the stream's ``usage`` reports (None: it has none)
 
     @property
     def text(self) -> str:
@@ -103,8 +104,9 @@ def stream_completion(
             if payload == b"[DONE]":
                 result.done = True
                 break
-            choice, ident = _first_choice(payload)
+            choice, ident, usage = _first_choice(payload)
             result.ident = result.ident or ident
+            result.usage_tokens = usage if usage is not None else result.usage_tokens
             text = choice.get("text")
             if isinstance(text, str) and text:
                 result.token_times.append(time.perf_counter() - began)
@@ -122,7 +124,8 @@ def stream_completion(
     return result
 
 
-def _first_choice(payload: bytes) -> tuple[dict[str, object], str | None]:
+def _first_choice(payload: bytes) -> tuple[dict[str, object], str | None, int | None]:
+    """The event's first choice, its id, and its ``usage.completion_tokens`` where it carries one."""
     try:
         event = json.loads(payload)
         choice = event["choices"][0]
@@ -131,7 +134,10 @@ def _first_choice(payload: bytes) -> tuple[dict[str, object], str | None]:
     if not isinstance(choice, dict):
         raise EndpointError(f"not an OpenAI completion event: {payload[:200]!r}")
     ident = event.get("id")
-    return choice, ident if isinstance(ident, str) else None
+    usage = event.get("usage")
+    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    counted = tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None
+    return choice, ident if isinstance(ident, str) else None, counted
 
 
 def _engine_timings(payload: bytes) -> dict[str, float] | None:

@@ -197,6 +197,7 @@ def _greedy(run: LlmRun, sample: object) -> dict[str, object]:
         "token_times": [round(moment, 6) for moment in done.token_times],  # s from send (K-Cloud run)
         "first_token": done.tokens[0] if done.tokens else None,
         "finish_reason": done.finish_reason,
+        "usage_tokens": done.usage_tokens,  # the endpoint's own count, for TEST06's length rule
         "done": done.done,
         "max_tokens": max_tokens,
         "ignore_eos": ignore_eos,

@@ -130,6 +130,13 @@ SERVING = Obj(
                 key_doc=PRECISION_DOC,
             )
         ),
+        "references": Field(
+            Str(
+                doc="JSON reference set of the served model's greedy outputs (prompt, max_tokens, "
+                "reference per sample) its accuracy is judged against; relative to the inventory file "
+                "(default: the suite's own set, the emulated engine's)."
+            )
+        ),
     },
     doc="The node's LLM serving endpoint (testsuites/llm).",
 )

@@ -250,6 +250,8 @@ class Serving:
         """The model the inventory names for ``precision`` (None: not declared)."""
         return self.models.get(precision)
 
+    references: str | None = None  # the model's accuracy reference set (a JSON file); None: the suite's
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

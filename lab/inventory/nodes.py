@@ -22,6 +22,7 @@ from lab.inventory.catalog import parse_pcie
 from lab.inventory.drafts import NodeDraft
 from lab.inventory.formats import PCIE
 from lab.inventory.hostkeys import host_key_problem, split_key_lines
+from lab.inventory.llm_references import ReferenceSetError, read_reference_set
 from lab.inventory.model import (
     AcceleratorSpec,
     Auth,
@@ -126,12 +127,12 @@ def build_node(draft: NodeDraft, ctx: Ctx, env: BuildContext) -> Node | None:
         emulation=emulation,
         location=Location(draft.file, draft.name_y.line, draft.name_y.column),
         secret_env=_secret_env(auth, s.get("labels"), bmc),
-        serving=_serving(s.get("serving")),
+        serving=_serving(s.get("serving"), join_path(path, "serving"), ctx, env),
         bmc=bmc,
     )
 
 
-def _serving(y: Y | None) -> Serving | None:
+def _serving(y: Y | None, path: str, ctx: Ctx, env: BuildContext) -> Serving | None:
     if y is None or not isinstance(y.value, dict):
         return None
     fields = y.value
@@ -148,7 +149,7 @@ def _serving(y: Y | None) -> Serving | None:
     )
     return Serving(
         address=address, model=model, launch=launch, cards=cards or (0,),
-        models=frozen_mapping(by_precision),  # type: ignore[arg-type]
+        models=frozen_mapping(by_precision), references=_references(fields, path, ctx, env),  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -170,6 +171,22 @@ def _check_serving(y: Y | None, path: str, ctx: Ctx) -> None:
                 "precision (name each precision's build, e.g. llama-3.1-8b-fp8)",
             )
         seen.setdefault(item.value, str(precision))
+
+
+def _references(fields: dict[str, Y], path: str, ctx: Ctx, env: BuildContext) -> str | None:
+    """``serving.references`` as a path, its reference set checked (an error at its line)."""
+    references = _optional_str(fields.get("references"))
+    if references is not None:
+        references = env.path(references)
+        try:
+            read_reference_set(Path(references))
+        except ReferenceSetError as error:
+            ctx.at(
+                fields["references"],
+                join_path(path, "references"),
+                f"{error} (write one with: python -m lab.llm.tiny_reference, or see docs/llm.md)",
+            )
+    return references
 
 
 # --- small readers of already type-checked values ---------------------------------------

@@ -51,6 +51,7 @@ def serve(
     context: int,
     *,
     prompt_cache: bool = True,
+    kv: str = "f32",
 ) -> None:
     """Serve ``model`` in this process until SIGTERM/SIGINT (blocks)."""
     import xllamacpp
@@ -66,6 +67,12 @@ def serve(
     params.cpuparams_batch.n_threads = threads
     # a benchmark turns the prompt cache off: a prompt sent again would skip its prefill (TTFT)
     params.cache_prompt = prompt_cache
+    # llama.cpp keeps K and V in f16 and, on the CPU, its flash attention rounds Q to f16: both
+    # off, its greedy tokens are those of the float64 reference (lab.llm.tiny_reference); with
+    # them on, probabilities differ by ~1e-3 relative and a 2e-4 logit gap flips a token of the set
+    kv_type = xllamacpp.ggml_type.GGML_TYPE_F32 if kv == "f32" else xllamacpp.ggml_type.GGML_TYPE_F16
+    params.cache_type_k, params.cache_type_v = kv_type, kv_type
+    params.flash_attn_type = xllamacpp.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -105,7 +112,7 @@ def cpu_engine(
     alias: str,
     parallel: int = 4,
     threads: int = 1,
-    context: int = 512,
+    context: int = 2048,
     log: Path | None = None,
     prompt_cache: bool = True,
 ) -> Iterator[str]:
@@ -146,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--parallel", type=int, default=4, help="requests decoded together")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for prefill and decode")
-    parser.add_argument("--context", type=int, default=512, help="context tokens per request")
+    parser.add_argument("--context", type=int, default=2048, help="context tokens per request (slot)")
     parser.add_argument("--no-prompt-cache", action="store_true", help="every request pays its prefill")
+    parser.add_argument("--kv-cache", choices=("f32", "f16"), default="f32", help="K/V cache precision")
     args = parser.parse_args(argv)
     if not args.model.is_file():
         print(f"cpu_engine: no model file at {args.model} (write one: lab.llm.tiny_model.write_tiny_llama)")
@@ -155,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(
             args.model, args.alias, args.host, args.port, args.parallel, args.threads, args.context,
-            prompt_cache=not args.no_prompt_cache,
+            prompt_cache=not args.no_prompt_cache, kv=args.kv_cache,
         )  # fmt: skip
     except ImportError:
         print("cpu_engine: xllamacpp is not installed (pip install -e '.[cpu-reference]')", file=sys.stderr)

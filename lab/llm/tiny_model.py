@@ -36,7 +36,7 @@ class TinyLlama:
     heads: int = 4
     kv_heads: int = 2
     feed_forward: int = 128
-    context: int = 512
+    context: int = 4096  # the K-Cloud canonical prompts run ~600 byte-level tokens
     seed: int = 20260101
 
     @property

@@ -46,3 +46,49 @@ nodes:
     )
     assert any("serving" in p and "model" in p for p in problems), problems
     assert any("serving.launch" in p for p in problems), problems
+
+
+def test_serving_references_resolve_beside_the_inventory(write_inventory: WriteInventory) -> None:
+    path = write_inventory(
+        NODE_HEAD
+        + 'nodes:\n  - {name: a, address: 192.0.2.1, serving: {address: "127.0.0.1:8000", model: m, '
+        "references: refs/tiny.json}}\n"
+    )
+    (path.parent / "refs").mkdir()
+    (path.parent / "refs" / "tiny.json").write_text(
+        '{"samples": [{"prompt": "p", "max_tokens": 4, "reference": " the card"}]}', encoding="utf-8"
+    )
+    serving = load_inventory(path).nodes[0].serving
+    assert serving is not None and serving.references == str(path.parent / "refs" / "tiny.json")
+
+
+def test_a_missing_or_malformed_reference_set_is_an_inventory_error_at_its_line(
+    write_inventory: WriteInventory,
+) -> None:
+    path = write_inventory(
+        NODE_HEAD
+        + """\
+nodes:
+  - name: a
+    address: 192.0.2.1
+    serving: {address: "127.0.0.1:8000", model: m, references: missing.json}
+  - name: b
+    address: 192.0.2.2
+    serving:
+      address: "127.0.0.1:8000"
+      model: m
+      references: bad.json
+"""
+    )
+    (path.parent / "bad.json").write_text(
+        '{"samples": [\n {"prompt": "p", "max_tokens": 0}]}', encoding="utf-8"
+    )
+    problems = problems_of(path)
+    assert len(problems) == 2, problems
+    missing, bad = sorted(problems)
+    assert missing.startswith("10:") and "nodes.a.serving.references" in missing, missing
+    assert f"cannot read the reference set {path.parent / 'missing.json'}" in missing
+    assert "python -m lab.llm.tiny_reference" in missing  # how to write one
+    assert (
+        bad.startswith("16:") and "samples[0] needs prompt (text), max_tokens (a positive integer)" in bad
+    ), bad

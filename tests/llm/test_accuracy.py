@@ -28,3 +28,13 @@ def test_test06_holds_for_a_clean_stream_and_names_each_violation() -> None:
     assert "cut mid-response" in audit_test06(["a", "b"], "a", None, 8)[0]
     assert "were asked" in audit_test06(["a", "b"], "a", "length", 8)[0]
     assert any("exceed" in problem for problem in audit_test06(["a"] * 9, "a", "stop", 8))
+
+
+def test_test06_counts_tokens_from_the_stream_only_where_the_endpoints_own_count_agrees() -> None:
+    assert audit_test06(["a", "b"], "a", "length", max_tokens=2, reported_tokens=2) == []
+    # an engine whose events are not one token each (llama-cpp-python 0.3: 12 events, usage 16)
+    problems = audit_test06(["a", "b"], "a", "length", max_tokens=2, reported_tokens=3)
+    assert problems == [
+        "the endpoint's usage counts 3 completion tokens, its stream carried 2: tokens cannot be counted "
+        "from this stream"
+    ]

@@ -7,10 +7,17 @@ with that reason. ``--lab-perf-duration`` shortens LoadGen runs as in the perfor
 reference node has no card to prove, and its records say so. A limit missed by an endpoint
 computed on this machine's cores (emulated, loopback) while they were oversubscribed is ERROR
 (``HostTooBusy``), as in the performance suite (``lab.performance.host_busy``).
+
+A node whose ``serving.launch`` is set gets its endpoint started by the suite (``lab.llm.launch``:
+argv over the transport, readiness checked from the node, bounded) before its first LLM test,
+and stopped by pid after its last one (``pytest_runtest_teardown``, by the run's order of
+tests; whatever remains at the session's end is stopped then); a launch that fails or never
+answers is ERROR for each of that node's tests, with the tail of the engine's log, tried once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 from collections.abc import Generator, Iterator
@@ -21,8 +28,9 @@ import pytest
 from lab.criteria import Measurement
 from lab.devices import adapter_for
 from lab.devices.base import DeviceAdapter
-from lab.errors import CriterionFailed
-from lab.inventory.model import DeviceModel
+from lab.errors import CriterionFailed, InfrastructureError
+from lab.inventory.model import DeviceModel, Serving
+from lab.llm.launch import LaunchedEndpoint, LaunchError
 from lab.llm.session import CardWatch, LlmSession
 from lab.performance.agent_runner import AgentRunner
 from lab.performance.backend_choice import PYTHON_LABEL
@@ -53,6 +61,9 @@ def llm(request: pytest.FixtureRequest, node: LabNode) -> Iterator[LlmSession]:
         python=str(python) if python else "python3",
         build_dir=Path(tempfile.gettempdir()) / "kcloud-lab-agent",
     )
+    if serving.launch:
+        engine = _launched(request, node.name, serving, str(python) if python else "python3")
+        request.node.user_properties.append(("llm_launch", engine.describe()))
     model = node.catalog[node.node.accelerators[0].model] if node.node.accelerators else None
     watch = _card_watch(node, model, serving.cards)
     if watch is None:
@@ -105,6 +116,78 @@ def _not_timing(measured: Measurement) -> bool:
         or name == "kcloud-smoke"
         or measured.reason.startswith("not certified")
     )
+
+
+_LAUNCHED: dict[str, LaunchedEndpoint | LaunchError] = {}
+"""Per node: the engine the suite launched (or why it could not), until its last LLM test ends."""
+
+
+def _launched(request: pytest.FixtureRequest, name: str, serving: Serving, python: str) -> LaunchedEndpoint:
+    engine = _LAUNCHED.get(name)
+    if engine is None:
+        lab = LabSession.of(request.config)
+        # the node's own transport, not this test's transcript: the engine outlives the test
+        transport = lab.transport(name)
+        try:
+            # a real model loads for minutes: the node's command timeout bounds the wait
+            engine = LaunchedEndpoint.start(
+                transport, serving, python=python, deadline_s=lab.node(name).command_timeout
+            )
+        except LaunchError as error:
+            engine = error
+        except InfrastructureError as error:  # the node dropped mid-launch: same ERROR, said so
+            engine = LaunchError(f"the endpoint could not be launched: {error}")
+        _LAUNCHED[name] = engine
+    if isinstance(engine, LaunchError):
+        raise LaunchError(str(engine))  # a fresh exception each test: the first one's traceback is not reused
+    return engine
+
+
+def _node_of(item: pytest.Item | None) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    target = callspec.params.get("lab_target") if callspec is not None else None
+    return getattr(target, "node_name", None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After a node's last LLM test in this run, stop the engine the suite launched for it."""
+    name = _node_of(item)
+    if name is not None and name in _LAUNCHED and _last_of(item.session).get(name) == item.nodeid:
+        _stop(name)
+
+
+_LAST: dict[int, dict[str, str]] = {}
+"""Per session (by id): each node's last LLM test in the run order. Tests run grouped by test
+function, not by node, so "the next test is another node's" would restart engines; with xdist
+one worker owns a node (the plugin's loadgroup), so its last test is the node's last there too."""
+
+
+def _last_of(session: pytest.Session) -> dict[str, str]:
+    if id(session) not in _LAST:
+        here = Path(__file__).parent
+        last: dict[str, str] = {}
+        for item in session.items:
+            name = _node_of(item)
+            if name is not None and item.path.parent == here:
+                last[name] = item.nodeid
+        _LAST[id(session)] = last
+    return _LAST[id(session)]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Whatever is still launched (an interrupted run) is stopped by pid too."""
+    for name in list(_LAUNCHED):
+        _stop(name)
+    _LAST.pop(id(session), None)
+
+
+def _stop(name: str) -> None:
+    engine = _LAUNCHED.pop(name)
+    if isinstance(engine, LaunchedEndpoint):
+        # an unreachable node: its engine cannot be signalled from here (the next run's launch says so)
+        with contextlib.suppress(InfrastructureError):
+            engine.stop()
 
 
 @pytest.fixture(autouse=True)

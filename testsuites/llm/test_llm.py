@@ -20,6 +20,7 @@ import pytest
 
 from lab.agent.llm_accuracy import audit_test06, score_outputs
 from lab.criteria import not_computable
+from lab.inventory.llm_references import read_reference_set
 from lab.llm.session import LlmFigures, LlmSession
 from lab.performance.server_search import TrialResult, find_max_qps
 from lab.performance.validity import InvalidRun
@@ -35,7 +36,10 @@ TEST06_LENGTH_PROMPTS = 2
 SERVER_QPS = 2.0  # PROVISIONAL: a rate every emulated card sustains; the max-rate search is not built yet
 
 
-def _samples() -> list[dict[str, object]]:
+def _samples(references: str | None = None) -> list[dict[str, object]]:
+    """The node's reference set (``serving.references``, checked at inventory load), else the suite's."""
+    if references is not None:
+        return read_reference_set(Path(references))
     samples: list[dict[str, object]] = json.loads(REFERENCES.read_text(encoding="utf-8"))["samples"]
     return samples
 
@@ -181,13 +185,15 @@ def test_llm_server_max_rate(
     measure("llm-server-max-rate", search.best_qps if search.best_qps is not None else 0.0)
 
 
-def _length_samples(settings: Mapping[str, object]) -> list[dict[str, object]]:
+def _length_samples(
+    settings: Mapping[str, object], samples: list[dict[str, object]]
+) -> list[dict[str, object]]:
     """TEST06's output-length rule: prompts asked for a fixed length past EOS (``ignore_eos``),
     which must come back exactly that long (setting ``llm_test06_length_tokens``; 0: not asked)."""
     length = settings.get("llm_test06_length_tokens", TEST06_LENGTH_TOKENS)
     if not isinstance(length, int) or length <= 0:
         return []
-    prompts = [str(sample["prompt"]) for sample in _samples()[:TEST06_LENGTH_PROMPTS]]
+    prompts = [str(sample["prompt"]) for sample in samples[:TEST06_LENGTH_PROMPTS]]
     return [{"prompt": prompt, "max_tokens": length, "ignore_eos": True} for prompt in prompts]
 
 
@@ -196,8 +202,9 @@ def test_llm_accuracy(
 ) -> None:
     """Greedy outputs match their references (ROUGE-L) and no response breaks TEST06's rules,
     the asked output length (``ignore_eos``) among them."""
-    samples = _samples()
-    asked = samples + _length_samples(criteria.profile.settings)
+    samples = _samples(llm.serving.references)
+    request.node.user_properties.append(("llm_references", llm.serving.references or str(REFERENCES)))
+    asked = samples + _length_samples(criteria.profile.settings, samples)
     every = llm.accuracy(asked, _prompts())
     assert len(every) == len(asked), f"{len(every)} outputs for {len(asked)} prompts"
     outputs = every[: len(samples)]  # scored against references; the length prompts only audited
@@ -210,12 +217,14 @@ def test_llm_accuracy(
         tokens = [str(token) for token in out.get("tokens", [])]  # type: ignore[attr-defined]
         first = out.get("first_token")
         finish = out.get("finish_reason")
+        usage = out.get("usage_tokens")
         violations += audit_test06(
             tokens,
             str(first) if first is not None else None,
             str(finish) if finish else None,
             int(str(out["max_tokens"])),
             ignore_eos=out.get("ignore_eos") is True,
+            reported_tokens=usage if isinstance(usage, int) else None,
         )
     request.node.user_properties.append(("llm_test06_violations", violations[:10]))
     measure("llm-test06", len(violations))
