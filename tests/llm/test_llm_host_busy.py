@@ -124,9 +124,13 @@ def test_the_llm_suite_makes_a_speed_miss_on_a_busy_host_an_error_and_wrong_text
     profile = profiles / "kcloud-npu-v1.yaml"
     text = profile.read_text(encoding="utf-8")
     head, _, rest = text.partition("  llm-offline-tokens-per-second:\n")
-    assert rest, "the profile has no llm-offline-tokens-per-second criterion"
+    assert "cpu-x86-64: {min: 20}" in rest, (
+        "the profile has no CPU node limit for llm-offline-tokens-per-second"
+    )
     profile.write_text(
-        head + "  llm-offline-tokens-per-second:\n" + rest.replace("min: 20\n", "min: 1000000\n", 1)
+        head
+        + "  llm-offline-tokens-per-second:\n"
+        + rest.replace("cpu-x86-64: {min: 20}", "cpu-x86-64: {min: 1000000}", 1)
     )
     endpoint = llm_endpoint(card=CARD, faults={"wrong_tokens": True})
     with SshdServer(tmp_path / "sshd") as server:
