@@ -1,5 +1,6 @@
 """The inventory of an emulated test-bed that an integration test starts: one shared header, the
-test's own nodes.
+test's own nodes; and the CPU reference nodes behind real sshd servers that the LLM tests use
+(``sshd_cpu_node``, ``write_real_inventory``, ``suite_command``).
 
 ::
 
@@ -14,11 +15,14 @@ The header is what every such test wrote by hand: the repository's device catalo
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from lab.emulator.testbed.launcher import UpResult, down, up
+from lab.transport.sshd import SshdServer
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -59,3 +63,48 @@ def started_testbed(inventory_text: str, directory: Path) -> Iterator[UpResult]:
         yield testbed
     finally:
         down(directory / "testbed")
+
+
+def sshd_cpu_node(
+    name: str,
+    server: SshdServer,
+    serving: Mapping[str, object],
+    *,
+    labels: Mapping[str, str] | None = None,
+    command_timeout: int = 120,
+) -> str:
+    """One CPU reference node behind a real sshd (``server``), in a ``nodes:`` list, serving an LLM
+    endpoint (``serving``: the inventory's ``serving:`` keys; written as JSON, which YAML reads).
+
+    Its agent runs with this interpreter (``perf-python``), so LoadGen is the one installed here.
+    """
+    node_labels = {"perf-python": sys.executable, **(labels or {})}
+    return (
+        f"  - name: {name}\n    operator: kt-cloud\n    profile: kcloud-npu-v1\n"
+        f"    address: 127.0.0.1\n    port: {server.port}\n    user: root\n"
+        f"    auth: {{key_file: {server.client_key_path}}}\n"
+        f"    host_key: [{json.dumps(server.host_public_key)}]\n"
+        "    accelerators: [{model: cpu-x86-64, count: 1}]\n"
+        f"    labels: {json.dumps(node_labels)}\n"
+        f"    timeouts: {{connect: 5, command: {command_timeout}}}\n"
+        f"    serving: {json.dumps(serving)}\n"
+    )
+
+
+def write_real_inventory(path: Path, name: str, nodes: str, *, profiles: Path | None = None) -> Path:
+    """Write a lab ``name`` of real (not emulated) ``nodes`` with the repository's catalog to ``path``."""
+    path.write_text(
+        f"version: 1\nname: {name}\ncatalog: {REPOSITORY / 'inventory' / 'devices.yaml'}\n"
+        f"profiles: {profiles or REPOSITORY / 'inventory' / 'profiles'}\nnodes:\n{nodes}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def suite_command(target: Path, inventory: Path, run_dir: Path, *extra: str) -> list[str]:
+    """``python -m pytest TARGET`` against ``inventory``, 1 s LoadGen runs, results in ``run_dir``."""
+    return [
+        sys.executable, "-m", "pytest", str(target), "--lab-inventory", str(inventory),
+        "--lab-run-dir", str(run_dir), "--lab-perf-duration", "1", "-p", "no:cacheprovider",
+        "-p", "no:randomly", "-q", *extra,
+    ]  # fmt: skip

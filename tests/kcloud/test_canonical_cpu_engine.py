@@ -20,7 +20,6 @@ import http.client
 import json
 import platform
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from lab.llm.cpu_engine import cpu_engine
 from lab.llm.tiny_model import TinyLlama, write_tiny_llama
 from lab.results import load_run
 from lab.transport.sshd import SshdServer
+from tests.testbed_inventory import sshd_cpu_node, suite_command, write_real_inventory
 
 pytest.importorskip("gguf", reason="the tiny model is written with the [cpu-reference] extra")
 pytest.importorskip("xllamacpp", reason="the CPU engine comes with the [cpu-reference] extra")
@@ -51,25 +51,6 @@ MODEL = "tiny-llama"
 # their prompt over a 2,000-character article is ~560 of the tiny model's tokens, + 128 out:
 # the model's trained context (llama.cpp's cap per slot) must hold it
 CONTEXT = 2048
-NODE = """\
-version: 1
-name: kcloud-cpu-engine
-catalog: {repository}/inventory/devices.yaml
-profiles: {repository}/inventory/profiles
-nodes:
-  - name: kc-cpu
-    operator: kt-cloud
-    profile: kcloud-npu-v1
-    address: 127.0.0.1
-    port: {port}
-    user: root
-    auth: {{key_file: {key}}}
-    host_key: [{host_key}]
-    accelerators: [{{model: cpu-x86-64, count: 1}}]
-    labels: {{perf-python: {python}, kcloud-precision: F32}}
-    timeouts: {{connect: 5, command: 180}}
-    serving: {{address: "{address}", model: {model}}}
-"""
 # the top-level keys of their one published result.json (data/result-mmlu-atomplus.json) plus the
 # MLPerf configuration keys their canonical-run writer adds (mlperf_cnndm100_fp8.py @ eb881eb)
 MLPERF_KEYS = {"dataset", "dataset_version", "scenario", "max_output_tokens"}
@@ -120,21 +101,15 @@ def test_the_canonical_run_on_llama_cpp_writes_their_files(engine: str, tmp_path
     assert _usage(engine, settings.prompts(articles, 1)[0], settings.max_tokens) == (128, 128)
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(SshdServer(tmp_path / "sshd"))
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(
-            NODE.format(
-                repository=REPOSITORY, port=server.port, key=server.client_key_path,
-                host_key=json.dumps(server.host_public_key), python=sys.executable, address=engine,
-                model=MODEL,
-            ),
-            encoding="utf-8",
+        node = sshd_cpu_node(
+            "kc-cpu", server, {"address": engine, "model": MODEL},
+            labels={"kcloud-precision": "F32"}, command_timeout=180,
         )  # fmt: skip
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"), "--lab-inventory",
-            str(inventory), "--lab-run-dir", str(tmp_path / "run"), "--lab-perf-duration", "1",
+        inventory = write_real_inventory(tmp_path / "inventory.yaml", "kcloud-cpu-engine", node)
+        command = suite_command(
+            REPOSITORY / "testsuites" / "llm", inventory, tmp_path / "run",
             "-k", "kcloud or offline_tokens_per_second or server_token_latencies",
-            "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
-        ]  # fmt: skip
+        )  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=400, check=False
         )

@@ -11,10 +11,8 @@ it; a launch that exits is ERROR with its log's tail.
 from __future__ import annotations
 
 import contextlib
-import json
 import platform
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +20,11 @@ from pathlib import Path
 import pytest
 
 from lab.criteria import Outcome
+from lab.llm.cpu_engine import free_port
 from lab.llm.tiny_model import TinyLlama, write_tiny_llama
 from lab.results import load_run
 from lab.transport.sshd import SshdServer
+from tests.testbed_inventory import sshd_cpu_node, suite_command, write_real_inventory
 
 pytest.importorskip("gguf", reason="the tiny model is written with the [cpu-reference] extra")
 pytest.importorskip("xllamacpp", reason="the CPU engine comes with the [cpu-reference] extra")
@@ -37,24 +37,6 @@ pytestmark = [
     pytest.mark.skipif(platform.machine() != "x86_64", reason="the catalog's CPU reference entry is x86-64"),
 ]
 ALIAS = "tiny-llama"
-NODE = """\
-  - name: {name}
-    operator: kt-cloud
-    profile: kcloud-npu-v1
-    address: 127.0.0.1
-    port: {port}
-    user: root
-    auth: {{key_file: {key}}}
-    host_key: [{host_key}]
-    accelerators: [{{model: cpu-x86-64, count: 1}}]
-    labels: {{perf-python: {python}}}
-    timeouts: {{connect: 5, command: 60}}
-    serving:
-      address: "127.0.0.1:{engine_port}"
-      model: {alias}
-      launch: {launch}
-      references: {references}
-"""
 TESTS = (
     "test_llm_grid",
     "test_llm_offline_tokens_per_second",
@@ -65,12 +47,6 @@ TESTS = (
     "test_llm_accuracy",
     "test_kcloud_canonical_run",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _engine(model: Path, port: int) -> list[str]:
@@ -89,7 +65,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_the_llm_suite_runs_end_to_end_on_llama_cpp_launched_by_the_suite(tmp_path: Path) -> None:
-    ports = {name: _free_port() for name in ("cpu-llm", "cpu-other-seed", "cpu-broken")}
+    ports = {name: free_port() for name in ("cpu-llm", "cpu-other-seed", "cpu-broken")}
     launches = {
         "cpu-llm": _engine(write_tiny_llama(tmp_path / "tiny.gguf"), ports["cpu-llm"]),
         # another seed, the same name: a model whose answers are not the references
@@ -105,25 +81,20 @@ def test_the_llm_suite_runs_end_to_end_on_llama_cpp_launched_by_the_suite(tmp_pa
     with contextlib.ExitStack() as stack:
         servers = {name: stack.enter_context(SshdServer(tmp_path / f"sshd-{name}")) for name in launches}
         nodes = "".join(
-            NODE.format(
-                name=name, port=servers[name].port, key=servers[name].client_key_path,
-                host_key=json.dumps(servers[name].host_public_key), python=sys.executable,
-                engine_port=ports[name], alias=ALIAS, launch=json.dumps(argv), references=REFERENCES,
+            sshd_cpu_node(
+                name, servers[name], {
+                    "address": f"127.0.0.1:{ports[name]}", "model": ALIAS, "launch": argv,
+                    "references": str(REFERENCES),
+                },
+                command_timeout=60,
             )
             for name, argv in launches.items()
         )  # fmt: skip
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(
-            f"version: 1\nname: llm-cpu\ncatalog: {REPOSITORY}/inventory/devices.yaml\n"
-            f"profiles: {REPOSITORY}/inventory/profiles\nnodes:\n{nodes}",
-            encoding="utf-8",
-        )
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
-            "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
-            "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+        inventory = write_real_inventory(tmp_path / "inventory.yaml", "llm-cpu", nodes)
+        command = suite_command(
+            REPOSITORY / "testsuites" / "llm", inventory, tmp_path / "run",
             "-k", "cpu-llm or test_llm_accuracy",  # the other two nodes: their accuracy only
-        ]  # fmt: skip
+        )  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=400, check=False
         )

@@ -10,10 +10,8 @@ whose endpoint cuts its streams has no figure for a cell (ERROR), never a short 
 from __future__ import annotations
 
 import contextlib
-import json
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ import pytest
 from lab.criteria import Outcome
 from lab.results import load_run
 from lab.transport.sshd import SshdServer
+from tests.testbed_inventory import sshd_cpu_node, suite_command, write_real_inventory
 
 from .conftest import MODEL, EndpointFactory
 
@@ -33,20 +32,6 @@ pytestmark = [
 ]
 BF16 = {"prefill_s_per_token": 0.0005, "decode_base_s": 0.008, "decode_s_per_running": 0.0005}
 FP8 = {"prefill_s_per_token": 0.00025, "decode_base_s": 0.004, "decode_s_per_running": 0.0005}
-NODE = """\
-  - name: {name}
-    operator: kt-cloud
-    profile: kcloud-npu-v1
-    address: 127.0.0.1
-    port: {port}
-    user: root
-    auth: {{key_file: {key}}}
-    host_key: [{host_key}]
-    accelerators: [{{model: cpu-x86-64, count: 1}}]
-    labels: {{perf-python: {python}}}
-    timeouts: {{connect: 5, command: 120}}
-    serving: {{address: "{address}", model: {model}, models: {{bf16: {model}, fp8: {model}-fp8}}}}
-"""
 
 
 def test_the_grid_judges_each_cell_per_precision_and_skips_a_precision_not_served(
@@ -59,27 +44,17 @@ def test_the_grid_judges_each_cell_per_precision_and_skips_a_precision_not_serve
     }
     with contextlib.ExitStack() as stack:
         servers = {name: stack.enter_context(SshdServer(tmp_path / f"sshd-{name}")) for name in endpoints}
+        serving = {"model": MODEL, "models": {"bf16": MODEL, "fp8": f"{MODEL}-fp8"}}
         nodes = "".join(
-            NODE.format(
-                name=name, port=servers[name].port, key=servers[name].client_key_path,
-                host_key=json.dumps(servers[name].host_public_key), python=sys.executable,
-                address=endpoint.address, model=MODEL,
-            )
+            sshd_cpu_node(name, servers[name], {"address": endpoint.address, **serving})
             for name, endpoint in endpoints.items()
-        )  # fmt: skip
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(
-            f"version: 1\nname: llm-grid\ncatalog: {REPOSITORY}/inventory/devices.yaml\n"
-            f"profiles: {REPOSITORY}/inventory/profiles\nnodes:\n{nodes}",
-            encoding="utf-8",
         )
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm" / "test_llm_grid.py"),
-            "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
-            "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+        inventory = write_real_inventory(tmp_path / "inventory.yaml", "llm-grid", nodes)
+        command = suite_command(
+            REPOSITORY / "testsuites" / "llm" / "test_llm_grid.py", inventory, tmp_path / "run",
             # grid-cut: one cell is enough to show the ERROR
             "-k", "grid-ok or (grid-cut and 128x1024-bf16)",
-        ]  # fmt: skip
+        )  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False
         )

@@ -4,10 +4,8 @@ wrong text fails on any host."""
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -25,9 +23,10 @@ from lab.pytest_plugin.host_busy import raise_inconclusive_if_busy
 from lab.results import load_run
 from lab.transport.sshd import SshdServer
 from tests.conftest import make_node, profiles_with_settings
+from tests.testbed_inventory import sshd_cpu_node, suite_command, write_real_inventory
 
 from .conftest import MODEL, EndpointFactory
-from .test_llm_suite import CARD, NODE, REPOSITORY
+from .test_llm_suite import CARD, REPOSITORY
 
 
 class _Runner:
@@ -134,23 +133,12 @@ def test_the_llm_suite_makes_a_speed_miss_on_a_busy_host_an_error_and_wrong_text
     )
     endpoint = llm_endpoint(card=CARD, faults={"wrong_tokens": True})
     with SshdServer(tmp_path / "sshd") as server:
-        inventory = tmp_path / "inventory.yaml"
-        node = NODE.format(
-            name="llm-busy", port=server.port, key=server.client_key_path,
-            host_key=json.dumps(server.host_public_key), python=sys.executable,
-            address=endpoint.address, model=MODEL,
-        )  # fmt: skip
-        inventory.write_text(
-            f"version: 1\nname: llm-busy\ncatalog: {REPOSITORY}/inventory/devices.yaml\n"
-            f"profiles: {profiles}\nnodes:\n{node}",
-            encoding="utf-8",
-        )
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
-            "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
-            "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+        node = sshd_cpu_node("llm-busy", server, {"address": endpoint.address, "model": MODEL})
+        inventory = write_real_inventory(tmp_path / "inventory.yaml", "llm-busy", node, profiles=profiles)
+        command = suite_command(
+            REPOSITORY / "testsuites" / "llm", inventory, tmp_path / "run",
             "-k", "offline_tokens_per_second or test_llm_accuracy",
-        ]  # fmt: skip
+        )  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False
         )

@@ -9,10 +9,8 @@ streams FAILs TEST06.
 from __future__ import annotations
 
 import contextlib
-import json
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ import pytest
 from lab.criteria import Outcome
 from lab.results import load_run
 from lab.transport.sshd import SshdServer
+from tests.testbed_inventory import sshd_cpu_node, suite_command, write_real_inventory
 
 from .conftest import MODEL, EndpointFactory
 
@@ -31,20 +30,6 @@ pytestmark = [
     pytest.mark.skipif(platform.machine() != "x86_64", reason="the catalog's CPU reference entry is x86-64"),
 ]
 CARD = {"prefill_s_per_token": 0.001, "decode_base_s": 0.01, "decode_s_per_running": 0.001}
-NODE = """\
-  - name: {name}
-    operator: kt-cloud
-    profile: kcloud-npu-v1
-    address: 127.0.0.1
-    port: {port}
-    user: root
-    auth: {{key_file: {key}}}
-    host_key: [{host_key}]
-    accelerators: [{{model: cpu-x86-64, count: 1}}]
-    labels: {{perf-python: {python}}}
-    timeouts: {{connect: 5, command: 120}}
-    serving: {{address: "{address}", model: {model}}}
-"""
 
 
 def test_the_llm_suite_certifies_a_healthy_endpoint_and_fails_the_faulty_ones(
@@ -58,26 +43,15 @@ def test_the_llm_suite_certifies_a_healthy_endpoint_and_fails_the_faulty_ones(
     with contextlib.ExitStack() as stack:
         servers = {name: stack.enter_context(SshdServer(tmp_path / f"sshd-{name}")) for name in endpoints}
         nodes = "".join(
-            NODE.format(
-                name=name, port=servers[name].port, key=servers[name].client_key_path,
-                host_key=json.dumps(servers[name].host_public_key), python=sys.executable,
-                address=endpoint.address, model=MODEL,
-            )
+            sshd_cpu_node(name, servers[name], {"address": endpoint.address, "model": MODEL})
             for name, endpoint in endpoints.items()
-        )  # fmt: skip
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(
-            f"version: 1\nname: llm-test\ncatalog: {REPOSITORY}/inventory/devices.yaml\n"
-            f"profiles: {REPOSITORY}/inventory/profiles\nnodes:\n{nodes}",
-            encoding="utf-8",
         )
-        command = [
-            sys.executable, "-m", "pytest", str(REPOSITORY / "testsuites" / "llm"),
-            "--lab-inventory", str(inventory), "--lab-run-dir", str(tmp_path / "run"),
-            "--lab-perf-duration", "1", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+        inventory = write_real_inventory(tmp_path / "inventory.yaml", "llm-test", nodes)
+        command = suite_command(
+            REPOSITORY / "testsuites" / "llm", inventory, tmp_path / "run",
             "-k", "not max_rate and not sweep and not grid",  # searched and swept in test_llm_testbed.py,
             # the grid in test_llm_grid.py
-        ]  # fmt: skip
+        )  # fmt: skip
         done = subprocess.run(
             command, cwd=REPOSITORY, capture_output=True, text=True, timeout=300, check=False
         )
