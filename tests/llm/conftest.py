@@ -86,3 +86,12 @@ def quiet_cpu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The run's timing lock (shared with the performance tests): timing tests take turns."""
     with cpu_quiet(tmp_path_factory):
         yield
+
+
+def process_gone(pid: int) -> bool:
+    """True once ``pid`` no longer runs (no such process, or a zombie its parent has not reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")

@@ -26,6 +26,8 @@ from lab.results import load_run
 from lab.transport.sshd import SshdServer
 from tests.testbed_inventory import sshd_cpu_node, suite_command, write_real_inventory
 
+from .conftest import process_gone
+
 pytest.importorskip("gguf", reason="the tiny model is written with the [cpu-reference] extra")
 pytest.importorskip("xllamacpp", reason="the CPU engine comes with the [cpu-reference] extra")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -54,14 +56,6 @@ def _engine(model: Path, port: int) -> list[str]:
         sys.executable, "-m", "lab.llm.cpu_engine", "--model", str(model), "--alias", ALIAS,
         "--port", str(port), "--parallel", "4",
     ]  # fmt: skip
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
 
 
 def test_the_llm_suite_runs_end_to_end_on_llama_cpp_launched_by_the_suite(tmp_path: Path) -> None:
@@ -151,4 +145,4 @@ def test_the_llm_suite_runs_end_to_end_on_llama_cpp_launched_by_the_suite(tmp_pa
     }
     pids = {int(match.group(1)) for text in launched if (match := re.match(r"pid (\d+):", text))}
     assert len(pids) == 2, launched  # one engine per healthy node, started once for all its tests
-    assert all(_gone(pid) for pid in pids), pids
+    assert all(process_gone(pid) for pid in pids), pids

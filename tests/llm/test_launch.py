@@ -8,29 +8,17 @@ tests/llm/test_cpu_suite.py); the "engines" are stand-ins: Python's own HTTP ser
 from __future__ import annotations
 
 import re
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 
 from lab.inventory.model import Serving
+from lab.llm.cpu_engine import free_port
 from lab.llm.launch import LaunchedEndpoint, LaunchError
 from lab.transport.local import LocalTransport
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
+from .conftest import process_gone
 
 
 def _pid_in(error: LaunchError) -> int:
@@ -42,7 +30,7 @@ def _pid_in(error: LaunchError) -> int:
 def test_a_launched_endpoint_answers_is_stopped_by_pid_and_its_log_removed(tmp_path: Path) -> None:
     (tmp_path / "v1").mkdir()
     (tmp_path / "v1" / "models").write_text('{"data": [{"id": "stand-in"}]}')
-    port = _free_port()
+    port = free_port()
     argv = (
         sys.executable,
         "-m",
@@ -55,7 +43,7 @@ def test_a_launched_endpoint_answers_is_stopped_by_pid_and_its_log_removed(tmp_p
     )
     serving = Serving(f"127.0.0.1:{port}", "stand-in", launch=argv)
     engine = LaunchedEndpoint.start(LocalTransport(), serving, python=sys.executable, deadline_s=20)
-    assert not _gone(engine.pid) and engine.alive()
+    assert not process_gone(engine.pid) and engine.alive()
     assert Path(engine.log_path).is_file()
     assert engine.describe() == f"pid {engine.pid}: {' '.join(argv)}"
     try:
@@ -64,7 +52,7 @@ def test_a_launched_endpoint_answers_is_stopped_by_pid_and_its_log_removed(tmp_p
             LaunchedEndpoint.start(LocalTransport(), serving, python=sys.executable, deadline_s=20)
     finally:
         assert engine.stop()
-    assert _gone(engine.pid) and not engine.alive()
+    assert process_gone(engine.pid) and not engine.alive()
     assert not Path(engine.log_path).exists()
 
 
@@ -81,15 +69,15 @@ def test_an_engine_that_exits_is_a_launch_error_with_its_log_and_its_argv_is_nev
     assert "exited before it answered" in message
     assert f"engine: cannot load model {hostile}" in message  # the tail of its log, the text literal
     assert not marker.exists()
-    assert _gone(_pid_in(caught.value))
+    assert process_gone(_pid_in(caught.value))
 
 
 def test_an_engine_that_never_answers_is_a_launch_error_after_the_deadline_and_is_stopped() -> None:
     script = "import time; print('loading weights', flush=True); time.sleep(60)"
-    serving = Serving(f"127.0.0.1:{_free_port()}", "m", launch=(sys.executable, "-c", script))
+    serving = Serving(f"127.0.0.1:{free_port()}", "m", launch=(sys.executable, "-c", script))
     with pytest.raises(LaunchError) as caught:
         LaunchedEndpoint.start(LocalTransport(), serving, python=sys.executable, deadline_s=1.0)
     message = str(caught.value)
     assert "did not answer on 127.0.0.1:" in message and "within 1 s" in message
     assert "loading weights" in message
-    assert _gone(_pid_in(caught.value))
+    assert process_gone(_pid_in(caught.value))
