@@ -62,18 +62,33 @@ def _llama(arguments: argparse.Namespace) -> None:
             )  # fmt: skip
             result = run_llm(run)
             pairs = [(c, request_truth(c.engine_timings)) for c in run.completions if c.engine_timings]
-            ttft_m = statistics.median((c.ttft_s or 0.0) * 1000 for c, _ in pairs)
-            ttft_t = statistics.median(truth.prefill_ms for _, truth in pairs)
-            tpot_m = statistics.median((c.tpot_s or 0.0) * 1000 for c, _ in pairs)
-            tpot_t = statistics.median(truth.tpot_ms or 0.0 for _, truth in pairs)
-            loadgen = result["loadgen"]
-            assert isinstance(loadgen, dict)
-            tokens_per_s = float(loadgen.get("result_tokens_per_second", 0.0))
-            print(
-                f"{concurrency:>4} {ttft_m:>12.1f} {ttft_t:>12.1f} {ttft_m / ttft_t:>6.3f} "
-                f"{tpot_m:>12.2f} {tpot_t:>12.2f} {tpot_m / tpot_t:>6.3f} {tokens_per_s:>7.1f} "
-                f"{loadgen.get('result_validity')} ({len(pairs)}/{len(run.completions)} timed)"
-            )
+            _row(
+                concurrency, result,
+                [((c.ttft_s or 0.0) * 1000, truth.prefill_ms) for c, truth in pairs],
+                [((c.tpot_s or 0.0) * 1000, truth.tpot_ms or 0.0) for c, truth in pairs],
+                f" ({len(pairs)}/{len(run.completions)} timed)",
+            )  # fmt: skip
+
+
+def _row(
+    concurrency: int,
+    result: dict[str, object],
+    ttft: list[tuple[float, float]],
+    tpot: list[tuple[float, float]],
+    note: str = "",
+) -> None:
+    """One table row: median measured and true TTFT/TPOT (ms, pairs of one request each), their
+    ratios, LoadGen's tokens/s and validity."""
+    ttft_m, ttft_t = (statistics.median(side) for side in zip(*ttft, strict=True))
+    tpot_m, tpot_t = (statistics.median(side) for side in zip(*tpot, strict=True))
+    loadgen = result["loadgen"]
+    assert isinstance(loadgen, dict)
+    tokens_per_s = float(loadgen.get("result_tokens_per_second", 0.0))
+    print(
+        f"{concurrency:>4} {ttft_m:>12.1f} {ttft_t:>12.1f} {ttft_m / ttft_t:>6.3f} "
+        f"{tpot_m:>12.2f} {tpot_t:>12.2f} {tpot_m / tpot_t:>6.3f} {tokens_per_s:>7.1f} "
+        f"{loadgen.get('result_validity')}{note}"
+    )
 
 
 def main() -> int:
@@ -126,18 +141,11 @@ def _emulated(arguments: argparse.Namespace) -> None:
                 with urllib.request.urlopen(f"http://{address}/ground_truth", timeout=10) as response:
                     truth = {f"cmpl-{t['request']}": t for t in json.load(response)["requests"]}
                 pairs = [(c, truth[c.ident]) for c in run.completions if c.ident in truth]
-                ttft_m = statistics.median(c.ttft_s or 0.0 for c, _ in pairs) * 1000
-                ttft_t = statistics.median(t["ttft_s"] for _, t in pairs) * 1000
-                tpot_m = statistics.median(c.tpot_s or 0.0 for c, _ in pairs) * 1000
-                tpot_t = statistics.median(t["tpot_s"] for _, t in pairs) * 1000
-                loadgen = result["loadgen"]
-                assert isinstance(loadgen, dict)
-                tokens_per_s = float(loadgen.get("result_tokens_per_second", 0.0))
-                print(
-                    f"{concurrency:>4} {ttft_m:>12.1f} {ttft_t:>12.1f} {ttft_m / ttft_t:>6.3f} "
-                    f"{tpot_m:>12.2f} {tpot_t:>12.2f} {tpot_m / tpot_t:>6.3f} {tokens_per_s:>7.1f} "
-                    f"{loadgen.get('result_validity')}"
-                )
+                _row(
+                    concurrency, result,
+                    [((c.ttft_s or 0.0) * 1000, t["ttft_s"] * 1000) for c, t in pairs],
+                    [((c.tpot_s or 0.0) * 1000, t["tpot_s"] * 1000) for c, t in pairs],
+                )  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=10)

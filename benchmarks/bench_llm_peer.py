@@ -115,13 +115,7 @@ def _aiperf(aiperf: Path, address: str, folder: Path, concurrency: int, requests
         "--output-artifact-dir", str(folder / "aiperf"), "--ui-type", "none",
     ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=600)
-    data = json.loads((folder / "aiperf" / "profile_export_aiperf.json").read_text())
-    return {
-        "ttft_p50": data["time_to_first_token"]["p50"],
-        "ttft_p99": data["time_to_first_token"]["p99"],
-        "tpot_p50": data["inter_token_latency"]["p50"],
-        "tokens_per_s": data["output_token_throughput"]["avg"],
-    }
+    return _aiperf_figures(folder / "aiperf")
 
 
 def _aiperf_llama(
@@ -139,6 +133,11 @@ def _aiperf_llama(
         "--tokenizer", str(tokenizer), "--output-artifact-dir", str(out), "--ui-type", "none",
     ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=600)
+    return _aiperf_figures(out)
+
+
+def _aiperf_figures(out: Path) -> dict[str, float]:
+    """TTFT p50/p99, inter-token latency p50 (ms) and output tokens/s from aiperf's export in ``out``."""
     result = json.loads((out / "profile_export_aiperf.json").read_text())
     return {
         "ttft_p50": result["time_to_first_token"]["p50"],
