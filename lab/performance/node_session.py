@@ -30,9 +30,7 @@ from lab.inventory.model import DeviceModel, Node, Profile
 from lab.performance.accuracy import CardAccuracy
 from lab.performance.agent_runner import ACCURACY_LOG, AgentRunner
 from lab.performance.backend_choice import BackendChoice, choose_backend
-from lab.performance.host_busy import HostPressure
-from lab.performance.host_busy import HostTooBusy as HostTooBusy  # re-exported for its importers
-from lab.performance.host_busy import computes_on_this_machine as computes_on_this_machine
+from lab.performance.host_busy import HostPressure, computes_on_this_machine
 from lab.performance.result import AgentError, AgentResult
 from lab.performance.scenarios import ScenarioPlan
 from lab.performance.settings import PerfSettings

@@ -32,7 +32,7 @@ from lab.devices import adapter_for
 from lab.devices.base import DeviceAdapter
 from lab.errors import InfrastructureError, TransportError
 from lab.inventory.model import DeviceModel, Limits, Node, Profile
-from lab.performance.node_session import computes_on_this_machine
+from lab.performance.host_busy import computes_on_this_machine
 from lab.stability.cards import Card, node_cards
 from lab.stability.exporter_watch import ExporterCheck, ExporterWatch
 from lab.stability.judge import CARD_CRITERIA, CARD_SPREAD, CardJudge, Finding, FirstViolation

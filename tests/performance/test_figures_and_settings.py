@@ -13,7 +13,7 @@ from lab.inventory import load_inventory
 from lab.inventory.model import AcceleratorSpec
 from lab.performance.backend_choice import choose_backend
 from lab.performance.figures import efficiency, peak_fraction, scaling
-from lab.performance.node_session import computes_on_this_machine
+from lab.performance.host_busy import computes_on_this_machine
 from lab.performance.requirements import LOADGEN_PIN, requirements_for
 from lab.performance.settings import PerfSettings
 from tests.conftest import make_node

@@ -13,7 +13,7 @@ from functools import partial
 import pytest
 
 from lab.errors import InfrastructureError
-from lab.performance.node_session import HostTooBusy
+from lab.performance.host_busy import HostTooBusy
 from lab.pytest_plugin.fixtures import LabNode
 from lab.pytest_plugin.session import LabSession
 from lab.results.series import write_series
